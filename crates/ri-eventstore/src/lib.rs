@@ -1,0 +1,18 @@
+//! The event log on PostgreSQL.
+//!
+//! - [`EventLog`] is the shared handle: pool, event registry, snapshot interval. Commands run
+//!   through cqrs-es with [`TenantRepository`], our `PersistedEventRepository`, scoped to the
+//!   tenant that owns the aggregate.
+//! - [`LogReader`] follows the whole log in commit-safe order for projections and the relay.
+//! - [`db`] opens pools with the service's timeouts and applies migrations.
+
+pub mod db;
+mod error;
+mod log;
+mod reader;
+mod repository;
+
+pub use error::StoreError;
+pub use log::{EventLog, Framework, LogConfig};
+pub use reader::{Checkpoint, LogReader, StoredEvent};
+pub use repository::TenantRepository;

@@ -1,0 +1,115 @@
+use std::sync::Arc;
+
+use cqrs_es::persist::PersistedEventStore;
+use cqrs_es::{Aggregate, AggregateError, CqrsFramework};
+use ri_domain::{EventMetadata, EventRegistry, TenantSlug};
+use sqlx::PgPool;
+use tokio::sync::watch;
+
+use crate::reader::LogReader;
+use crate::repository::TenantRepository;
+
+#[derive(Debug, Clone, Copy)]
+pub struct LogConfig {
+    /// A snapshot is stored at every multiple of this many events of an aggregate.
+    pub snapshot_every: usize,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { snapshot_every: 50 }
+    }
+}
+
+/// The shared handle on the event log. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct EventLog {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    pool: PgPool,
+    registry: EventRegistry,
+    config: LogConfig,
+    /// Bumped after each append this process commits, so local readers wake at once
+    /// instead of at their next poll.
+    appended: watch::Sender<u64>,
+}
+
+pub type Framework<A> = CqrsFramework<A, PersistedEventStore<TenantRepository, A>>;
+
+impl EventLog {
+    pub fn new(pool: PgPool, registry: EventRegistry, config: LogConfig) -> Self {
+        let (appended, _) = watch::channel(0);
+        Self {
+            inner: Arc::new(Inner {
+                pool,
+                registry,
+                config: LogConfig {
+                    snapshot_every: config.snapshot_every.max(1),
+                },
+                appended,
+            }),
+        }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.inner.pool
+    }
+
+    pub fn registry(&self) -> &EventRegistry {
+        &self.inner.registry
+    }
+
+    pub(crate) fn snapshot_every(&self) -> usize {
+        self.inner.config.snapshot_every
+    }
+
+    pub(crate) fn notify_appended(&self) {
+        self.inner.appended.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Wakes when this process has appended events (other processes' appends are found by polling).
+    pub fn appends(&self) -> watch::Receiver<u64> {
+        self.inner.appended.subscribe()
+    }
+
+    /// The repository for aggregates owned by `tenant`.
+    pub fn for_tenant(&self, tenant: TenantSlug) -> TenantRepository {
+        TenantRepository::new(self.clone(), tenant)
+    }
+
+    /// A cqrs-es framework over the aggregates `tenant` owns, snapshotting every
+    /// [`LogConfig::snapshot_every`] events. Cheap: build one per command.
+    pub fn framework<A: Aggregate>(
+        &self,
+        tenant: &TenantSlug,
+        services: A::Services,
+    ) -> Framework<A> {
+        let store = PersistedEventStore::new_snapshot_store(
+            self.for_tenant(tenant.clone()),
+            self.snapshot_every(),
+        );
+        CqrsFramework::new(store, vec![], services)
+    }
+
+    /// Runs one command on the aggregate `aggregate_id` owned by `tenant`.
+    pub async fn execute<A: Aggregate>(
+        &self,
+        tenant: &TenantSlug,
+        aggregate_id: &str,
+        command: A::Command,
+        metadata: &EventMetadata,
+        services: A::Services,
+    ) -> Result<(), AggregateError<A::Error>> {
+        self.framework::<A>(tenant, services)
+            .execute_with_metadata(aggregate_id, command, metadata.to_map())
+            .await
+    }
+
+    /// A tailing reader over the whole log.
+    pub fn reader(&self) -> LogReader {
+        LogReader::new(self.clone())
+    }
+}

@@ -1,0 +1,40 @@
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use ri_eventstore::StoredEvent;
+use sqlx::PgConnection;
+
+use crate::error::ProjectionError;
+use crate::streams::Streams;
+
+/// A read model built from the log.
+///
+/// `apply` gets events in log order, many at a time, inside the transaction that also moves the
+/// projection's checkpoint. It must write only its own [`tables`](Projection::tables), by
+/// unqualified name: replay points `search_path` at fresh copies of them.
+pub trait Projection: Send + Sync + std::fmt::Debug + 'static {
+    /// Stable name: the checkpoint key, the advisory-lock key and the `replay` argument.
+    fn name(&self) -> &'static str;
+
+    /// The tables this projection owns and replay rebuilds.
+    fn tables(&self) -> &'static [&'static str];
+
+    fn apply<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        events: &'a [StoredEvent],
+    ) -> BoxFuture<'a, Result<(), ProjectionError>>;
+}
+
+/// Every projection the service runs.
+pub fn all() -> Vec<Arc<dyn Projection>> {
+    vec![Arc::new(Streams)]
+}
+
+pub fn by_name(name: &str) -> Result<Arc<dyn Projection>, ProjectionError> {
+    let all = all();
+    let known = all.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ");
+    all.into_iter()
+        .find(|p| p.name() == name)
+        .ok_or_else(|| ProjectionError::Unknown(name.to_owned(), known))
+}

@@ -1,0 +1,164 @@
+//! Rebuilds a projection from the start of the log.
+//!
+//! The projection is replayed into fresh copies of its tables in a schema of its own while the
+//! live one keeps running. Then, in one transaction that holds the live checkpoint's row lock
+//! (so the live runner cannot commit a batch meanwhile), the copy catches up with the log, its
+//! rows replace the live rows and the checkpoint moves to where the copy stands. The live tables
+//! keep their identity, grants and row-level-security policies; readers see the old rows until
+//! the commit and the new ones after it.
+
+use std::time::{Duration, Instant};
+
+use ri_eventstore::{Checkpoint, EventLog, LogReader};
+use sqlx::{AssertSqlSafe, PgConnection, PgPool};
+
+use crate::error::ProjectionError;
+use crate::projection::Projection;
+use crate::runner::LOCK_NAMESPACE;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayReport {
+    pub events: u64,
+    pub elapsed: Duration,
+    pub checkpoint: Checkpoint,
+}
+
+/// Replays `projection` from position zero and swaps the result in. `owner` must be a pool of
+/// the tables' owner (replay creates and truncates tables); `log` reads the events.
+pub async fn replay(
+    log: &EventLog,
+    owner: &PgPool,
+    projection: &dyn Projection,
+    batch_size: i64,
+) -> Result<ReplayReport, ProjectionError> {
+    let started = Instant::now();
+    let name = projection.name();
+    // One replay of a projection at a time; the lock goes with this connection.
+    let mut guard = owner.acquire().await?;
+    sqlx::query("SELECT pg_advisory_lock($1, hashtext($2))")
+        .bind(LOCK_NAMESPACE + 1)
+        .bind(name)
+        .execute(&mut *guard)
+        .await?;
+
+    let schema = format!("replay_{name}");
+    let outcome = rebuild(log, owner, projection, &schema, batch_size).await;
+    let cleanup = sqlx::query(AssertSqlSafe(format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE"
+    )))
+    .execute(owner)
+    .await;
+    sqlx::query("SELECT pg_advisory_unlock($1, hashtext($2))")
+        .bind(LOCK_NAMESPACE + 1)
+        .bind(name)
+        .execute(&mut *guard)
+        .await?;
+    let (events, checkpoint) = outcome?;
+    cleanup?;
+    Ok(ReplayReport {
+        events,
+        elapsed: started.elapsed(),
+        checkpoint,
+    })
+}
+
+async fn rebuild(
+    log: &EventLog,
+    owner: &PgPool,
+    projection: &dyn Projection,
+    schema: &str,
+    batch_size: i64,
+) -> Result<(u64, Checkpoint), ProjectionError> {
+    let name = projection.name();
+    let reader = log.reader();
+    let mut setup = owner.begin().await?;
+    sqlx::query(AssertSqlSafe(format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE"
+    )))
+    .execute(&mut *setup)
+    .await?;
+    sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&mut *setup)
+        .await?;
+    for table in projection.tables() {
+        sqlx::query(AssertSqlSafe(format!(
+            "CREATE TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)"
+        )))
+        .execute(&mut *setup)
+        .await?;
+    }
+    setup.commit().await?;
+
+    // Bulk of the work, outside any lock the live runner needs.
+    let mut at = Checkpoint::START;
+    let mut events = 0u64;
+    loop {
+        let mut tx = owner.begin().await?;
+        let applied = apply_batch(&reader, &mut tx, projection, schema, at, batch_size).await?;
+        tx.commit().await?;
+        match applied {
+            Some((cp, n)) => {
+                at = cp;
+                events += n;
+            }
+            None => break,
+        }
+    }
+
+    // Swap: lock the live checkpoint, catch up, replace the rows, move the checkpoint.
+    Checkpoint::ensure(owner, name).await?;
+    let mut tx = owner.begin().await?;
+    sqlx::query("SELECT 1 FROM reader_checkpoints WHERE reader = $1 FOR UPDATE")
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    while let Some((cp, n)) =
+        apply_batch(&reader, &mut tx, projection, schema, at, batch_size).await?
+    {
+        at = cp;
+        events += n;
+    }
+    let tables = projection
+        .tables()
+        .iter()
+        .map(|t| format!("public.{t}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    sqlx::query(AssertSqlSafe(format!("TRUNCATE {tables}")))
+        .execute(&mut *tx)
+        .await?;
+    for table in projection.tables() {
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO public.{table} OVERRIDING SYSTEM VALUE SELECT * FROM {schema}.{table}"
+        )))
+        .execute(&mut *tx)
+        .await?;
+    }
+    at.store(&mut *tx, name).await?;
+    tx.commit().await?;
+    Ok((events, at))
+}
+
+/// Reads one batch after `at` and applies it to the copy in `schema`, on `conn`.
+async fn apply_batch(
+    reader: &LogReader,
+    conn: &mut PgConnection,
+    projection: &dyn Projection,
+    schema: &str,
+    at: Checkpoint,
+    batch_size: i64,
+) -> Result<Option<(Checkpoint, u64)>, ProjectionError> {
+    let batch = reader.read_after(&mut *conn, at, batch_size).await?;
+    let Some(last) = batch.last() else {
+        return Ok(None);
+    };
+    sqlx::query("SELECT set_config('search_path', $1, true)")
+        .bind(schema)
+        .execute(&mut *conn)
+        .await?;
+    projection.apply(&mut *conn, &batch).await?;
+    sqlx::query("SELECT set_config('search_path', 'public', true)")
+        .execute(&mut *conn)
+        .await?;
+    Ok(Some((last.checkpoint(), batch.len() as u64)))
+}
