@@ -9,3 +9,9 @@ pub mod versioning;
 pub use metadata::{EventMetadata, MetadataError, Role, TraceParent};
 pub use tenant::{TenantSlug, TenantSlugError};
 pub use versioning::{EventRegistry, RegistryError, StepUpcaster};
+
+/// Every event type the service stores, at its current version, with its upcasters.
+/// Each aggregate adds its events here as it arrives.
+pub fn event_registry() -> EventRegistry {
+    EventRegistry::new()
+}

@@ -1,5 +1,7 @@
 //! The event log's invariants, against the real PostgreSQL.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot unwrap has failed
+
 use std::sync::Arc;
 
 use cqrs_es::AggregateError;

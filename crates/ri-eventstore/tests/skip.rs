@@ -1,6 +1,8 @@
 //! The skip test: a transaction that takes a lower position but commits later must not be
 //! skipped by a reader that polls in between.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot unwrap has failed
+
 use ri_eventstore::Checkpoint;
 use ri_testkit::{TestDb, metadata, read_at_least};
 use sqlx::{Acquire, PgConnection};

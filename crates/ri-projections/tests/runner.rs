@@ -1,5 +1,7 @@
 //! The projection runner's guarantees, against the real PostgreSQL.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot unwrap has failed
+
 mod support;
 
 use std::sync::Arc;

@@ -1,0 +1,187 @@
+//! `serve`, `migrate` and `replay`.
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use anyhow::Context;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use ri_eventstore::db;
+use ri_eventstore::{EventLog, LogConfig};
+use ri_projections::{ProjectionRunner, ReplayReport, RunnerConfig};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+
+/// The process-wide Prometheus recorder, installed on first use.
+pub fn metrics_handle() -> anyhow::Result<PrometheusHandle> {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    if let Some(handle) = HANDLE.get() {
+        return Ok(handle.clone());
+    }
+    let handle = PrometheusBuilder::new()
+        .install_recorder()
+        .context("install the metrics recorder")?;
+    Ok(HANDLE.get_or_init(|| handle).clone())
+}
+
+/// Creates the database if missing and applies pending migrations.
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let db_config = config.db();
+    db::ensure_database(&db_config.url)
+        .await
+        .context("create the database")?;
+    let owner = db::owner_pool(&db_config)
+        .await
+        .context("connect to PostgreSQL")?;
+    db::migrate(&owner).await.context("apply migrations")?;
+    owner.close().await;
+    Ok(())
+}
+
+/// Rebuilds one projection from the start of the log and swaps it in.
+pub async fn replay(config: &Config, projection: &str) -> anyhow::Result<ReplayReport> {
+    let projection = ri_projections::by_name(projection)?;
+    let owner = db::owner_pool(&config.db())
+        .await
+        .context("connect to PostgreSQL")?;
+    let log = EventLog::new(
+        owner.clone(),
+        ri_domain::event_registry(),
+        log_config(config),
+    );
+    let report = ri_projections::replay(
+        &log,
+        &owner,
+        projection.as_ref(),
+        config.projection_batch_size,
+    )
+    .await
+    .with_context(|| format!("replay {}", projection.name()))?;
+    owner.close().await;
+    Ok(report)
+}
+
+fn log_config(config: &Config) -> LogConfig {
+    LogConfig {
+        snapshot_every: config.snapshot_every,
+    }
+}
+
+/// A running service: HTTP server, projection runners.
+#[derive(Debug)]
+pub struct App {
+    pub addr: SocketAddr,
+    pub log: EventLog,
+    shutdown: CancellationToken,
+    tasks: JoinSet<()>,
+}
+
+impl App {
+    /// Starts the service on `config.listen` (port 0 picks a free port).
+    pub async fn start(config: &Config, run_migrations: bool) -> anyhow::Result<App> {
+        let registry = ri_domain::event_registry();
+        registry
+            .validate()
+            .context("the event registry is inconsistent")?;
+        if run_migrations {
+            migrate(config).await?;
+        }
+        let db_config = config.db();
+        let pool = db::app_pool(&db_config)
+            .await
+            .context("connect to PostgreSQL")?;
+        let log = EventLog::new(pool.clone(), registry, log_config(config));
+        let nats = async_nats::ConnectOptions::new()
+            .name("regional-invest")
+            .retry_on_initial_connect()
+            .connect(&config.nats_url)
+            .await
+            .context("configure the NATS client")?;
+        let metrics = metrics_handle()?;
+
+        let shutdown = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+        let runner_config = RunnerConfig {
+            batch_size: config.projection_batch_size,
+            ..RunnerConfig::default()
+        };
+        for projection in ri_projections::all() {
+            let runner = ProjectionRunner::new(log.clone(), projection, runner_config.clone());
+            tasks.spawn(runner.run(db_config.connect_options()?, shutdown.clone()));
+        }
+        let upkeep = metrics.clone();
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            while stop
+                .run_until_cancelled(tokio::time::sleep(Duration::from_secs(5)))
+                .await
+                .is_some()
+            {
+                upkeep.run_upkeep();
+            }
+        });
+
+        let router = ri_api::router(ri_api::AppState {
+            db: pool,
+            nats,
+            metrics,
+        });
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listen on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            let served = axum::serve(listener, router)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "HTTP server failed");
+            }
+        });
+        tracing::info!(%addr, "regional-invest serving");
+        Ok(App {
+            addr,
+            log,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// Stops accepting requests, lets the runners finish their batch, and waits for them.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        while self.tasks.join_next().await.is_some() {}
+    }
+
+    /// Runs until SIGINT or SIGTERM, then stops.
+    pub async fn run_until_signalled(self) {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        self.stop().await;
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

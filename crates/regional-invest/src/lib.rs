@@ -1,0 +1,9 @@
+//! The Regional Invest service: configuration, telemetry and the subcommands, as a library so
+//! that tests start the real service in-process.
+
+pub mod app;
+pub mod config;
+pub mod telemetry;
+
+pub use app::{App, migrate, replay};
+pub use config::Config;

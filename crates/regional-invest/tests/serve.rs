@@ -1,0 +1,168 @@
+//! The service as operators see it: started in-process on port 0 against a fresh database.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot unwrap has failed
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use regional_invest::{App, Config};
+use serde_json::Value;
+
+fn config() -> Config {
+    let db = format!("ri_test_{}", uuid::Uuid::new_v4().simple());
+    Config {
+        database_url: format!("{}/{db}", ri_testkit::server_url()),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..Config::default()
+    }
+}
+
+async fn get(app: &App, path: &str) -> (u16, String) {
+    let response = reqwest::get(format!("http://{}{path}", app.addr))
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn serve_creates_and_migrates_its_database_and_reports_health_readiness_and_metrics() {
+    let app = App::start(&config(), true).await.unwrap();
+    let (status, body) = get(&app, "/healthz").await;
+    assert_eq!(status, 200, "{body}");
+
+    let (status, body) = get(&app, "/readyz").await;
+    assert_eq!(status, 200, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["postgres"], "ok");
+    assert_eq!(body["nats"], "ok");
+
+    // The projection runner takes its lock and reports it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body) = get(&app, "/metrics").await;
+        assert_eq!(status, 200);
+        if body.contains("ri_projection_leader{projection=\"streams\"} 1") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no leader metric in:\n{body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn readiness_names_nats_when_it_does_not_answer() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config = Config {
+        nats_url: format!("nats://{closed}"),
+        ..config()
+    };
+    let app = App::start(&config, true).await.unwrap();
+    let (status, body) = get(&app, "/readyz").await;
+    assert_eq!(status, 503, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["postgres"], "ok");
+    assert!(body["nats"]["error"].is_string(), "{body}");
+    // Liveness does not depend on NATS.
+    assert_eq!(get(&app, "/healthz").await.0, 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_service_runs_as_a_role_that_owns_nothing_with_its_timeouts() {
+    let app = App::start(&config(), true).await.unwrap();
+    let pool = app.log.pool();
+    let user: String = sqlx::query_scalar("SELECT current_user::text")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(user, "ri_app");
+    let owned: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(owned, 0);
+    let idle: String = sqlx::query_scalar("SHOW idle_in_transaction_session_timeout")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let statement: String = sqlx::query_scalar("SHOW statement_timeout")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!((idle.as_str(), statement.as_str()), ("1min", "30s"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn replay_names_the_known_projections_when_given_an_unknown_one() {
+    let config = config();
+    regional_invest::migrate(&config).await.unwrap();
+    let err = regional_invest::replay(&config, "nope").await.unwrap_err();
+    assert!(format!("{err:#}").contains("known: streams"), "{err:#}");
+    let report = regional_invest::replay(&config, "streams").await.unwrap();
+    assert_eq!(report.events, 0);
+}
+
+async fn advisory_lock_holders(url: &str) -> Vec<i32> {
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let pids = sqlx::query_scalar(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    pids
+}
+
+async fn wait_for_one_holder(url: &str, not: Option<i32>) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let [pid] = advisory_lock_holders(url).await[..]
+            && Some(pid) != not
+        {
+            return pid;
+        }
+        assert!(Instant::now() < deadline, "no single new lock holder");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn of_two_serve_processes_one_runs_the_projection_and_the_other_takes_over_when_it_dies() {
+    let config = config();
+    regional_invest::migrate(&config).await.unwrap();
+    let spawn = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_regional-invest"))
+            .arg("serve")
+            .env("DATABASE_URL", &config.database_url)
+            .env("RI_LISTEN", "127.0.0.1:0")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut first = spawn();
+    let leader = wait_for_one_holder(&config.database_url, None).await;
+    let mut second = spawn();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        advisory_lock_holders(&config.database_url).await,
+        vec![leader]
+    );
+
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let successor = wait_for_one_holder(&config.database_url, Some(leader)).await;
+    assert_ne!(successor, leader);
+    second.kill().unwrap();
+    second.wait().unwrap();
+}

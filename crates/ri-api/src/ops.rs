@@ -1,0 +1,78 @@
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use metrics_exporter_prometheus::PrometheusHandle;
+use serde_json::json;
+use sqlx::PgPool;
+
+/// A dependency that does not answer within this is not ready.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub db: PgPool,
+    pub nats: async_nats::Client,
+    pub metrics: PrometheusHandle,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+async fn healthz() -> impl IntoResponse {
+    axum::Json(json!({ "status": "ok" }))
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    let postgres = async {
+        sqlx::query("SELECT 1")
+            .execute(&state.db)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    let nats = async {
+        // A flush is a round trip to the server: it fails while disconnected.
+        state.nats.flush().await.map_err(|e| e.to_string())
+    };
+    let (postgres, nats) = tokio::join!(probe(postgres), probe(nats));
+    let ready = postgres.is_ok() && nats.is_ok();
+    let show = |r: Result<(), String>| match r {
+        Ok(()) => json!("ok"),
+        Err(e) => json!({ "error": e }),
+    };
+    let body = json!({
+        "status": if ready { "ready" } else { "unavailable" },
+        "postgres": show(postgres),
+        "nats": show(nats),
+    });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        tracing::warn!(%body, "not ready");
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+async fn probe(check: impl Future<Output = Result<(), String>>) -> Result<(), String> {
+    match tokio::time::timeout(PROBE_TIMEOUT, check).await {
+        Ok(result) => result,
+        Err(_) => Err(format!("no answer within {PROBE_TIMEOUT:?}")),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The README's second command: start what the tests need, then run the whole test suite
+# against the real PostgreSQL and NATS. Each test makes its own database (ri_test_*); the
+# ones left by earlier runs are dropped first.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bash deploy/local/services.sh
+
+psql -h 127.0.0.1 -U postgres -d postgres -qAt \
+    -c "SELECT format('DROP DATABASE IF EXISTS %I WITH (FORCE);', datname) FROM pg_database WHERE datname LIKE 'ri\_test\_%'" \
+    | psql -h 127.0.0.1 -U postgres -d postgres -q >/dev/null
+
+if cargo nextest --version >/dev/null 2>&1; then
+    # nextest does not run doctests; run them first so that nextest's summary closes the log.
+    cargo test --workspace --doc --quiet
+    cargo nextest run --workspace --all-targets --no-fail-fast "$@"
+else
+    cargo test --workspace --all-targets --no-fail-fast "$@"
+fi
