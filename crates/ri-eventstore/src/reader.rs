@@ -38,7 +38,7 @@ impl Checkpoint {
     /// The stored checkpoint of `reader`, or the start of the log.
     pub async fn load<'e>(exec: impl PgExecutor<'e>, reader: &str) -> Result<Self, StoreError> {
         let row = sqlx::query(
-            "SELECT tx_id::text AS tx_id, position FROM reader_checkpoints WHERE reader = $1",
+            "SELECT tx_id::text AS tx_id_text, position FROM reader_checkpoints WHERE reader = $1",
         )
         .bind(reader)
         .fetch_optional(exec)
@@ -164,13 +164,14 @@ impl LogReader {
         limit: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let rows = sqlx::query(
-            "SELECT position, tx_id::text AS tx_id, event_id, tenant, aggregate_type, \
-                    aggregate_id, sequence, event_type, event_version, payload, metadata, \
-                    recorded_at \
-             FROM events \
-             WHERE (tx_id, position) > ($1::text::xid8, $2) \
-               AND tx_id < (SELECT pg_snapshot_xmin(pg_current_snapshot())) \
-             ORDER BY tx_id, position \
+            // Order by the xid8 column itself: the text form sorts "10" before "9".
+            "SELECT e.position, e.tx_id::text AS tx_id_text, e.event_id, e.tenant, \
+                    e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, \
+                    e.event_version, e.payload, e.metadata, e.recorded_at \
+             FROM events e \
+             WHERE (e.tx_id, e.position) > ($1::text::xid8, $2) \
+               AND e.tx_id < (SELECT pg_snapshot_xmin(pg_current_snapshot())) \
+             ORDER BY e.tx_id, e.position \
              LIMIT $3",
         )
         .bind(after.tx_id.to_string())
@@ -220,7 +221,7 @@ impl LogReader {
 }
 
 fn parse_xid(row: &PgRow) -> Result<u64, StoreError> {
-    let raw: String = row.try_get("tx_id")?;
+    let raw: String = row.try_get("tx_id_text")?;
     raw.parse()
         .map_err(|_| StoreError::Malformed("tx_id", raw.clone()))
 }

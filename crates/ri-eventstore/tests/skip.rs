@@ -97,3 +97,26 @@ async fn a_transaction_that_started_first_but_wrote_last_comes_first_and_nothing
         .collect();
     assert_eq!(got, vec![pos_a, pos_b], "log order is transaction order");
 }
+
+#[tokio::test]
+async fn transaction_ids_are_read_in_numeric_order_across_a_power_of_ten() {
+    let db = TestDb::new().await;
+    let log = db.log(50);
+    let meta = serde_json::to_value(metadata("alpha").to_map()).unwrap();
+    // Two long-finished transactions, 9 and 10: as text, "10" sorts before "9".
+    sqlx::query(
+        "INSERT INTO events (tx_id, event_id, tenant, aggregate_type, aggregate_id, sequence, \
+         event_type, event_version, payload, metadata) VALUES \
+         ('10', gen_random_uuid(), 'alpha', 'Ledger', 'b', 1, 'Opened', '1', '{\"Opened\": {\"owner\": \"x\"}}', $1), \
+         ('9', gen_random_uuid(), 'alpha', 'Ledger', 'a', 1, 'Opened', '1', '{\"Opened\": {\"owner\": \"x\"}}', $1)",
+    )
+    .bind(&meta)
+    .execute(&db.owner)
+    .await
+    .unwrap();
+    let reader = log.reader();
+    let first = reader.read_after(&db.app, Checkpoint::START, 1).await.unwrap();
+    assert_eq!((first[0].tx_id, first[0].aggregate_id.as_str()), (9, "a"));
+    let second = reader.read_after(&db.app, first[0].checkpoint(), 1).await.unwrap();
+    assert_eq!((second[0].tx_id, second[0].aggregate_id.as_str()), (10, "b"));
+}
