@@ -13,7 +13,7 @@ psql -h 127.0.0.1 -U postgres -d postgres -qAt \
 if cargo nextest --version >/dev/null 2>&1; then
     # nextest does not run doctests; run them first so that nextest's summary closes the log.
     cargo test --workspace --doc --quiet
-    cargo nextest run --workspace --all-targets --no-fail-fast "$@"
+    cargo nextest run --workspace --no-fail-fast "$@"
 else
-    cargo test --workspace --all-targets --no-fail-fast "$@"
+    cargo test --workspace --no-fail-fast "$@"
 fi

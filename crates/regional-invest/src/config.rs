@@ -35,7 +35,7 @@ impl Default for Config {
             db_max_connections: 16,
             statement_timeout_ms: 30_000,
             idle_in_transaction_timeout_ms: 60_000,
-            snapshot_every: 50,
+            snapshot_every: 20,
             projection_batch_size: 1000,
         }
     }

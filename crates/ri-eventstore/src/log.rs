@@ -17,7 +17,7 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { snapshot_every: 50 }
+        Self { snapshot_every: 20 }
     }
 }
 

@@ -6,6 +6,7 @@
 //! written; and each event is checked against its metadata and the event registry first.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use cqrs_es::Aggregate;
@@ -32,16 +33,32 @@ struct Snapshot {
     version: i64,
 }
 
-/// The events and snapshots of the aggregates one tenant owns.
-#[derive(Debug, Clone)]
+/// Events read together with the snapshot, handed out by the `get_last_events` call that
+/// cqrs-es makes right after `get_snapshot`: loading an aggregate is one round trip.
+#[derive(Debug)]
+struct Prefetched {
+    aggregate_type: &'static str,
+    aggregate_id: String,
+    after: usize,
+    events: Vec<SerializedEvent>,
+}
+
+/// The events and snapshots of the aggregates one tenant owns. Build one per command
+/// ([`EventLog::framework`] does).
+#[derive(Debug)]
 pub struct TenantRepository {
     log: EventLog,
     tenant: TenantSlug,
+    prefetched: Mutex<Option<Prefetched>>,
 }
 
 impl TenantRepository {
     pub(crate) fn new(log: EventLog, tenant: TenantSlug) -> Self {
-        Self { log, tenant }
+        Self {
+            log,
+            tenant,
+            prefetched: Mutex::new(None),
+        }
     }
 
     pub fn tenant(&self) -> &TenantSlug {
@@ -88,8 +105,11 @@ impl TenantRepository {
         aggregate_id: &str,
         after_sequence: i64,
     ) -> Result<Vec<SerializedEvent>, StoreError> {
+        // Metadata is not read back: aggregates are rebuilt from payloads alone.
         let rows = sqlx::query(
-            "SELECT sequence, event_type, event_version, payload, metadata FROM events \
+            "SELECT aggregate_id, sequence, event_type, event_version, payload, \
+                    '{}'::jsonb AS metadata \
+             FROM events \
              WHERE tenant = $1 AND aggregate_type = $2 AND aggregate_id = $3 AND sequence > $4 \
              ORDER BY sequence",
         )
@@ -99,20 +119,85 @@ impl TenantRepository {
         .bind(after_sequence)
         .fetch_all(self.pool())
         .await?;
-        rows.into_iter()
+        rows.iter()
             .map(|row| {
-                let event = SerializedEvent {
-                    aggregate_id: aggregate_id.to_owned(),
-                    sequence: to_usize(row.try_get::<i64, _>("sequence")?)?,
-                    aggregate_type: aggregate_type.to_owned(),
-                    event_type: row.try_get("event_type")?,
-                    event_version: row.try_get("event_version")?,
-                    payload: row.try_get("payload")?,
-                    metadata: row.try_get("metadata")?,
-                };
-                Ok(self.log.registry().upcast(event)?)
+                Ok(self
+                    .log
+                    .registry()
+                    .upcast(row_to_event(row, aggregate_type)?)?)
             })
             .collect()
+    }
+
+    /// The newest snapshot and the events after it, in one query.
+    async fn load_with_snapshot(
+        &self,
+        aggregate_type: &'static str,
+        aggregate_id: &str,
+    ) -> Result<Option<SerializedSnapshot>, StoreError> {
+        let rows = sqlx::query(
+            "WITH s AS (SELECT last_sequence, snapshot_version, payload FROM snapshots \
+                        WHERE tenant = $1 AND aggregate_type = $2 AND aggregate_id = $3) \
+             SELECT true AS is_snapshot, $3 AS aggregate_id, last_sequence AS sequence, \
+                    snapshot_version, NULL::text AS event_type, NULL::text AS event_version, \
+                    payload, NULL::jsonb AS metadata FROM s \
+             UNION ALL \
+             SELECT false, aggregate_id, sequence, NULL, event_type, event_version, payload, \
+                    '{}'::jsonb FROM events \
+             WHERE tenant = $1 AND aggregate_type = $2 AND aggregate_id = $3 \
+               AND sequence > COALESCE((SELECT last_sequence FROM s), 0) \
+             ORDER BY is_snapshot DESC, sequence",
+        )
+        .bind(self.tenant.as_str())
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .fetch_all(self.pool())
+        .await?;
+        let mut snapshot = None;
+        let mut events = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if row.try_get::<bool, _>("is_snapshot")? {
+                snapshot = Some(SerializedSnapshot {
+                    aggregate_id: aggregate_id.to_owned(),
+                    aggregate: row.try_get("payload")?,
+                    current_sequence: to_usize(row.try_get("sequence")?)?,
+                    current_snapshot: to_usize(row.try_get("snapshot_version")?)?,
+                });
+            } else {
+                let event = row_to_event(row, aggregate_type)?;
+                events.push(self.log.registry().upcast(event)?);
+            }
+        }
+        let prefetched = Prefetched {
+            aggregate_type,
+            aggregate_id: aggregate_id.to_owned(),
+            after: snapshot.as_ref().map_or(0, |s| s.current_sequence),
+            events,
+        };
+        if let Ok(mut slot) = self.prefetched.lock() {
+            *slot = Some(prefetched);
+        }
+        Ok(snapshot)
+    }
+
+    /// The events `load_with_snapshot` read, if they are the ones asked for.
+    fn take_prefetched(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        after: usize,
+    ) -> Option<Vec<SerializedEvent>> {
+        let mut slot = self.prefetched.lock().ok()?;
+        match slot.take() {
+            Some(p)
+                if p.aggregate_type == aggregate_type
+                    && p.aggregate_id == aggregate_id
+                    && p.after == after =>
+            {
+                Some(p.events)
+            }
+            _ => None,
+        }
     }
 
     async fn append(
@@ -145,8 +230,7 @@ impl TenantRepository {
         let payloads: Vec<&Value> = events.iter().map(|e| &e.payload).collect();
         let metadata: Vec<&Value> = events.iter().map(|e| &e.metadata).collect();
 
-        let mut tx = self.pool().begin().await?;
-        sqlx::query(
+        let insert = sqlx::query(
             "INSERT INTO events (event_id, tenant, aggregate_type, aggregate_id, sequence, \
                                  event_type, event_version, payload, metadata) \
              SELECT e.event_id, $1, $2, $3, e.sequence, e.event_type, e.event_version, \
@@ -163,14 +247,18 @@ impl TenantRepository {
         .bind(&types)
         .bind(&versions)
         .bind(&payloads)
-        .bind(&metadata)
-        .execute(&mut *tx)
-        .await
-        .map_err(classify)?;
+        .bind(&metadata);
 
-        if let Some(snapshot) = snapshot {
-            sqlx::query(
-                "INSERT INTO snapshots (tenant, aggregate_type, aggregate_id, last_sequence, \
+        let Some(snapshot) = snapshot else {
+            // One statement: atomic on its own, and one round trip.
+            insert.execute(self.pool()).await.map_err(classify)?;
+            self.appended(events.len(), started);
+            return Ok(());
+        };
+        let mut tx = self.pool().begin().await?;
+        insert.execute(&mut *tx).await.map_err(classify)?;
+        sqlx::query(
+            "INSERT INTO snapshots (tenant, aggregate_type, aggregate_id, last_sequence, \
                                         snapshot_version, payload) \
                  VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (tenant, aggregate_type, aggregate_id) DO UPDATE \
@@ -178,21 +266,24 @@ impl TenantRepository {
                      snapshot_version = EXCLUDED.snapshot_version, \
                      payload = EXCLUDED.payload, taken_at = now() \
                  WHERE snapshots.last_sequence < EXCLUDED.last_sequence",
-            )
-            .bind(self.tenant.as_str())
-            .bind(&first.aggregate_type)
-            .bind(&snapshot.aggregate_id)
-            .bind(snapshot.sequence)
-            .bind(snapshot.version)
-            .bind(&snapshot.state)
-            .execute(&mut *tx)
-            .await?;
-        }
+        )
+        .bind(self.tenant.as_str())
+        .bind(&first.aggregate_type)
+        .bind(&snapshot.aggregate_id)
+        .bind(snapshot.sequence)
+        .bind(snapshot.version)
+        .bind(&snapshot.state)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await.map_err(classify)?;
-        self.log.notify_appended();
-        metrics::counter!("ri_events_appended_total").increment(events.len() as u64);
-        metrics::histogram!("ri_append_seconds").record(started.elapsed().as_secs_f64());
+        self.appended(events.len(), started);
         Ok(())
+    }
+
+    fn appended(&self, count: usize, started: Instant) {
+        self.log.notify_appended();
+        metrics::counter!("ri_events_appended_total").increment(count as u64);
+        metrics::histogram!("ri_append_seconds").record(started.elapsed().as_secs_f64());
     }
 
     /// The aggregate's state after `sequence`, rebuilt from the newest snapshot, the stored
@@ -214,7 +305,10 @@ impl TenantRepository {
                 from = to_i64(snapshot.current_sequence)?;
             }
         }
-        let stored = self.load(A::TYPE, aggregate_id, from).await?;
+        let stored = match self.take_prefetched(A::TYPE, aggregate_id, to_usize(from)?) {
+            Some(events) => events,
+            None => self.load(A::TYPE, aggregate_id, from).await?,
+        };
         for event in stored.iter().chain(committing) {
             if to_i64(event.sequence)? > sequence {
                 break;
@@ -226,7 +320,8 @@ impl TenantRepository {
 
     fn stream(&self, aggregate_type: &str, aggregate_id: Option<&str>) -> ReplayStream {
         let (mut feed, stream) = ReplayStream::new(256);
-        let repo = self.clone();
+        let log = self.log.clone();
+        let tenant = self.tenant.clone();
         let aggregate_type = aggregate_type.to_owned();
         let aggregate_id = aggregate_id.map(str::to_owned);
         tokio::spawn(async move {
@@ -235,14 +330,14 @@ impl TenantRepository {
                  FROM events WHERE tenant = $1 AND aggregate_type = $2 \
                  AND ($3::text IS NULL OR aggregate_id = $3) ORDER BY tx_id, position",
             )
-            .bind(repo.tenant.as_str())
+            .bind(tenant.as_str())
             .bind(&aggregate_type)
             .bind(aggregate_id.as_deref())
-            .fetch(repo.pool());
+            .fetch(log.pool());
             loop {
                 let item = match rows.try_next().await {
                     Ok(Some(row)) => row_to_event(&row, &aggregate_type)
-                        .and_then(|e| Ok(repo.log.registry().upcast(e)?))
+                        .and_then(|e| Ok(log.registry().upcast(e)?))
                         .map_err(PersistenceError::from),
                     Ok(None) => break,
                     Err(e) => Err(StoreError::from(e).into()),
@@ -312,6 +407,9 @@ impl PersistedEventRepository for TenantRepository {
         aggregate_id: &str,
         last_sequence: usize,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        if let Some(events) = self.take_prefetched(A::TYPE, aggregate_id, last_sequence) {
+            return Ok(events);
+        }
         Ok(self
             .load(A::TYPE, aggregate_id, to_i64(last_sequence)?)
             .await?)
@@ -321,25 +419,7 @@ impl PersistedEventRepository for TenantRepository {
         &self,
         aggregate_id: &str,
     ) -> Result<Option<SerializedSnapshot>, PersistenceError> {
-        let row = sqlx::query(
-            "SELECT payload, last_sequence, snapshot_version FROM snapshots \
-             WHERE tenant = $1 AND aggregate_type = $2 AND aggregate_id = $3",
-        )
-        .bind(self.tenant.as_str())
-        .bind(A::TYPE)
-        .bind(aggregate_id)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(StoreError::from)?;
-        let Some(row) = row else { return Ok(None) };
-        let get =
-            |col: &str| -> Result<usize, StoreError> { to_usize(row.try_get::<i64, _>(col)?) };
-        Ok(Some(SerializedSnapshot {
-            aggregate_id: aggregate_id.to_owned(),
-            aggregate: row.try_get("payload").map_err(StoreError::from)?,
-            current_sequence: get("last_sequence")?,
-            current_snapshot: get("snapshot_version")?,
-        }))
+        Ok(self.load_with_snapshot(A::TYPE, aggregate_id).await?)
     }
 
     async fn persist<A: Aggregate>(

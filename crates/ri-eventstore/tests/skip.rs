@@ -115,8 +115,17 @@ async fn transaction_ids_are_read_in_numeric_order_across_a_power_of_ten() {
     .await
     .unwrap();
     let reader = log.reader();
-    let first = reader.read_after(&db.app, Checkpoint::START, 1).await.unwrap();
+    let first = reader
+        .read_after(&db.app, Checkpoint::START, 1)
+        .await
+        .unwrap();
     assert_eq!((first[0].tx_id, first[0].aggregate_id.as_str()), (9, "a"));
-    let second = reader.read_after(&db.app, first[0].checkpoint(), 1).await.unwrap();
-    assert_eq!((second[0].tx_id, second[0].aggregate_id.as_str()), (10, "b"));
+    let second = reader
+        .read_after(&db.app, first[0].checkpoint(), 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        (second[0].tx_id, second[0].aggregate_id.as_str()),
+        (10, "b")
+    );
 }

@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use ri_eventstore::{Checkpoint, EventLog, LogReader};
+use ri_eventstore::{Checkpoint, EventLog, LogReader, StoredEvent};
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 
 use crate::error::ProjectionError;
@@ -89,20 +89,24 @@ async fn rebuild(
     }
     setup.commit().await?;
 
-    // Bulk of the work, outside any lock the live runner needs.
+    // Bulk of the work, outside any lock the live runner needs. The next batch is read while
+    // the current one is applied.
     let mut at = Checkpoint::START;
     let mut events = 0u64;
-    loop {
-        let mut tx = owner.begin().await?;
-        let applied = apply_batch(&reader, &mut tx, projection, schema, at, batch_size).await?;
-        tx.commit().await?;
-        match applied {
-            Some((cp, n)) => {
-                at = cp;
-                events += n;
-            }
-            None => break,
-        }
+    let mut next = reader.read_after(owner, at, batch_size).await?;
+    while let Some(cp) = next.last().map(StoredEvent::checkpoint) {
+        let batch = next;
+        let apply = async {
+            let mut tx = owner.begin().await?;
+            apply_to_copy(&mut tx, projection, schema, &batch).await?;
+            tx.commit().await?;
+            Ok::<_, ProjectionError>(())
+        };
+        let (fetched, applied) = tokio::join!(reader.read_after(owner, cp, batch_size), apply);
+        applied?;
+        at = cp;
+        events += batch.len() as u64;
+        next = fetched?;
     }
 
     // Swap: lock the live checkpoint, catch up, replace the rows, move the checkpoint.
@@ -152,13 +156,24 @@ async fn apply_batch(
     let Some(last) = batch.last() else {
         return Ok(None);
     };
+    apply_to_copy(conn, projection, schema, &batch).await?;
+    Ok(Some((last.checkpoint(), batch.len() as u64)))
+}
+
+/// Applies `batch` to the copy of the projection's tables in `schema`.
+async fn apply_to_copy(
+    conn: &mut PgConnection,
+    projection: &dyn Projection,
+    schema: &str,
+    batch: &[StoredEvent],
+) -> Result<(), ProjectionError> {
     sqlx::query("SELECT set_config('search_path', $1, true)")
         .bind(schema)
         .execute(&mut *conn)
         .await?;
-    projection.apply(&mut *conn, &batch).await?;
+    projection.apply(&mut *conn, batch).await?;
     sqlx::query("SELECT set_config('search_path', 'public', true)")
         .execute(&mut *conn)
         .await?;
-    Ok(Some((last.checkpoint(), batch.len() as u64)))
+    Ok(())
 }
