@@ -2,8 +2,10 @@
 //! event carries, and the registry of event types and versions. Nothing here does I/O; adapters
 //! (the event store, projections, the API) depend on this crate, never the reverse.
 
+pub mod instrument;
 pub mod metadata;
 pub mod tenant;
+pub mod values;
 pub mod versioning;
 
 pub use metadata::{EventMetadata, MetadataError, Role, TraceParent};
@@ -13,5 +15,12 @@ pub use versioning::{EventRegistry, RegistryError, StepUpcaster};
 /// Every event type the service stores, at its current version, with its upcasters.
 /// Each aggregate adds its events here as it arrives.
 pub fn event_registry() -> EventRegistry {
-    EventRegistry::new()
+    let mut registry = EventRegistry::new();
+    for event in tenant::TenantEvent::TYPES {
+        registry = registry.register(tenant::TENANT, event, 1);
+    }
+    for event in instrument::InstrumentEvent::TYPES {
+        registry = registry.register(instrument::INSTRUMENT, event, 1);
+    }
+    registry
 }
