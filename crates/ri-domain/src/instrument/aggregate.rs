@@ -134,6 +134,9 @@ pub enum InstrumentCommand {
         reason: ShortText,
     },
     Archive,
+    /// A call stops taking applications: an open call whose deadline has passed (the
+    /// platform's expiry), or a call recorded as already closed (history, as in the seed).
+    Close,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,10 +163,11 @@ pub enum InstrumentEvent {
         reason: ShortText,
     },
     InstrumentArchived,
+    InstrumentClosed,
 }
 
 impl InstrumentEvent {
-    pub const TYPES: [&'static str; 8] = [
+    pub const TYPES: [&'static str; 9] = [
         "InstrumentDrafted",
         "InstrumentRevised",
         "InstrumentFeaturesTagged",
@@ -172,6 +176,7 @@ impl InstrumentEvent {
         "InstrumentPublished",
         "InstrumentWithdrawn",
         "InstrumentArchived",
+        "InstrumentClosed",
     ];
 }
 
@@ -186,6 +191,7 @@ impl DomainEvent for InstrumentEvent {
             InstrumentEvent::InstrumentPublished => "InstrumentPublished",
             InstrumentEvent::InstrumentWithdrawn { .. } => "InstrumentWithdrawn",
             InstrumentEvent::InstrumentArchived => "InstrumentArchived",
+            InstrumentEvent::InstrumentClosed => "InstrumentClosed",
         }
         .to_owned()
     }
@@ -367,6 +373,32 @@ impl Aggregate for FundingInstrument {
                 self.existing()?;
                 InstrumentEvent::InstrumentArchived
             }
+            InstrumentCommand::Close => {
+                let details = self.existing()?;
+                if details.kind != InstrumentKind::Call {
+                    return Err(FieldError::new("kind", "only a call closes").into());
+                }
+                match (self.status, self.schedule.deadline) {
+                    (InstrumentStatus::Draft, _) => {}
+                    (InstrumentStatus::Open, Some(deadline)) if deadline <= now => {}
+                    (InstrumentStatus::Open, _) => {
+                        return Err(FieldError::new(
+                            "deadline",
+                            "the call's deadline has not passed",
+                        )
+                        .into());
+                    }
+                    (status, _) => {
+                        return Err(InstrumentError::WrongStatus(
+                            status,
+                            "only a draft or open call can be closed",
+                        ));
+                    }
+                }
+                // A closed call is no longer published, so it need not stay publishable.
+                sink.write(InstrumentEvent::InstrumentClosed, self).await;
+                return Ok(());
+            }
         };
         self.still_publishable(&event, now)?;
         sink.write(event, self).await;
@@ -397,6 +429,7 @@ impl Aggregate for FundingInstrument {
                 self.status = InstrumentStatus::Withdrawn
             }
             InstrumentEvent::InstrumentArchived => self.status = InstrumentStatus::Archived,
+            InstrumentEvent::InstrumentClosed => self.status = InstrumentStatus::Closed,
         }
     }
 }

@@ -291,3 +291,34 @@ fn events_keep_their_stored_shape() {
     let back: InstrumentEvent = serde_json::from_value(json).unwrap();
     assert_eq!(back, deadline(datetime!(2027-01-31 17:00 +2)));
 }
+
+#[test]
+fn a_call_closes_once_its_deadline_has_passed_or_as_history() {
+    let open = |at| {
+        vec![
+            drafted(InstrumentKind::Call),
+            tagged(&["T1"]),
+            deadline(at),
+            InstrumentEvent::InstrumentPublished,
+        ]
+    };
+    let result = instrument()
+        .given(open(datetime!(2026-12-01 0:00 UTC)))
+        .when(InstrumentCommand::Close)
+        .inspect_result();
+    assert_eq!(field(result), "deadline");
+    instrument()
+        .given(open(datetime!(2026-11-26 11:00 UTC)))
+        .when(InstrumentCommand::Close)
+        .then_expect_events(vec![InstrumentEvent::InstrumentClosed]);
+    // A call known only as history is recorded closed from its draft.
+    instrument()
+        .given(vec![drafted(InstrumentKind::Call)])
+        .when(InstrumentCommand::Close)
+        .then_expect_events(vec![InstrumentEvent::InstrumentClosed]);
+    let result = instrument()
+        .given(vec![drafted(InstrumentKind::Programme)])
+        .when(InstrumentCommand::Close)
+        .inspect_result();
+    assert_eq!(field(result), "kind");
+}
