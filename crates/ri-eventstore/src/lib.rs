@@ -13,6 +13,6 @@ mod reader;
 mod repository;
 
 pub use error::StoreError;
-pub use log::{EventLog, Framework, LogConfig};
+pub use log::{EventLog, LogConfig};
 pub use reader::{Checkpoint, LogReader, StoredEvent};
-pub use repository::TenantRepository;
+pub use repository::{TenantRepository, Versions};

@@ -1,4 +1,4 @@
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{Aggregate, AggregateError, CqrsFramework};
@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 
 use crate::reader::LogReader;
-use crate::repository::TenantRepository;
+use crate::repository::{TenantRepository, Versions};
 
 #[derive(Debug, Clone, Copy)]
 pub struct LogConfig {
@@ -36,8 +36,6 @@ struct Inner {
     /// instead of at their next poll.
     appended: watch::Sender<u64>,
 }
-
-pub type Framework<A> = CqrsFramework<A, PersistedEventStore<TenantRepository, A>>;
 
 impl EventLog {
     pub fn new(pool: PgPool, registry: EventRegistry, config: LogConfig) -> Self {
@@ -80,20 +78,6 @@ impl EventLog {
         TenantRepository::new(self.clone(), tenant)
     }
 
-    /// A cqrs-es framework over the aggregates `tenant` owns, snapshotting every
-    /// [`LogConfig::snapshot_every`] events. Cheap: build one per command.
-    pub fn framework<A: Aggregate>(
-        &self,
-        tenant: &TenantSlug,
-        services: A::Services,
-    ) -> Framework<A> {
-        let store = PersistedEventStore::new_snapshot_store(
-            self.for_tenant(tenant.clone()),
-            self.snapshot_every(),
-        );
-        CqrsFramework::new(store, vec![], services)
-    }
-
     /// Runs one command on the aggregate `aggregate_id` owned by `tenant`.
     pub async fn execute<A: Aggregate>(
         &self,
@@ -103,9 +87,33 @@ impl EventLog {
         metadata: &EventMetadata,
         services: A::Services,
     ) -> Result<(), AggregateError<A::Error>> {
-        self.framework::<A>(tenant, services)
-            .execute_with_metadata(aggregate_id, command, metadata.to_map())
+        self.execute_at::<A>(tenant, aggregate_id, command, metadata, services, None)
             .await
+            .map(|_| ())
+    }
+
+    /// Runs one command on the aggregate `aggregate_id` owned by `tenant`, refusing it as a
+    /// conflict unless the aggregate is at `expected` (when given). Returns the aggregate's
+    /// version after the command.
+    pub async fn execute_at<A: Aggregate>(
+        &self,
+        tenant: &TenantSlug,
+        aggregate_id: &str,
+        command: A::Command,
+        metadata: &EventMetadata,
+        services: A::Services,
+        expected: Option<usize>,
+    ) -> Result<usize, AggregateError<A::Error>> {
+        let versions = Arc::new(Mutex::new(Versions::default()));
+        let repository =
+            TenantRepository::expecting(self.clone(), tenant.clone(), expected, versions.clone());
+        let store =
+            PersistedEventStore::<_, A>::new_snapshot_store(repository, self.snapshot_every());
+        CqrsFramework::new(store, vec![], services)
+            .execute_with_metadata(aggregate_id, command, metadata.to_map())
+            .await?;
+        let v = versions.lock().map(|v| *v).unwrap_or_default();
+        Ok(v.persisted.or(v.loaded).unwrap_or(0))
     }
 
     /// A tailing reader over the whole log.

@@ -6,7 +6,7 @@
 //! written; and each event is checked against its metadata and the event registry first.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use cqrs_es::Aggregate;
@@ -43,21 +43,48 @@ struct Prefetched {
     events: Vec<SerializedEvent>,
 }
 
+/// The versions one command saw and left: what it loaded and what it wrote.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Versions {
+    pub loaded: Option<usize>,
+    pub persisted: Option<usize>,
+}
+
 /// The events and snapshots of the aggregates one tenant owns. Build one per command
-/// ([`EventLog::framework`] does).
+/// ([`EventLog::execute_at`] does).
 #[derive(Debug)]
 pub struct TenantRepository {
     log: EventLog,
     tenant: TenantSlug,
     prefetched: Mutex<Option<Prefetched>>,
+    /// The version the caller expects the aggregate to be at; loading another is a conflict.
+    expected: Option<usize>,
+    versions: Arc<Mutex<Versions>>,
 }
 
 impl TenantRepository {
     pub(crate) fn new(log: EventLog, tenant: TenantSlug) -> Self {
+        Self::expecting(log, tenant, None, Arc::default())
+    }
+
+    pub(crate) fn expecting(
+        log: EventLog,
+        tenant: TenantSlug,
+        expected: Option<usize>,
+        versions: Arc<Mutex<Versions>>,
+    ) -> Self {
         Self {
             log,
             tenant,
             prefetched: Mutex::new(None),
+            expected,
+            versions,
+        }
+    }
+
+    fn record(&self, f: impl FnOnce(&mut Versions)) {
+        if let Ok(mut v) = self.versions.lock() {
+            f(&mut v);
         }
     }
 
@@ -168,6 +195,15 @@ impl TenantRepository {
                 events.push(self.log.registry().upcast(event)?);
             }
         }
+        let current = events
+            .last()
+            .map(|e| e.sequence)
+            .or(snapshot.as_ref().map(|s| s.current_sequence))
+            .unwrap_or(0);
+        if self.expected.is_some_and(|expected| expected != current) {
+            return Err(StoreError::Conflict);
+        }
+        self.record(|v| v.loaded = Some(current));
         let prefetched = Prefetched {
             aggregate_type,
             aggregate_id: aggregate_id.to_owned(),
@@ -252,7 +288,11 @@ impl TenantRepository {
         let Some(snapshot) = snapshot else {
             // One statement: atomic on its own, and one round trip.
             insert.execute(self.pool()).await.map_err(classify)?;
-            self.appended(events.len(), started);
+            self.appended(
+                events.last().map_or(0, |e| e.sequence),
+                events.len(),
+                started,
+            );
             return Ok(());
         };
         let mut tx = self.pool().begin().await?;
@@ -276,11 +316,16 @@ impl TenantRepository {
         .execute(&mut *tx)
         .await?;
         tx.commit().await.map_err(classify)?;
-        self.appended(events.len(), started);
+        self.appended(
+            events.last().map_or(0, |e| e.sequence),
+            events.len(),
+            started,
+        );
         Ok(())
     }
 
-    fn appended(&self, count: usize, started: Instant) {
+    fn appended(&self, last_sequence: usize, count: usize, started: Instant) {
+        self.record(|v| v.persisted = Some(last_sequence));
         self.log.notify_appended();
         metrics::counter!("ri_events_appended_total").increment(count as u64);
         metrics::histogram!("ri_append_seconds").record(started.elapsed().as_secs_f64());

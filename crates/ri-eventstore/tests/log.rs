@@ -415,3 +415,63 @@ async fn the_service_role_can_only_append_to_the_log() {
     }
     assert_eq!(count_events(&db, "l1").await, 1);
 }
+
+#[tokio::test]
+async fn a_stale_expected_version_is_a_conflict_and_stores_nothing() {
+    let db = TestDb::new().await;
+    let log = db.log(3);
+    let t = tenant("alpha");
+    let meta = metadata("alpha");
+    let v = log
+        .execute_at::<Ledger>(
+            &t,
+            "l1",
+            LedgerCommand::Open { owner: "a".into() },
+            &meta,
+            (),
+            Some(0),
+        )
+        .await
+        .unwrap();
+    assert_eq!(v, 1);
+    let v = log
+        .execute_at::<Ledger>(
+            &t,
+            "l1",
+            LedgerCommand::CreditMany {
+                amounts: vec![1, 2, 3],
+            },
+            &meta,
+            (),
+            Some(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(v, 4, "the new version is returned, across a snapshot");
+    let err = log
+        .execute_at::<Ledger>(
+            &t,
+            "l1",
+            LedgerCommand::Credit { amount: 1 },
+            &meta,
+            (),
+            Some(1),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AggregateError::AggregateConflict), "{err:?}");
+    assert_eq!(count_events(&db, "l1").await, 4);
+    // Without an expectation the command applies to whatever version is current.
+    let v = log
+        .execute_at::<Ledger>(
+            &t,
+            "l1",
+            LedgerCommand::Credit { amount: 1 },
+            &meta,
+            (),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(v, 5);
+}
