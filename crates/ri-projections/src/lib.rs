@@ -5,13 +5,18 @@
 //! point neither loses nor doubles an update; across several processes, an advisory lock lets
 //! exactly one of them run each projection. [`replay`] rebuilds a projection from the start of
 //! the log into fresh tables and swaps their contents in.
+//!
+//! Projections: [`streams`] (the operators' view of the log) and, in [`catalogue`], the instrument
+//! catalogue, the tenant directory and the audit trail with the read API the GraphQL layer calls.
 
+pub mod catalogue;
 mod error;
 mod projection;
 mod replay;
 mod runner;
 pub mod streams;
 
+pub use catalogue::{Audit, Catalogue, Tenants};
 pub use error::ProjectionError;
 pub use projection::{Projection, all, by_name};
 pub use replay::{ReplayReport, replay};

@@ -4,6 +4,7 @@ use futures_util::future::BoxFuture;
 use ri_eventstore::StoredEvent;
 use sqlx::PgConnection;
 
+use crate::catalogue::{Audit, Catalogue, Tenants};
 use crate::error::ProjectionError;
 use crate::streams::Streams;
 
@@ -28,7 +29,12 @@ pub trait Projection: Send + Sync + std::fmt::Debug + 'static {
 
 /// Every projection the service runs.
 pub fn all() -> Vec<Arc<dyn Projection>> {
-    vec![Arc::new(Streams)]
+    vec![
+        Arc::new(Streams),
+        Arc::new(Catalogue),
+        Arc::new(Tenants),
+        Arc::new(Audit),
+    ]
 }
 
 pub fn by_name(name: &str) -> Result<Arc<dyn Projection>, ProjectionError> {

@@ -112,6 +112,11 @@ async fn rebuild(
     // Swap: lock the live checkpoint, catch up, replace the rows, move the checkpoint.
     Checkpoint::ensure(owner, name).await?;
     let mut tx = owner.begin().await?;
+    // Tables under row-level security admit the projector's writes only (the owner is subject
+    // to them too: FORCE ROW LEVEL SECURITY).
+    sqlx::query("SELECT set_config('app.projector', 'on', true)")
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("SELECT 1 FROM reader_checkpoints WHERE reader = $1 FOR UPDATE")
         .bind(name)
         .execute(&mut *tx)
