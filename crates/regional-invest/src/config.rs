@@ -1,14 +1,45 @@
 //! One typed configuration: defaults that run on a developer machine, then an optional TOML
 //! file (`RI_CONFIG`, default `regional-invest.toml` when present), then the environment:
-//! `DATABASE_URL`, `NATS_URL` and `RI_*` (`RI_LISTEN`, `RI_DB_ROLE`, ...).
+//! `DATABASE_URL`, `NATS_URL` and `RI_*` (`RI_LISTEN`, `RI_DB_ROLE`, `RI_JWT_SECRET`, ...).
+//! Secrets are [`Secret`]s: `Debug` output, and so logs, never show them.
 
+use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use ri_api::auth::AuthConfig;
 use ri_eventstore::db::DbConfig;
 use serde::{Deserialize, Serialize};
+
+/// The HS256 secret used when none is configured: fine on a developer machine, and `serve`
+/// warns when it is in use. Anyone can mint tokens with it.
+pub const DEV_JWT_SECRET: &str = "regional-invest-development-only-jwt-secret-do-not-deploy";
+
+/// A configuration value that must not be shown: its `Debug` output is `Secret([redacted])`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -23,6 +54,19 @@ pub struct Config {
     pub idle_in_transaction_timeout_ms: u64,
     pub snapshot_every: usize,
     pub projection_batch_size: i64,
+    /// The `iss` every token must carry (and minted tokens get).
+    pub jwt_issuer: String,
+    /// The `aud` every token must carry (and minted tokens get).
+    pub jwt_audience: String,
+    /// The HS256 secret (`RI_JWT_SECRET`); unused when `jwt_public_key_file` is set.
+    pub jwt_secret: Secret,
+    /// A PEM RSA public key (`RI_JWT_PUBLIC_KEY_FILE`): when set, tokens are RS256 and verified
+    /// with it (production).
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// GraphiQL on `GET /graphql` for browsers (development).
+    pub graphiql: bool,
+    /// Schema introspection (development; switch off in production).
+    pub graphql_introspection: bool,
 }
 
 impl Default for Config {
@@ -37,6 +81,12 @@ impl Default for Config {
             idle_in_transaction_timeout_ms: 60_000,
             snapshot_every: 20,
             projection_batch_size: 1000,
+            jwt_issuer: "regional-invest".to_owned(),
+            jwt_audience: "regional-invest".to_owned(),
+            jwt_secret: Secret::new(DEV_JWT_SECRET),
+            jwt_public_key_file: None,
+            graphiql: true,
+            graphql_introspection: true,
         }
     }
 }
@@ -44,12 +94,42 @@ impl Default for Config {
 impl Config {
     pub fn load() -> Result<Self, Box<figment::Error>> {
         let file = std::env::var("RI_CONFIG").unwrap_or_else(|_| "regional-invest.toml".to_owned());
-        Figment::from(Serialized::defaults(Config::default()))
+        let mut figment = Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(file))
-            .merge(Env::prefixed("RI_").ignore(&["config"]))
-            .merge(Env::raw().only(&["database_url", "nats_url"]))
-            .extract()
-            .map_err(Box::new)
+            // `RI_LOG_FORMAT` is telemetry's, read before the configuration.
+            .merge(Env::prefixed("RI_").ignore(&["config", "log_format", "jwt_secret"]))
+            .merge(Env::raw().only(&["database_url", "nats_url"]));
+        // Taken verbatim: figment would parse `RI_JWT_SECRET=12345` or `[a]` as a number or an
+        // array, and a secret is always a string.
+        if let Ok(secret) = std::env::var("RI_JWT_SECRET") {
+            figment = figment.merge(Serialized::default("jwt_secret", secret));
+        }
+        figment.extract().map_err(Box::new)
+    }
+
+    /// Whether tokens are verified with [`DEV_JWT_SECRET`], which anyone can mint tokens with.
+    pub fn uses_dev_secret(&self) -> bool {
+        self.jwt_public_key_file.is_none() && self.jwt_secret.expose() == DEV_JWT_SECRET
+    }
+
+    /// How tokens are verified: RS256 with the public key read from `jwt_public_key_file` when
+    /// set (the secret is then not passed on), HS256 with `jwt_secret` otherwise.
+    pub fn auth(&self) -> anyhow::Result<AuthConfig> {
+        let rs256_public_key_pem = match &self.jwt_public_key_file {
+            Some(path) => Some(std::fs::read_to_string(path).with_context(|| {
+                format!("could not read the JWT public key file {}", path.display())
+            })?),
+            None => None,
+        };
+        Ok(AuthConfig {
+            issuer: self.jwt_issuer.clone(),
+            audience: self.jwt_audience.clone(),
+            hs256_secret: rs256_public_key_pem
+                .is_none()
+                .then(|| self.jwt_secret.expose().to_owned()),
+            rs256_public_key_pem,
+            rs256_private_key_pem: None,
+        })
     }
 
     pub fn db(&self) -> DbConfig {
@@ -77,6 +157,7 @@ mod tests {
                 "listen = \"0.0.0.0:9000\"\nsnapshot_every = 7",
             )?;
             jail.set_env("RI_LISTEN", "127.0.0.1:9001");
+            jail.set_env("RI_LOG_FORMAT", "text");
             jail.set_env("DATABASE_URL", "postgres://u@db/x");
             let config = Config::load().map_err(|e| e.to_string())?;
             assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 9001)));
@@ -85,6 +166,71 @@ mod tests {
             assert_eq!(config.nats_url, Config::default().nats_url);
             Ok(())
         });
+    }
+
+    #[test]
+    fn jwt_settings_come_from_the_environment() {
+        Jail::expect_with(|jail| {
+            let defaults = Config::load().map_err(|e| e.to_string())?;
+            assert!(defaults.uses_dev_secret());
+            assert_eq!(defaults.jwt_issuer, "regional-invest");
+            assert_eq!(defaults.jwt_audience, "regional-invest");
+            let auth = defaults.auth().map_err(|e| e.to_string())?;
+            assert_eq!(auth.hs256_secret.as_deref(), Some(DEV_JWT_SECRET));
+            assert_eq!(auth.rs256_public_key_pem, None);
+
+            // A secret of digits stays a string, leading zeros and all.
+            jail.set_env("RI_JWT_SECRET", "0123456789012345678901234567890123456789");
+            jail.set_env("RI_JWT_ISSUER", "https://id.example");
+            jail.set_env("RI_JWT_AUDIENCE", "ri-api");
+            let config = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(
+                config.jwt_secret.expose(),
+                "0123456789012345678901234567890123456789"
+            );
+            assert!(!config.uses_dev_secret());
+            assert_eq!(config.jwt_issuer, "https://id.example");
+            assert_eq!(config.jwt_audience, "ri-api");
+
+            jail.create_file("jwt.pem", "-----BEGIN PUBLIC KEY-----\n")?;
+            jail.set_env("RI_JWT_PUBLIC_KEY_FILE", "jwt.pem");
+            let config = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(config.jwt_public_key_file, Some(PathBuf::from("jwt.pem")));
+            let auth = config.auth().map_err(|e| e.to_string())?;
+            assert_eq!(
+                auth.rs256_public_key_pem.as_deref(),
+                Some("-----BEGIN PUBLIC KEY-----\n")
+            );
+            assert_eq!(auth.hs256_secret, None);
+
+            jail.set_env("RI_JWT_PUBLIC_KEY_FILE", "missing.pem");
+            let config = Config::load().map_err(|e| e.to_string())?;
+            assert!(config.auth().is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_dev_secret_is_in_use_only_without_a_secret_or_a_public_key() {
+        let config = Config {
+            jwt_public_key_file: Some(PathBuf::from("/etc/regional-invest/jwt.pem")),
+            ..Config::default()
+        };
+        assert!(!config.uses_dev_secret());
+    }
+
+    #[test]
+    fn debug_output_redacts_the_jwt_secret() {
+        let config = Config {
+            jwt_secret: Secret::new("s3cr3t-that-must-not-leak-into-any-log"),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("jwt_secret: Secret([redacted])"), "{shown}");
+        assert!(!format!("{:?}", Config::default()).contains(DEV_JWT_SECRET));
+        let auth = config.auth().unwrap();
+        assert!(!format!("{auth:?}").contains("s3cr3t"));
     }
 
     #[test]
