@@ -1,11 +1,12 @@
 //! `serve`, `migrate` and `replay`.
 
 use std::net::SocketAddr;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use ri_domain::instrument::SystemClock;
 use ri_eventstore::db;
 use ri_eventstore::{EventLog, LogConfig};
 use ri_projections::{ProjectionRunner, ReplayReport, RunnerConfig};
@@ -14,16 +15,18 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 
-/// The process-wide Prometheus recorder, installed on first use.
+/// The process-wide Prometheus recorder, installed on first use (once, even when several
+/// apps start at the same time, as in tests).
 pub fn metrics_handle() -> anyhow::Result<PrometheusHandle> {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    if let Some(handle) = HANDLE.get() {
-        return Ok(handle.clone());
-    }
-    let handle = PrometheusBuilder::new()
-        .install_recorder()
-        .context("install the metrics recorder")?;
-    Ok(HANDLE.get_or_init(|| handle).clone())
+    static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .install_recorder()
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(|e| anyhow::anyhow!("install the metrics recorder: {e}"))
 }
 
 /// Creates the database if missing and applies pending migrations.
@@ -60,6 +63,21 @@ pub async fn replay(config: &Config, projection: &str) -> anyhow::Result<ReplayR
     .await
     .with_context(|| format!("replay {}", projection.name()))?;
     owner.close().await;
+    Ok(report)
+}
+
+/// Loads the seed into the configured database if it holds no tenant yet.
+pub async fn seed_database(config: &Config) -> anyhow::Result<crate::seed::SeedReport> {
+    let pool = db::app_pool(&config.db())
+        .await
+        .context("connect to PostgreSQL")?;
+    let log = EventLog::new(
+        pool.clone(),
+        ri_domain::event_registry(),
+        log_config(config),
+    );
+    let report = crate::seed::load_if_empty(&log).await?;
+    pool.close().await;
     Ok(report)
 }
 
@@ -123,11 +141,28 @@ impl App {
             }
         });
 
+        // Fail at start, not at the first request, on a missing or unusable key.
+        let auth = ri_api::Authenticator::new(&config.auth()?)?;
+        let schema = ri_api::graphql::schema(
+            ri_api::graphql::Api {
+                db: pool.clone(),
+                log: log.clone(),
+                clock: Arc::new(SystemClock),
+            },
+            config.graphql_introspection,
+        );
         let router = ri_api::router(ri_api::AppState {
             db: pool,
             nats,
             metrics,
-        });
+        })
+        .merge(ri_api::graphql::routes(
+            schema,
+            auth,
+            ri_api::graphql::GraphqlConfig {
+                graphiql: config.graphiql,
+            },
+        ));
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listen on {}", config.listen))?;

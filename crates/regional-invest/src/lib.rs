@@ -3,7 +3,8 @@
 
 pub mod app;
 pub mod config;
+pub mod seed;
 pub mod telemetry;
 
-pub use app::{App, migrate, replay};
+pub use app::{App, migrate, replay, seed_database};
 pub use config::Config;

@@ -1,7 +1,13 @@
 //! `regional-invest`: the one binary of the service. See `docs/operations.md`.
 
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use regional_invest::{App, Config, migrate, replay, telemetry};
+use ri_api::auth::{Authenticator, mint_token};
+use ri_domain::{Role, TenantSlug};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -21,7 +27,12 @@ enum Command {
         /// Do not apply pending migrations at start.
         #[arg(long)]
         no_migrate: bool,
+        /// Load the shipped seed data when the database holds no tenant yet.
+        #[arg(long)]
+        seed: bool,
     },
+    /// Load the shipped seed data (tenants and instruments) into an empty database.
+    Seed,
     /// Create the database if missing and apply pending migrations.
     Migrate,
     /// Rebuild a projection from the start of the log and swap it in.
@@ -29,19 +40,90 @@ enum Command {
         /// The projection's name (see `docs/architecture.md`).
         projection: String,
     },
+    /// Mint a development JWT and print it alone on stdout (HS256 with `RI_JWT_SECRET`).
+    Token {
+        /// The tenant's slug.
+        #[arg(long, value_parser = parse_tenant)]
+        tenant: TenantSlug,
+        /// A role (curator, follow_up_manager, tenant_admin, platform_admin); repeatable.
+        #[arg(long = "role", required = true, value_parser = parse_role)]
+        roles: Vec<Role>,
+        /// The token's subject.
+        #[arg(long, default_value = "dev-user")]
+        sub: String,
+        /// Hours until the token expires.
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=24 * 366))]
+        ttl_hours: u64,
+    },
+}
+
+fn parse_tenant(raw: &str) -> Result<TenantSlug, String> {
+    TenantSlug::parse(raw).map_err(|e| e.to_string())
+}
+
+fn parse_role(raw: &str) -> Result<Role, String> {
+    raw.parse().map_err(|_| {
+        let known: Vec<&str> = Role::ALL.iter().map(|role| role.as_str()).collect();
+        format!("unknown role {raw:?}; one of {}", known.join(", "))
+    })
+}
+
+/// `token`: no telemetry, so that stdout holds the token and nothing else.
+fn token(
+    config: &Config,
+    tenant: &TenantSlug,
+    roles: &[Role],
+    sub: &str,
+    ttl_hours: u64,
+) -> anyhow::Result<()> {
+    let auth = config.auth()?;
+    if auth.rs256_public_key_pem.is_some() && auth.rs256_private_key_pem.is_none() {
+        anyhow::bail!(
+            "RI_JWT_PUBLIC_KEY_FILE is set: tokens are RS256 from the identity provider, and \
+             this command has no private key to mint one"
+        );
+    }
+    // The token must verify against the same configuration.
+    Authenticator::new(&auth)?;
+    let ttl = Duration::from_secs(ttl_hours.saturating_mul(3600));
+    let token = mint_token(&auth, sub, tenant, roles, ttl)?;
+    writeln!(std::io::stdout().lock(), "{token}").context("could not write the token")?;
+    Ok(())
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Token {
+        tenant,
+        roles,
+        sub,
+        ttl_hours,
+    } = &cli.command
+    {
+        return token(&Config::load()?, tenant, roles, sub, *ttl_hours);
+    }
     let _telemetry = telemetry::init()?;
     let config = Config::load()?;
     match cli.command {
-        Command::Serve { no_migrate } => {
-            App::start(&config, !no_migrate)
-                .await?
-                .run_until_signalled()
-                .await;
+        Command::Serve { no_migrate, seed } => {
+            if config.uses_dev_secret() {
+                tracing::warn!(
+                    "the development JWT secret is in use: anyone can mint tokens; set \
+                     RI_JWT_PUBLIC_KEY_FILE (or RI_JWT_SECRET) outside development"
+                );
+            }
+            let app = App::start(&config, !no_migrate).await?;
+            if seed {
+                let report = regional_invest::seed::load_if_empty(&app.log).await?;
+                tracing::info!(?report, "seed");
+            }
+            app.run_until_signalled().await;
+        }
+        Command::Seed => {
+            migrate(&config).await?;
+            let report = regional_invest::seed_database(&config).await?;
+            tracing::info!(?report, "seed");
         }
         Command::Migrate => {
             migrate(&config).await?;
@@ -56,6 +138,7 @@ async fn main() -> anyhow::Result<()> {
                 "replayed"
             );
         }
+        Command::Token { .. } => {} // handled above, before telemetry
     }
     Ok(())
 }

@@ -109,11 +109,13 @@ async fn replay_names_the_known_projections_when_given_an_unknown_one() {
     assert_eq!(report.events, 0);
 }
 
+/// The backends holding the projections' advisory locks in this database.
 async fn advisory_lock_holders(url: &str) -> Vec<i32> {
     let pool = sqlx::PgPool::connect(url).await.unwrap();
     let pids = sqlx::query_scalar(
         "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted \
-         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+         ORDER BY pid",
     )
     .fetch_all(&pool)
     .await
@@ -122,15 +124,16 @@ async fn advisory_lock_holders(url: &str) -> Vec<i32> {
     pids
 }
 
-async fn wait_for_one_holder(url: &str, not: Option<i32>) -> i32 {
+/// Waits until every projection's lock is held, by backends none of which is in `not`.
+async fn wait_for_all_locks(url: &str, not: &[i32]) -> Vec<i32> {
+    let projections = ri_projections::all().len();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let [pid] = advisory_lock_holders(url).await[..]
-            && Some(pid) != not
-        {
-            return pid;
+        let holders = advisory_lock_holders(url).await;
+        if holders.len() == projections && holders.iter().all(|p| !not.contains(p)) {
+            return holders;
         }
-        assert!(Instant::now() < deadline, "no single new lock holder");
+        assert!(Instant::now() < deadline, "locks held by {holders:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -151,18 +154,15 @@ async fn of_two_serve_processes_one_runs_the_projection_and_the_other_takes_over
             .unwrap()
     };
     let mut first = spawn();
-    let leader = wait_for_one_holder(&config.database_url, None).await;
+    let leaders = wait_for_all_locks(&config.database_url, &[]).await;
     let mut second = spawn();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(
-        advisory_lock_holders(&config.database_url).await,
-        vec![leader]
-    );
+    // One lock per projection, all still with the first process: the second waits.
+    assert_eq!(advisory_lock_holders(&config.database_url).await, leaders);
 
     first.kill().unwrap();
     first.wait().unwrap();
-    let successor = wait_for_one_holder(&config.database_url, Some(leader)).await;
-    assert_ne!(successor, leader);
+    wait_for_all_locks(&config.database_url, &leaders).await;
     second.kill().unwrap();
     second.wait().unwrap();
 }

@@ -3,7 +3,12 @@
 //! - `/healthz`: the process is alive (no dependencies checked).
 //! - `/readyz`: PostgreSQL and NATS both answer; 503 with the failing part named otherwise.
 //! - `/metrics`: Prometheus text format.
+//! - `/graphql`: the GraphQL API (POST and GET), GraphiQL for browsers in development.
 
+pub mod auth;
+pub mod graphql;
 mod ops;
+mod trace;
 
+pub use auth::{AuthConfig, AuthError, Authenticator, Principal, User, mint_token};
 pub use ops::{AppState, router};

@@ -1,0 +1,743 @@
+//! The seed data the product ships: the SecurIT consortium partners and ambassador clusters as
+//! tenants, and the funding instruments the SecurIT deliverable D2.5 names, loaded as real
+//! commands through the event log so that every seeded fact has its events and its history.
+//!
+//! The data is the project's own copy of the deliverable's facts (`seed/clusters.json`,
+//! `seed/instruments.json`), embedded in the binary. Nothing here is synthetic.
+//!
+//! [`load_if_empty`] first turns the whole seed into a plan, parsing every field through the
+//! domain's value types, so that bad seed data fails with an error naming the record before
+//! anything is written. It then runs the plan under an advisory lock, only when the log holds
+//! no `Tenant` event yet; a second call, here or in another process, does nothing.
+//!
+//! # Tenants
+//!
+//! - Slug: the name in lower case, Latin letters with diacritics folded to their base letter
+//!   (`ó` → `o`), every other run of non-alphanumerics turned into one `-`, trimmed of `-`, and
+//!   cut to at most 63 characters at a word boundary. Two records with the same slug are an error.
+//! - Kind: `CONSORTIUM_PARTNER` for `consortium_partners`, `AMBASSADOR_CLUSTER` for
+//!   `ambassador_clusters`.
+//! - `website`: an address given without a scheme (`www.cyberwales.net`) is read as `https://`.
+//! - `domains`: the comma-separated list, each item trimmed of spaces and a final full stop.
+//! - `sme_members`: the member count, a number or a numeric string. A value that is not a plain
+//!   count (`"70+"`, a lower bound) is left out rather than guessed.
+//! - `location` (a city and region) has no place in the tenant profile; it is not loaded.
+//! - Registered with `Register` on aggregate id = slug, owned by that tenant, as
+//!   [`SYSTEM_ACTOR`] with the `platform_admin` role.
+//!
+//! # Instruments
+//!
+//! - Id: UUID v5 of [`INSTRUMENT_NAMESPACE`] and the instrument's name ([`instrument_id`]), so a
+//!   seed loaded anywhere gives the same ids.
+//! - Owner: the first consortium partner (in `clusters.json` order) of one of the instrument's
+//!   countries; otherwise the consortium partner SAFE (slug `safe`), our choice of steward for
+//!   instruments no partner's country claims (the data names no owner for them). Only CenSec
+//!   (DK) and L3CE (LT) own national instruments in this data; every EU and international
+//!   instrument goes to `safe`.
+//! - Countries: `countries`; when it is empty and the cover level is national or regional, the
+//!   single `country`.
+//! - Summary from `description`, programme from `programme`, funding from `amount_eur` as the
+//!   maximum per beneficiary in EUR (the deliverable reports it as the amount one project got).
+//! - Commands, as [`SYSTEM_ACTOR`] with the `curator` role of the owner: `Draft`, then
+//!   `TagFeatures` when there are features, then
+//!   - a programme or strategic document with features (and a country when national or
+//!     regional): `Publish` (open-ended, so it stays `OPEN`);
+//!   - a call: every call the deliverable names belongs to the 2022–2024 programmes and is
+//!     closed today, so it is recorded as history: `SetSchedule` with its deadline when it has
+//!     one, then `Close`, from draft;
+//!   - anything else (no features, or no country for a national/regional one) cannot be
+//!     published and stays `DRAFT` for a curator to complete; the load logs each one.
+//! - A deadline date is read as 17:00 Europe/Brussels and stored with the fixed offset in force
+//!   that day: `+02:00` from the last Sunday of March to the day before the last Sunday of
+//!   October (CEST), `+01:00` otherwise (CET); the schedule names the zone `Europe/Brussels`.
+//!
+//! Every command of one load shares one correlation id and one trace id.
+
+use std::collections::HashMap;
+
+use anyhow::{Context, anyhow, bail};
+use ri_domain::instrument::{
+    CoverLevel, FundingInstrument, InstrumentCommand, InstrumentDetails, InstrumentKind,
+    InstrumentServices, Schedule,
+};
+use ri_domain::metadata::SYSTEM_ACTOR;
+use ri_domain::tenant::{Tenant, TenantCommand, TenantKind, TenantProfile};
+use ri_domain::values::{
+    CountryCode, CurrencyCode, FieldError, FundingRange, Link, ShortText, Summary, Title, distinct,
+};
+use ri_domain::{EventMetadata, Role, TenantSlug, TraceParent};
+use ri_eventstore::EventLog;
+use ri_taxonomy::FeatureSet;
+use serde::Deserialize;
+use time::macros::{format_description, offset, time};
+use time::{Date, Month, OffsetDateTime, Weekday};
+use uuid::Uuid;
+
+const CLUSTERS_JSON: &str = include_str!("../seed/clusters.json");
+const INSTRUMENTS_JSON: &str = include_str!("../seed/instruments.json");
+
+/// The namespace of the seeded instruments' ids. Fixed forever: changing it would give the same
+/// instruments other ids in a database seeded later.
+pub const INSTRUMENT_NAMESPACE: Uuid = Uuid::from_u128(0x6b1f_0c3e_8d2a_4e57_9c41_52a9_e0d7_3b18);
+
+/// The partner that stewards the instruments no partner's country claims (our choice).
+const COORDINATOR: &str = "SAFE";
+
+/// Namespace of the seed's advisory lock ("RISD"); the projections use "RIPR".
+const LOCK_NAMESPACE: i32 = 0x5249_5344;
+
+/// The IANA zone deadlines are given in.
+const DEADLINE_ZONE: &str = "Europe/Brussels";
+
+/// What [`load_if_empty`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeedReport {
+    /// Tenants registered.
+    pub tenants: usize,
+    /// Instruments drafted (whatever their final status).
+    pub instruments: usize,
+    /// True when the log already held a tenant, so nothing was written.
+    pub skipped: bool,
+}
+
+/// The id a seeded instrument of this name gets, in every database.
+pub fn instrument_id(name: &str) -> Uuid {
+    Uuid::new_v5(&INSTRUMENT_NAMESPACE, name.trim().as_bytes())
+}
+
+/// Loads the seed when the database holds no tenant yet; returns what it did. Idempotent: a
+/// second call does nothing.
+pub async fn load_if_empty(log: &EventLog) -> anyhow::Result<SeedReport> {
+    // Bad seed data is found before anything is written.
+    let plan = plan()?;
+
+    // One seeder at a time across processes; the lock lives on a connection closed at the
+    // end (or dropped on error), so it can never stay behind in the pool.
+    let mut conn = log
+        .pool()
+        .acquire()
+        .await
+        .context("seed: connect to PostgreSQL")?;
+    conn.close_on_drop();
+    loop {
+        let won: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, 0)")
+            .bind(LOCK_NAMESPACE)
+            .fetch_one(&mut *conn)
+            .await
+            .context("seed: take the seed lock")?;
+        if won {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    let has_tenant: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM events WHERE aggregate_type = $1)")
+            .bind(ri_domain::tenant::TENANT)
+            .fetch_one(&mut *conn)
+            .await
+            .context("seed: look for tenants in the log")?;
+    let report = if has_tenant {
+        tracing::info!("the log already holds tenants; seed skipped");
+        SeedReport {
+            tenants: 0,
+            instruments: 0,
+            skipped: true,
+        }
+    } else {
+        plan.run(log).await?
+    };
+
+    // Closing the connection releases the lock; a failed close drops it, which closes it too.
+    if let Err(e) = conn.close().await {
+        tracing::warn!(error = %e, "seed: closing the lock connection failed");
+    }
+    Ok(report)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The seed files, as they are.
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClustersFile {
+    consortium_partners: Vec<ClusterRecord>,
+    ambassador_clusters: Vec<ClusterRecord>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClusterRecord {
+    name: String,
+    country: String,
+    /// City and region: the tenant profile has no place for it.
+    #[serde(default, rename = "location")]
+    _location: Option<String>,
+    #[serde(default)]
+    sme_members: Option<Number>,
+    #[serde(default)]
+    domains: Option<String>,
+    #[serde(default)]
+    website: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InstrumentRecord {
+    name: String,
+    kind: InstrumentKind,
+    cover_level: CoverLevel,
+    #[serde(default)]
+    features: Vec<String>,
+    #[serde(default)]
+    countries: Vec<String>,
+    #[serde(default)]
+    country: Option<String>,
+    #[serde(default)]
+    deadline: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    programme: Option<String>,
+    #[serde(default)]
+    amount_eur: Option<Number>,
+}
+
+/// A number the data may give as a JSON number or as a string (`"sme_members": "70"`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Number {
+    Integer(u64),
+    Text(String),
+}
+
+impl Number {
+    /// The value, when it is a plain non-negative integer.
+    fn value(&self) -> Option<u64> {
+        match self {
+            Number::Integer(n) => Some(*n),
+            Number::Text(text) => text.trim().parse().ok(),
+        }
+    }
+}
+
+impl std::fmt::Display for Number {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Number::Integer(n) => write!(f, "{n}"),
+            Number::Text(text) => write!(f, "{text:?}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The plan: every command the seed issues, built and checked before any is run.
+
+#[derive(Debug)]
+struct Plan {
+    tenants: Vec<TenantPlan>,
+    instruments: Vec<InstrumentPlan>,
+}
+
+#[derive(Debug)]
+struct TenantPlan {
+    slug: TenantSlug,
+    profile: TenantProfile,
+}
+
+#[derive(Debug)]
+struct InstrumentPlan {
+    id: Uuid,
+    owner: TenantSlug,
+    details: InstrumentDetails,
+    features: FeatureSet,
+    end: End,
+}
+
+/// Where an instrument's history ends.
+#[derive(Debug, PartialEq, Eq)]
+enum End {
+    /// Open-ended programme or strategic document.
+    Published,
+    /// A call of the past, with its deadline when the deliverable gives one.
+    Closed { deadline: Option<OffsetDateTime> },
+    /// Cannot be published as the data stands.
+    Draft { why: &'static str },
+}
+
+fn plan() -> anyhow::Result<Plan> {
+    let clusters: ClustersFile =
+        serde_json::from_str(CLUSTERS_JSON).context("seed/clusters.json is malformed")?;
+    let instruments: Vec<InstrumentRecord> =
+        serde_json::from_str(INSTRUMENTS_JSON).context("seed/instruments.json is malformed")?;
+
+    let mut tenants = Vec::new();
+    let mut names_by_slug: HashMap<TenantSlug, &str> = HashMap::new();
+    let records = clusters
+        .consortium_partners
+        .iter()
+        .map(|r| (TenantKind::ConsortiumPartner, r))
+        .chain(
+            clusters
+                .ambassador_clusters
+                .iter()
+                .map(|r| (TenantKind::AmbassadorCluster, r)),
+        );
+    for (kind, record) in records {
+        let tenant = tenant_plan(kind, record)
+            .with_context(|| format!("seed/clusters.json: tenant {:?}", record.name))?;
+        if let Some(other) = names_by_slug.insert(tenant.slug.clone(), &record.name) {
+            bail!(
+                "seed/clusters.json: tenants {other:?} and {:?} both get the slug {:?}",
+                record.name,
+                tenant.slug.as_str()
+            );
+        }
+        tenants.push(tenant);
+    }
+
+    let partners: Vec<&TenantPlan> = tenants
+        .iter()
+        .filter(|t| t.profile.kind == TenantKind::ConsortiumPartner)
+        .collect();
+    let coordinator = partners
+        .iter()
+        .find(|t| t.profile.name.as_str() == COORDINATOR)
+        .map(|t| t.slug.clone())
+        .ok_or_else(|| {
+            anyhow!("seed/clusters.json: the coordinator {COORDINATOR:?} is not a partner")
+        })?;
+
+    let mut planned = Vec::new();
+    let mut ids: HashMap<Uuid, &str> = HashMap::new();
+    for record in &instruments {
+        let instrument = instrument_plan(record, &partners, &coordinator)
+            .with_context(|| format!("seed/instruments.json: instrument {:?}", record.name))?;
+        if let Some(other) = ids.insert(instrument.id, &record.name) {
+            bail!(
+                "seed/instruments.json: instruments {other:?} and {:?} have the same name",
+                record.name
+            );
+        }
+        planned.push(instrument);
+    }
+    Ok(Plan {
+        tenants,
+        instruments: planned,
+    })
+}
+
+fn tenant_plan(kind: TenantKind, record: &ClusterRecord) -> anyhow::Result<TenantPlan> {
+    let slug = slug_of(&record.name)?;
+    let website = record
+        .website
+        .as_deref()
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            // The deliverable writes some addresses without a scheme.
+            if w.contains("://") {
+                Link::parse("website", w)
+            } else {
+                Link::parse("website", &format!("https://{w}"))
+            }
+        })
+        .transpose()?;
+    let domains = record
+        .domains
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .map(|d| d.trim().trim_end_matches('.').trim())
+        .filter(|d| !d.is_empty())
+        .map(|d| ShortText::parse("domains", d))
+        .collect::<Result<Vec<_>, _>>()?;
+    let member_count = match &record.sme_members {
+        None => None,
+        Some(raw) => match raw.value().and_then(|n| u32::try_from(n).ok()) {
+            Some(n) => Some(n),
+            None => {
+                // Not a plain count ("70+" is a lower bound): better no count than a wrong one.
+                tracing::debug!(tenant = %record.name, sme_members = %raw, "member count left out");
+                None
+            }
+        },
+    };
+    Ok(TenantPlan {
+        slug,
+        profile: TenantProfile {
+            name: Title::parse("name", &record.name)?,
+            kind,
+            country: CountryCode::parse("country", &record.country)?,
+            website,
+            domains: distinct("domains", domains, 50)?,
+            member_count,
+        },
+    })
+}
+
+/// The slug a tenant's name gives: see the module documentation.
+fn slug_of(name: &str) -> anyhow::Result<TenantSlug> {
+    const MAX: usize = 63;
+    let mut slug = String::new();
+    for c in name.chars().flat_map(char::to_lowercase).map(fold) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    if slug.len() > MAX {
+        // Cut at a word boundary when the cut falls inside a word.
+        let cut_in_word = slug.as_bytes().get(MAX).is_some_and(|b| *b != b'-');
+        slug.truncate(MAX);
+        if cut_in_word && let Some(boundary) = slug.rfind('-') {
+            slug.truncate(boundary);
+        }
+    }
+    let slug = slug.trim_matches('-');
+    TenantSlug::parse(slug).with_context(|| format!("name {name:?} gives the slug {slug:?}"))
+}
+
+/// A lower-case Latin letter with a diacritic, as its base letter; anything else unchanged.
+fn fold(c: char) -> char {
+    match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ą' => 'a',
+        'ç' | 'ć' | 'č' => 'c',
+        'ď' => 'd',
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'ě' => 'e',
+        'ì' | 'í' | 'î' | 'ï' | 'ī' | 'į' => 'i',
+        'ķ' => 'k',
+        'ļ' | 'ł' => 'l',
+        'ñ' | 'ń' | 'ņ' | 'ň' => 'n',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ő' => 'o',
+        'ř' => 'r',
+        'ś' | 'š' | 'ș' | 'ş' => 's',
+        'ț' | 'ţ' | 'ť' => 't',
+        'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ų' | 'ů' | 'ű' => 'u',
+        'ý' | 'ÿ' => 'y',
+        'ź' | 'ż' | 'ž' => 'z',
+        other => other,
+    }
+}
+
+fn instrument_plan(
+    record: &InstrumentRecord,
+    partners: &[&TenantPlan],
+    coordinator: &TenantSlug,
+) -> anyhow::Result<InstrumentPlan> {
+    let national = matches!(
+        record.cover_level,
+        CoverLevel::National | CoverLevel::Regional
+    );
+    let listed = record
+        .countries
+        .iter()
+        .map(|c| CountryCode::parse("countries", c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let single = record
+        .country
+        .as_deref()
+        .map(|c| CountryCode::parse("country", c))
+        .transpose()?;
+    let countries = if listed.is_empty() && national {
+        single.into_iter().collect()
+    } else {
+        distinct("countries", listed, 250)?
+    };
+
+    // The first partner of one of the instrument's countries, else the coordinator.
+    let owner = countries
+        .iter()
+        .chain(single.iter())
+        .find_map(|country| {
+            partners
+                .iter()
+                .find(|p| p.profile.country == *country)
+                .map(|p| p.slug.clone())
+        })
+        .unwrap_or_else(|| coordinator.clone());
+
+    let features = FeatureSet::parse(record.features.iter().map(String::as_str))
+        .map_err(|e| FieldError::new("features", e.to_string()))?;
+    let funding = record
+        .amount_eur
+        .as_ref()
+        .map(|amount| {
+            let max = amount.value().ok_or_else(|| {
+                FieldError::new("amount_eur", format!("{amount} is not an amount in euro"))
+            })?;
+            FundingRange::new(None, Some(max), CurrencyCode::parse("currency", "EUR")?)
+        })
+        .transpose()?;
+    let deadline = record.deadline.as_deref().map(deadline_at).transpose()?;
+
+    let end = match record.kind {
+        InstrumentKind::Call => End::Closed { deadline },
+        InstrumentKind::Programme | InstrumentKind::StrategicDocument => {
+            if deadline.is_some() {
+                bail!("only a call has a deadline in the seed");
+            }
+            if features.is_empty() {
+                End::Draft {
+                    why: "the deliverable names no feature for it",
+                }
+            } else if national && countries.is_empty() {
+                End::Draft {
+                    why: "it is national or regional but the deliverable names no country",
+                }
+            } else {
+                End::Published
+            }
+        }
+    };
+
+    Ok(InstrumentPlan {
+        id: instrument_id(&record.name),
+        owner,
+        details: InstrumentDetails {
+            title: Title::parse("name", &record.name)?,
+            kind: record.kind,
+            cover_level: record.cover_level,
+            countries,
+            programme: record
+                .programme
+                .as_deref()
+                .map(|p| ShortText::parse("programme", p))
+                .transpose()?,
+            link: None,
+            summary: Summary::parse("description", record.description.as_deref().unwrap_or(""))?,
+            target_organisations: Vec::new(),
+            funding,
+            periodicity: None,
+            languages: Vec::new(),
+        },
+        features,
+        end,
+    })
+}
+
+/// A deadline date as 17:00 in Brussels, with the offset in force that day.
+fn deadline_at(raw: &str) -> Result<OffsetDateTime, FieldError> {
+    let date = Date::parse(raw.trim(), format_description!("[year]-[month]-[day]"))
+        .map_err(|e| FieldError::new("deadline", format!("{raw:?} is not a date: {e}")))?;
+    let last_sunday = |month_after: Month| {
+        Date::from_calendar_date(date.year(), month_after, 1)
+            .map(|first| first.prev_occurrence(Weekday::Sunday))
+            .map_err(|e| FieldError::new("deadline", e.to_string()))
+    };
+    // EU summer time runs from 01:00 UTC on the last Sunday of March to 01:00 UTC on the last
+    // Sunday of October: 17:00 on the first of those days is summer time, on the second not.
+    let summer = last_sunday(Month::April)? <= date && date < last_sunday(Month::November)?;
+    let offset = if summer { offset!(+2) } else { offset!(+1) };
+    Ok(date.with_time(time!(17:00)).assume_offset(offset))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running the plan.
+
+impl Plan {
+    async fn run(self, log: &EventLog) -> anyhow::Result<SeedReport> {
+        let run = Metadata::new();
+        for tenant in &self.tenants {
+            log.execute::<Tenant>(
+                &tenant.slug,
+                tenant.slug.as_str(),
+                TenantCommand::Register {
+                    slug: tenant.slug.clone(),
+                    profile: tenant.profile.clone(),
+                },
+                &run.for_tenant(&tenant.slug, Role::PlatformAdmin),
+                (),
+            )
+            .await
+            .with_context(|| format!("seed: register the tenant {}", tenant.slug))?;
+        }
+
+        let (mut open, mut closed, mut drafts) = (0, 0, 0);
+        for instrument in &self.instruments {
+            let title = instrument.details.title.as_str();
+            let mut commands = vec![InstrumentCommand::Draft {
+                tenant: instrument.owner.clone(),
+                details: instrument.details.clone(),
+            }];
+            if !instrument.features.is_empty() {
+                commands.push(InstrumentCommand::TagFeatures {
+                    features: instrument.features,
+                });
+            }
+            match &instrument.end {
+                End::Published => {
+                    open += 1;
+                    commands.push(InstrumentCommand::Publish);
+                }
+                End::Closed { deadline } => {
+                    closed += 1;
+                    if let Some(deadline) = deadline {
+                        let schedule = Schedule::new(None, Some(*deadline), Some(DEADLINE_ZONE))?;
+                        commands.push(InstrumentCommand::SetSchedule { schedule });
+                    }
+                    commands.push(InstrumentCommand::Close);
+                }
+                End::Draft { why } => {
+                    // Left for a curator of the owner to complete and publish.
+                    drafts += 1;
+                    tracing::info!(instrument = title, owner = %instrument.owner, why, "seeded instrument stays a draft");
+                }
+            }
+            let id = instrument.id.to_string();
+            for command in commands {
+                log.execute::<FundingInstrument>(
+                    &instrument.owner,
+                    &id,
+                    command,
+                    &run.for_tenant(&instrument.owner, Role::Curator),
+                    InstrumentServices::default(),
+                )
+                .await
+                .with_context(|| format!("seed: instrument {title:?} ({id})"))?;
+            }
+        }
+
+        tracing::info!(
+            tenants = self.tenants.len(),
+            instruments = self.instruments.len(),
+            open,
+            closed,
+            drafts,
+            "seed loaded"
+        );
+        Ok(SeedReport {
+            tenants: self.tenants.len(),
+            instruments: self.instruments.len(),
+            skipped: false,
+        })
+    }
+}
+
+/// One load is one conversation: every command shares its correlation id and trace.
+#[derive(Debug)]
+struct Metadata {
+    correlation_id: Uuid,
+    traceparent: TraceParent,
+}
+
+impl Metadata {
+    fn new() -> Self {
+        Self {
+            correlation_id: Uuid::now_v7(),
+            traceparent: TraceParent::detached(),
+        }
+    }
+
+    fn for_tenant(&self, tenant: &TenantSlug, role: Role) -> EventMetadata {
+        let mut metadata = EventMetadata::new(SYSTEM_ACTOR, tenant.clone(), vec![role])
+            .with_traceparent(self.traceparent.clone());
+        metadata.correlation_id = self.correlation_id;
+        metadata.causation_id = self.correlation_id;
+        metadata
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_lower_case_words_joined_by_dashes() {
+        let slug = |name: &str| slug_of(name).map(String::from).unwrap();
+        assert_eq!(slug("Pole SCS"), "pole-scs");
+        assert_eq!(slug("TICE.PT"), "tice-pt");
+        assert_eq!(slug("  L3CE "), "l3ce");
+        assert_eq!(slug("Cluj IT cluster"), "cluj-it-cluster");
+        assert_eq!(
+            slug("AERTIC Agrupación Empresarial Innovadora del sector TIC de La Rioja"),
+            "aertic-agrupacion-empresarial-innovadora-del-sector-tic-de-la"
+        );
+        assert!(slug_of("3D Cluster").is_err());
+        assert!(slug_of("!!").is_err());
+        let long = slug(&"abcdefghij".repeat(8));
+        assert_eq!(long.len(), 63);
+    }
+
+    #[test]
+    fn deadlines_are_five_pm_in_brussels() {
+        let at = |raw: &str| deadline_at(raw).unwrap().to_string();
+        assert_eq!(at("2024-08-01"), "2024-08-01 17:00:00.0 +02:00:00");
+        assert_eq!(at("2024-01-15"), "2024-01-15 17:00:00.0 +01:00:00");
+        // 2024's changes: 31 March and 27 October.
+        assert_eq!(at("2024-03-30"), "2024-03-30 17:00:00.0 +01:00:00");
+        assert_eq!(at("2024-03-31"), "2024-03-31 17:00:00.0 +02:00:00");
+        assert_eq!(at("2024-10-26"), "2024-10-26 17:00:00.0 +02:00:00");
+        assert_eq!(at("2024-10-27"), "2024-10-27 17:00:00.0 +01:00:00");
+        assert_eq!(deadline_at("1 August").unwrap_err().field, "deadline");
+    }
+
+    #[test]
+    fn the_shipped_seed_plans_without_error() {
+        let plan = plan().unwrap();
+        assert_eq!(plan.tenants.len(), 27);
+        assert_eq!(plan.instruments.len(), 14);
+        let by_name = |name: &str| {
+            plan.instruments
+                .iter()
+                .find(|i| i.details.title.as_str() == name)
+                .unwrap()
+        };
+        assert_eq!(by_name("Innovation Fund Denmark").owner.as_str(), "censec");
+        assert_eq!(
+            by_name("Start-up (Startas / InoStartas)").owner.as_str(),
+            "l3ce"
+        );
+        assert_eq!(
+            by_name("NATO DIANA accelerator challenge programme")
+                .owner
+                .as_str(),
+            "safe"
+        );
+        assert!(matches!(
+            by_name("Industrial Fund Denmark").end,
+            End::Draft { .. }
+        ));
+        let silicon = by_name("Silicon Eurocluster cascade funding for demonstration projects");
+        assert_eq!(
+            silicon.details.funding.as_ref().and_then(|f| f.max),
+            Some(80_000)
+        );
+        assert_eq!(silicon.end, End::Closed { deadline: None });
+
+        let latvian = plan
+            .tenants
+            .iter()
+            .find(|t| t.slug.as_str() == "latvian-it-cluster")
+            .unwrap();
+        assert_eq!(latvian.profile.member_count, None, "70+ is not a count");
+        let wales = plan
+            .tenants
+            .iter()
+            .find(|t| t.slug.as_str() == "cyber-wales")
+            .unwrap();
+        assert_eq!(
+            wales.profile.website.as_ref().map(Link::as_str),
+            Some("https://www.cyberwales.net/")
+        );
+        assert_eq!(wales.profile.member_count, Some(400));
+    }
+
+    #[test]
+    fn numbers_may_be_strings() {
+        let parse = |json: &str| serde_json::from_str::<Number>(json).unwrap().value();
+        assert_eq!(parse("70"), Some(70));
+        assert_eq!(parse("\" 70 \""), Some(70));
+        assert_eq!(parse("\"70+\""), None);
+    }
+
+    #[test]
+    fn instrument_ids_are_stable() {
+        assert_eq!(
+            instrument_id("Innovation Fund Denmark"),
+            instrument_id(" Innovation Fund Denmark")
+        );
+        assert_eq!(instrument_id("x").get_version_num(), 5);
+    }
+}

@@ -1,0 +1,292 @@
+//! The shipped seed, loaded through the real event log on the real PostgreSQL: every tenant and
+//! instrument of the project's seed files becomes events, a second load writes nothing, calls end
+//! closed and featured programmes and strategic documents end open.
+//!
+//! Expectations are computed from the project's own copy of the seed (`seed/*.json`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot unwrap has failed
+
+use std::collections::{HashMap, HashSet};
+
+use cqrs_es::persist::PersistedEventRepository;
+use cqrs_es::{Aggregate, EventEnvelope};
+use regional_invest::seed::{self, SeedReport};
+use ri_domain::TenantSlug;
+use ri_domain::instrument::{FundingInstrument, InstrumentStatus};
+use ri_eventstore::EventLog;
+use ri_testkit::TestDb;
+use serde_json::Value;
+
+const CLUSTERS: &str = include_str!("../seed/clusters.json");
+const INSTRUMENTS: &str = include_str!("../seed/instruments.json");
+
+fn clusters() -> Vec<Value> {
+    let file: Value = serde_json::from_str(CLUSTERS).unwrap();
+    ["consortium_partners", "ambassador_clusters"]
+        .iter()
+        .flat_map(|list| file[list].as_array().unwrap().clone())
+        .collect()
+}
+
+fn instruments() -> Vec<Value> {
+    serde_json::from_str(INSTRUMENTS).unwrap()
+}
+
+fn is_call(instrument: &Value) -> bool {
+    instrument["kind"] == "CALL"
+}
+
+fn has_features(instrument: &Value) -> bool {
+    !instrument["features"].as_array().unwrap().is_empty()
+}
+
+async fn log() -> (TestDb, EventLog) {
+    let db = TestDb::new().await;
+    let log = db.log_with(ri_domain::event_registry(), 20);
+    (db, log)
+}
+
+async fn count_by_type(log: &EventLog) -> HashMap<String, i64> {
+    sqlx::query_as::<_, (String, i64)>(
+        "SELECT event_type, count(*) FROM events GROUP BY event_type",
+    )
+    .fetch_all(log.pool())
+    .await
+    .unwrap()
+    .into_iter()
+    .collect()
+}
+
+async fn total_events(log: &EventLog) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(log.pool())
+        .await
+        .unwrap()
+}
+
+/// The instrument as its owner's repository rebuilds it from its events.
+async fn load_instrument(log: &EventLog, tenant: &str, id: &str) -> FundingInstrument {
+    let repository = log.for_tenant(TenantSlug::parse(tenant).unwrap());
+    let events = repository
+        .get_events::<FundingInstrument>(id)
+        .await
+        .unwrap();
+    assert!(!events.is_empty(), "no events for {id} under {tenant}");
+    let mut instrument = FundingInstrument::default();
+    for event in events {
+        let envelope = EventEnvelope::<FundingInstrument>::try_from(event).unwrap();
+        instrument.apply(envelope.payload);
+    }
+    instrument
+}
+
+#[tokio::test]
+async fn the_first_load_registers_every_tenant_and_instrument_and_the_second_writes_nothing() {
+    let (_db, log) = log().await;
+    let clusters = clusters();
+    let instruments = instruments();
+
+    let report = seed::load_if_empty(&log).await.unwrap();
+    assert_eq!(
+        report,
+        SeedReport {
+            tenants: clusters.len(),
+            instruments: instruments.len(),
+            skipped: false,
+        }
+    );
+
+    let counts = count_by_type(&log).await;
+    let count = |event: &str| counts.get(event).copied().unwrap_or(0) as usize;
+    assert_eq!(count("TenantRegistered"), clusters.len());
+    assert_eq!(count("InstrumentDrafted"), instruments.len());
+    assert_eq!(
+        count("InstrumentFeaturesTagged"),
+        instruments.iter().filter(|i| has_features(i)).count()
+    );
+    let calls = instruments.iter().filter(|i| is_call(i)).count();
+    assert_eq!(count("InstrumentClosed"), calls);
+    assert_eq!(
+        count("InstrumentScheduleSet"),
+        instruments
+            .iter()
+            .filter(|i| is_call(i) && i["deadline"].is_string())
+            .count()
+    );
+    assert_eq!(
+        count("InstrumentPublished"),
+        instruments
+            .iter()
+            .filter(|i| !is_call(i) && has_features(i))
+            .count()
+    );
+    for untouched in [
+        "InstrumentRevised",
+        "InstrumentWithdrawn",
+        "InstrumentArchived",
+        "TenantProfileUpdated",
+        "RoleGranted",
+    ] {
+        assert_eq!(count(untouched), 0, "{untouched}");
+    }
+
+    // Everything the seed wrote was done by the system, in one conversation.
+    let actors: Vec<(String, String)> = sqlx::query_as(
+        "SELECT DISTINCT metadata->>'actor', metadata->>'correlation_id' FROM events",
+    )
+    .fetch_all(log.pool())
+    .await
+    .unwrap();
+    assert_eq!(actors.len(), 1, "{actors:?}");
+    assert_eq!(actors[0].0, "system");
+
+    let written = total_events(&log).await;
+    let again = seed::load_if_empty(&log).await.unwrap();
+    assert_eq!(
+        again,
+        SeedReport {
+            tenants: 0,
+            instruments: 0,
+            skipped: true,
+        }
+    );
+    assert_eq!(total_events(&log).await, written, "the second load wrote");
+}
+
+#[tokio::test]
+async fn tenant_slugs_are_unique_valid_and_each_tenant_owns_its_registration() {
+    let (_db, log) = log().await;
+    seed::load_if_empty(&log).await.unwrap();
+
+    let rows: Vec<(String, String, Value, Value)> = sqlx::query_as(
+        "SELECT tenant, aggregate_id, payload, metadata FROM events \
+         WHERE event_type = 'TenantRegistered' ORDER BY position",
+    )
+    .fetch_all(log.pool())
+    .await
+    .unwrap();
+    let clusters = clusters();
+    assert_eq!(rows.len(), clusters.len());
+
+    let mut slugs = HashSet::new();
+    let mut names = HashSet::new();
+    for (tenant, aggregate_id, payload, metadata) in &rows {
+        let registered = &payload["TenantRegistered"];
+        assert_eq!(tenant, aggregate_id);
+        assert_eq!(registered["slug"], tenant.as_str());
+        assert_eq!(metadata["tenant"], tenant.as_str());
+        assert_eq!(metadata["roles"], "platform_admin");
+        let slug = TenantSlug::parse(tenant).unwrap();
+        assert!(slugs.insert(slug), "slug {tenant} is used twice");
+        names.insert(registered["profile"]["name"].as_str().unwrap().to_owned());
+    }
+    let expected: HashSet<String> = clusters
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, expected);
+
+    let profile = |slug: &str| {
+        rows.iter()
+            .find(|row| row.0 == slug)
+            .map(|row| row.2["TenantRegistered"]["profile"].clone())
+            .unwrap_or_else(|| panic!("no tenant {slug}"))
+    };
+    assert_eq!(profile("safe")["kind"], "CONSORTIUM_PARTNER");
+    assert_eq!(profile("cluj-it-cluster")["kind"], "AMBASSADOR_CLUSTER");
+    assert_eq!(profile("cluj-it-cluster")["member_count"], 70);
+    assert_eq!(
+        profile("cyber-wales")["website"],
+        "https://www.cyberwales.net/"
+    );
+    assert_eq!(
+        profile("aertic-agrupacion-empresarial-innovadora-del-sector-tic-de-la")["country"],
+        "ES"
+    );
+}
+
+#[tokio::test]
+async fn calls_end_closed_and_featured_programmes_end_open() {
+    let (_db, log) = log().await;
+    seed::load_if_empty(&log).await.unwrap();
+
+    let owners: HashMap<String, String> = sqlx::query_as::<_, (String, String)>(
+        "SELECT aggregate_id, tenant FROM events WHERE event_type = 'InstrumentDrafted'",
+    )
+    .fetch_all(log.pool())
+    .await
+    .unwrap()
+    .into_iter()
+    .collect();
+
+    for record in instruments() {
+        let name = record["name"].as_str().unwrap();
+        let id = seed::instrument_id(name).to_string();
+        let owner = owners
+            .get(&id)
+            .unwrap_or_else(|| panic!("{name} was not drafted under its deterministic id"));
+        let instrument = load_instrument(&log, owner, &id).await;
+        let details = instrument.details.as_ref().unwrap();
+        assert_eq!(details.title.as_str(), name);
+        assert_eq!(instrument.tenant.as_ref().unwrap().as_str(), owner);
+
+        let expected = match (is_call(&record), has_features(&record)) {
+            (true, _) => InstrumentStatus::Closed,
+            (false, true) => InstrumentStatus::Open,
+            (false, false) => InstrumentStatus::Draft,
+        };
+        assert_eq!(instrument.status, expected, "{name}");
+        assert_eq!(
+            instrument.features.len(),
+            record["features"].as_array().unwrap().len(),
+            "{name}"
+        );
+        if let Some(deadline) = record["deadline"].as_str() {
+            let set = instrument.schedule.deadline.unwrap();
+            assert_eq!(set.date().to_string(), deadline, "{name}");
+            assert_eq!(set.hour(), 17);
+            assert_eq!(
+                instrument.schedule.time_zone.as_deref(),
+                Some("Europe/Brussels")
+            );
+        } else {
+            assert_eq!(instrument.schedule.deadline, None, "{name}");
+        }
+    }
+
+    // Owners: a partner of the instrument's country, else the coordinator.
+    let owner_of = |name: &str| owners[&seed::instrument_id(name).to_string()].clone();
+    assert_eq!(owner_of("Innovation Fund Denmark"), "censec");
+    assert_eq!(owner_of("Cybersecurity strategy (Lithuania)"), "l3ce");
+    assert_eq!(owner_of("FRIEND CCI Eurocluster"), "safe");
+    assert_eq!(
+        owner_of("NATO DIANA accelerator challenge programme"),
+        "safe"
+    );
+
+    // The August deadline is in summer time.
+    let friend = load_instrument(
+        &log,
+        "safe",
+        &seed::instrument_id("FRIEND CCI Eurocluster").to_string(),
+    )
+    .await;
+    assert_eq!(
+        friend.schedule.deadline.unwrap().offset(),
+        time::macros::offset!(+2)
+    );
+}
+
+#[tokio::test]
+async fn concurrent_loads_seed_once() {
+    let (_db, log) = log().await;
+    let (a, b) = tokio::join!(seed::load_if_empty(&log), seed::load_if_empty(&log));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(a.skipped != b.skipped, "{a:?} {b:?}");
+    let registered: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'TenantRegistered'")
+            .fetch_one(log.pool())
+            .await
+            .unwrap();
+    assert_eq!(registered as usize, clusters().len());
+}

@@ -1,0 +1,467 @@
+//! Mutations: one per command. Each checks who is asking, parses its input into domain values
+//! (a bad one is BAD_USER_INPUT naming the field, and nothing is stored), runs the command with
+//! the caller's identity in the events' metadata, and returns the aggregate's new version.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use ri_domain::instrument::{FundingInstrument, InstrumentCommand, InstrumentServices, Schedule};
+use ri_domain::tenant::{Tenant, TenantCommand, TenantProfile, TenantStatus};
+use ri_domain::values::{CountryCode, Link, ShortText, Title};
+use ri_domain::{EventMetadata, Role, TenantSlug};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use super::enums::TenantKind;
+use super::error::{ApiError, from_command};
+use super::inputs::{InstrumentInput, InstrumentPatchInput, features, short_text};
+use super::{Api, principal};
+use crate::auth::User;
+use crate::trace::current_traceparent;
+
+#[derive(SimpleObject, Debug, Clone)]
+pub(crate) struct InstrumentChange {
+    pub id: ID,
+    /// The instrument's version after the change; pass it as `expectedVersion` next time.
+    pub version: i64,
+}
+
+#[derive(SimpleObject, Debug, Clone)]
+pub(crate) struct TenantChange {
+    pub slug: String,
+    pub version: i64,
+}
+
+/// A tenant's profile; on update, the whole new profile (the history records what changed).
+#[derive(InputObject, Debug, Clone)]
+pub(crate) struct TenantProfileInput {
+    pub name: String,
+    pub kind: TenantKind,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+    pub website: Option<String>,
+    #[graphql(default)]
+    pub domains: Vec<String>,
+    pub member_count: Option<u32>,
+}
+
+impl TenantProfileInput {
+    fn parse(&self) -> Result<TenantProfile, ApiError> {
+        Ok(TenantProfile {
+            name: Title::parse("name", &self.name)?,
+            kind: self.kind.into(),
+            country: CountryCode::parse("country", &self.country)?,
+            website: self
+                .website
+                .as_deref()
+                .map(|w| Link::parse("website", w))
+                .transpose()?,
+            domains: self
+                .domains
+                .iter()
+                .map(|d| ShortText::parse("domains", d))
+                .collect::<Result<_, _>>()?,
+            member_count: self.member_count,
+        })
+    }
+}
+
+#[derive(InputObject, Debug, Clone)]
+pub(crate) struct RegisterTenantInput {
+    pub slug: String,
+    pub name: String,
+    pub kind: TenantKind,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+    pub website: Option<String>,
+    #[graphql(default)]
+    pub domains: Vec<String>,
+    pub member_count: Option<u32>,
+}
+
+#[derive(Debug)]
+pub struct MutationRoot;
+
+fn metadata(user: &User) -> EventMetadata {
+    EventMetadata::new(
+        user.subject.clone(),
+        user.tenant.clone(),
+        user.roles.clone(),
+    )
+    .with_traceparent(current_traceparent())
+}
+
+fn expected(version: Option<i64>) -> Result<Option<usize>, ApiError> {
+    version
+        .map(|v| {
+            usize::try_from(v)
+                .map_err(|_| ApiError::field("expectedVersion", "must not be negative"))
+        })
+        .transpose()
+}
+
+fn version(v: usize) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// The signed-in curator of an active tenant, or why not.
+async fn curator<'a>(ctx: &'a Context<'_>) -> Result<&'a User, ApiError> {
+    let user = principal(ctx)
+        .user()
+        .ok_or_else(ApiError::unauthenticated)?;
+    if !(user.has_role(Role::Curator) || user.has_role(Role::TenantAdmin)) {
+        return Err(ApiError::forbidden(
+            "curating instruments needs the curator role",
+        ));
+    }
+    let api = ctx.data_unchecked::<Api>();
+    match ri_projections::catalogue::tenant(&api.db, &user.tenant).await {
+        Ok(Some(tenant)) if tenant.status == TenantStatus::Suspended => Err(ApiError::forbidden(
+            "your tenant is suspended and cannot make changes",
+        )),
+        Ok(Some(_)) => Ok(user),
+        Ok(None) => Err(ApiError::forbidden("your tenant is not registered")),
+        Err(e) => Err(ApiError::internal(&e)),
+    }
+}
+
+fn platform_admin<'a>(ctx: &'a Context<'_>) -> Result<&'a User, ApiError> {
+    let user = principal(ctx)
+        .user()
+        .ok_or_else(ApiError::unauthenticated)?;
+    if !user.has_role(Role::PlatformAdmin) {
+        return Err(ApiError::forbidden(
+            "managing tenants needs the platform_admin role",
+        ));
+    }
+    Ok(user)
+}
+
+fn instrument_id(id: &ID) -> Result<String, ApiError> {
+    Uuid::parse_str(id.as_str())
+        .map(|u| u.to_string())
+        .map_err(|_| ApiError::not_found("instrument"))
+}
+
+/// Runs `command` on the caller's tenant's instrument `id`. Another tenant's published
+/// instrument is FORBIDDEN; another tenant's draft is NOT_FOUND, as if it did not exist.
+async fn run(
+    ctx: &Context<'_>,
+    id: &ID,
+    expected_version: Option<i64>,
+    command: InstrumentCommand,
+) -> Result<InstrumentChange, ApiError> {
+    let user = curator(ctx).await?;
+    let api = ctx.data_unchecked::<Api>();
+    let id_str = instrument_id(id)?;
+    let services = InstrumentServices {
+        clock: api.clock.clone(),
+    };
+    match api
+        .log
+        .execute_at::<FundingInstrument>(
+            &user.tenant,
+            &id_str,
+            command,
+            &metadata(user),
+            services,
+            expected(expected_version)?,
+        )
+        .await
+    {
+        Ok(v) => Ok(InstrumentChange {
+            id: ID(id_str),
+            version: version(v),
+        }),
+        Err(e) => {
+            let err = from_command(e);
+            if err.code == super::error::Code::NotFound {
+                let public = ri_projections::catalogue::Viewer::anonymous();
+                if let Ok(Some(other)) =
+                    ri_projections::catalogue::instrument(&api.db, &public, &id_str).await
+                    && other.tenant != user.tenant
+                {
+                    return Err(ApiError::forbidden(
+                        "this instrument belongs to another tenant",
+                    ));
+                }
+            }
+            Err(err)
+        }
+    }
+}
+
+fn tenant_slug(raw: &str) -> Result<TenantSlug, ApiError> {
+    TenantSlug::parse(raw).map_err(|_| ApiError::not_found("tenant"))
+}
+
+/// Runs `command` on tenant `slug` for `actor` (already authorised).
+async fn run_tenant(
+    ctx: &Context<'_>,
+    actor: &User,
+    slug: &TenantSlug,
+    expected_version: Option<i64>,
+    command: TenantCommand,
+) -> Result<TenantChange, ApiError> {
+    let api = ctx.data_unchecked::<Api>();
+    // The event belongs to the tenant acted on; the actor is recorded as who did it.
+    let meta = EventMetadata::new(actor.subject.clone(), slug.clone(), actor.roles.clone())
+        .with_traceparent(current_traceparent());
+    let v = api
+        .log
+        .execute_at::<Tenant>(
+            slug,
+            slug.as_str(),
+            command,
+            &meta,
+            (),
+            expected(expected_version)?,
+        )
+        .await
+        .map_err(from_command)?;
+    Ok(TenantChange {
+        slug: slug.to_string(),
+        version: version(v),
+    })
+}
+
+#[Object]
+impl MutationRoot {
+    /// Registers a cluster organisation as a tenant. Platform admins only.
+    async fn register_tenant(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterTenantInput,
+    ) -> async_graphql::Result<TenantChange> {
+        let admin = platform_admin(ctx)?;
+        let slug =
+            TenantSlug::parse(&input.slug).map_err(|e| ApiError::field("slug", e.to_string()))?;
+        let profile = TenantProfileInput {
+            name: input.name,
+            kind: input.kind,
+            country: input.country,
+            website: input.website,
+            domains: input.domains,
+            member_count: input.member_count,
+        }
+        .parse()?;
+        let api = ctx.data_unchecked::<Api>();
+        let meta = EventMetadata::new(admin.subject.clone(), slug.clone(), admin.roles.clone())
+            .with_traceparent(current_traceparent());
+        let v = api
+            .log
+            .execute_at::<Tenant>(
+                &slug,
+                slug.as_str(),
+                TenantCommand::Register {
+                    slug: slug.clone(),
+                    profile,
+                },
+                &meta,
+                (),
+                None,
+            )
+            .await
+            .map_err(from_command)?;
+        Ok(TenantChange {
+            slug: slug.to_string(),
+            version: version(v),
+        })
+    }
+
+    /// Drafts a new instrument of the caller's tenant.
+    async fn draft_instrument(
+        &self,
+        ctx: &Context<'_>,
+        input: InstrumentInput,
+    ) -> async_graphql::Result<InstrumentChange> {
+        let user = curator(ctx).await?;
+        let details = input.parse().map_err(ApiError::from)?;
+        let id = ID(Uuid::now_v7().to_string());
+        let command = InstrumentCommand::Draft {
+            tenant: user.tenant.clone(),
+            details,
+        };
+        Ok(run(ctx, &id, Some(0), command).await?)
+    }
+
+    /// Changes the given fields of an instrument; the history records old and new values.
+    async fn revise_instrument(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: Option<i64>,
+        input: InstrumentPatchInput,
+    ) -> async_graphql::Result<InstrumentChange> {
+        let patch = input.parse().map_err(ApiError::from)?;
+        Ok(run(
+            ctx,
+            &id,
+            expected_version,
+            InstrumentCommand::Revise { patch },
+        )
+        .await?)
+    }
+
+    /// Adds features (taxonomy codes such as T1, D2).
+    async fn tag_instrument_features(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: Option<i64>,
+        features: Vec<String>,
+    ) -> async_graphql::Result<InstrumentChange> {
+        let features = self::features("features", &features).map_err(ApiError::from)?;
+        Ok(run(
+            ctx,
+            &id,
+            expected_version,
+            InstrumentCommand::TagFeatures { features },
+        )
+        .await?)
+    }
+
+    async fn untag_instrument_features(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: Option<i64>,
+        features: Vec<String>,
+    ) -> async_graphql::Result<InstrumentChange> {
+        let features = self::features("features", &features).map_err(ApiError::from)?;
+        Ok(run(
+            ctx,
+            &id,
+            expected_version,
+            InstrumentCommand::UntagFeatures { features },
+        )
+        .await?)
+    }
+
+    /// Sets when the instrument opens and closes. `deadline` is an RFC 3339 instant;
+    /// `timeZone` the IANA zone it is shown in.
+    async fn set_instrument_deadline(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: Option<i64>,
+        opening_date: Option<Date>,
+        deadline: Option<OffsetDateTime>,
+        time_zone: Option<String>,
+    ) -> async_graphql::Result<InstrumentChange> {
+        let schedule =
+            Schedule::new(opening_date, deadline, time_zone.as_deref()).map_err(ApiError::from)?;
+        Ok(run(
+            ctx,
+            &id,
+            expected_version,
+            InstrumentCommand::SetSchedule { schedule },
+        )
+        .await?)
+    }
+
+    /// Makes the instrument public. A call needs a future deadline; every instrument at least
+    /// one feature.
+    async fn publish_instrument(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: Option<i64>,
+    ) -> async_graphql::Result<InstrumentChange> {
+        Ok(run(ctx, &id, expected_version, InstrumentCommand::Publish).await?)
+    }
+
+    async fn withdraw_instrument(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: Option<i64>,
+        reason: String,
+    ) -> async_graphql::Result<InstrumentChange> {
+        let reason = short_text("reason", &reason).map_err(ApiError::from)?;
+        Ok(run(
+            ctx,
+            &id,
+            expected_version,
+            InstrumentCommand::Withdraw { reason },
+        )
+        .await?)
+    }
+
+    /// Removes the instrument from search for good; its history stays.
+    async fn archive_instrument(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: Option<i64>,
+    ) -> async_graphql::Result<InstrumentChange> {
+        Ok(run(ctx, &id, expected_version, InstrumentCommand::Archive).await?)
+    }
+
+    /// Replaces a tenant's profile. Platform admins, or the tenant's own tenant admins.
+    async fn update_tenant_profile(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+        expected_version: Option<i64>,
+        input: TenantProfileInput,
+    ) -> async_graphql::Result<TenantChange> {
+        let slug = tenant_slug(&slug)?;
+        let user = principal(ctx)
+            .user()
+            .ok_or_else(ApiError::unauthenticated)?;
+        let own_admin = user.tenant == slug && user.has_role(Role::TenantAdmin);
+        if !(own_admin || user.has_role(Role::PlatformAdmin)) {
+            return Err(ApiError::forbidden(
+                "needs the platform_admin role or this tenant's tenant_admin",
+            )
+            .into());
+        }
+        let profile = input.parse()?;
+        Ok(run_tenant(
+            ctx,
+            user,
+            &slug,
+            expected_version,
+            TenantCommand::UpdateProfile { profile },
+        )
+        .await?)
+    }
+
+    /// Stops a tenant from writing; its published instruments stay visible, marked.
+    async fn suspend_tenant(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+        expected_version: Option<i64>,
+        reason: String,
+    ) -> async_graphql::Result<TenantChange> {
+        let admin = platform_admin(ctx)?;
+        let slug = tenant_slug(&slug)?;
+        let reason = short_text("reason", &reason).map_err(ApiError::from)?;
+        Ok(run_tenant(
+            ctx,
+            admin,
+            &slug,
+            expected_version,
+            TenantCommand::Suspend { reason },
+        )
+        .await?)
+    }
+
+    async fn reinstate_tenant(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+        expected_version: Option<i64>,
+    ) -> async_graphql::Result<TenantChange> {
+        let admin = platform_admin(ctx)?;
+        let slug = tenant_slug(&slug)?;
+        Ok(run_tenant(
+            ctx,
+            admin,
+            &slug,
+            expected_version,
+            TenantCommand::Reinstate,
+        )
+        .await?)
+    }
+}

@@ -1,0 +1,215 @@
+//! Queries. Every read goes through `ri_projections::catalogue::read`, which applies the
+//! viewer's tenant under row-level security: what a caller may not see is not there for it.
+
+use async_graphql::{Context, ID, InputObject, Object};
+use ri_domain::TenantSlug;
+use ri_domain::values::CountryCode;
+use ri_projections::catalogue::{self as read, InstrumentFilter as ReadFilter, ReadError, Viewer};
+use time::OffsetDateTime;
+
+use super::enums::{CoverLevel, FeatureMatch, InstrumentKind, InstrumentSort, InstrumentStatus};
+use super::error::ApiError;
+use super::inputs::features;
+use super::objects::{AuditConnection, Instrument, InstrumentConnection, Me, Taxonomy, Tenant};
+use super::{Api, principal};
+
+/// Page sizes beyond this are capped.
+pub(crate) const MAX_FIRST: i32 = 100;
+
+#[derive(InputObject, Debug, Clone, Default)]
+pub(crate) struct InstrumentFilter {
+    /// Words to find in title, programme and summary.
+    pub text: Option<String>,
+    #[graphql(default)]
+    pub cover_levels: Vec<CoverLevel>,
+    /// ISO 3166-1 alpha-2 codes.
+    #[graphql(default)]
+    pub countries: Vec<String>,
+    #[graphql(default)]
+    pub kinds: Vec<InstrumentKind>,
+    /// Taxonomy codes, e.g. T1, D2.
+    #[graphql(default)]
+    pub features: Vec<String>,
+    #[graphql(default)]
+    pub feature_match: FeatureMatch,
+    /// Default: OPEN only.
+    #[graphql(default)]
+    pub statuses: Vec<InstrumentStatus>,
+    pub deadline_from: Option<OffsetDateTime>,
+    pub deadline_to: Option<OffsetDateTime>,
+    /// A tenant's slug: only its instruments.
+    pub tenant: Option<String>,
+}
+
+impl InstrumentFilter {
+    fn parse(self) -> Result<ReadFilter, ApiError> {
+        if self.text.as_ref().is_some_and(|t| t.chars().count() > 200) {
+            return Err(ApiError::field("filter.text", "at most 200 characters"));
+        }
+        Ok(ReadFilter {
+            text: self.text.filter(|t| !t.trim().is_empty()),
+            cover_levels: self.cover_levels.into_iter().map(Into::into).collect(),
+            countries: self
+                .countries
+                .iter()
+                .map(|c| CountryCode::parse("filter.countries", c))
+                .collect::<Result<_, _>>()?,
+            kinds: self.kinds.into_iter().map(Into::into).collect(),
+            features: features("filter.features", &self.features)?,
+            feature_match: match self.feature_match {
+                FeatureMatch::Any => read::FeatureMatch::Any,
+                FeatureMatch::All => read::FeatureMatch::All,
+            },
+            statuses: self.statuses.into_iter().map(Into::into).collect(),
+            deadline_from: self.deadline_from,
+            deadline_to: self.deadline_to,
+            tenant: self
+                .tenant
+                .map(|t| {
+                    TenantSlug::parse(&t)
+                        .map_err(|e| ApiError::field("filter.tenant", e.to_string()))
+                })
+                .transpose()?,
+        })
+    }
+}
+
+fn viewer(ctx: &Context<'_>) -> Viewer {
+    let p = principal(ctx);
+    Viewer {
+        tenant: p.tenant().cloned(),
+        platform_admin: p.is_platform_admin(),
+    }
+}
+
+fn first(first: Option<i32>, default: i32) -> Result<u32, ApiError> {
+    let n = first.unwrap_or(default);
+    if n < 0 {
+        return Err(ApiError::field("first", "must not be negative"));
+    }
+    Ok(n.min(MAX_FIRST) as u32)
+}
+
+impl From<ReadError> for ApiError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::BadInput { field, reason } => ApiError::field(field, reason),
+            ReadError::Database(e) => e.into(),
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct QueryRoot;
+
+#[Object]
+impl QueryRoot {
+    /// The SecurIT feature taxonomy.
+    async fn taxonomy(&self) -> Taxonomy {
+        Taxonomy
+    }
+
+    /// Searches instruments. Without `statuses`, only OPEN ones; drafts only of your tenant.
+    async fn instruments(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<InstrumentFilter>,
+        #[graphql(desc = "Default: DEADLINE_SOONEST.")] sort: Option<InstrumentSort>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<InstrumentConnection> {
+        let filter = filter.unwrap_or_default().parse()?;
+        let sort = match sort.unwrap_or_default() {
+            InstrumentSort::DeadlineSoonest => read::InstrumentSort::DeadlineSoonest,
+            InstrumentSort::RecentlyUpdated => read::InstrumentSort::RecentlyUpdated,
+            InstrumentSort::Relevance => read::InstrumentSort::Relevance,
+        };
+        let api = ctx.data_unchecked::<Api>();
+        let page = read::search_instruments(
+            &api.db,
+            &viewer(ctx),
+            &filter,
+            sort,
+            self::first(first, 20)?,
+            after.as_deref(),
+        )
+        .await
+        .map_err(ApiError::from)?;
+        Ok(page.into())
+    }
+
+    async fn instrument(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<Instrument>> {
+        let api = ctx.data_unchecked::<Api>();
+        let row = read::instrument(&api.db, &viewer(ctx), id.as_str())
+            .await
+            .map_err(ApiError::from)?;
+        Ok(row.map(Instrument))
+    }
+
+    async fn tenants(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Tenant>> {
+        let api = ctx.data_unchecked::<Api>();
+        let rows = read::tenants(&api.db).await.map_err(ApiError::from)?;
+        Ok(rows.into_iter().map(Tenant).collect())
+    }
+
+    async fn tenant(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+    ) -> async_graphql::Result<Option<Tenant>> {
+        let Ok(slug) = TenantSlug::parse(&slug) else {
+            return Ok(None);
+        };
+        let api = ctx.data_unchecked::<Api>();
+        let row = read::tenant(&api.db, &slug).await.map_err(ApiError::from)?;
+        Ok(row.map(Tenant))
+    }
+
+    /// The history of an instrument or tenant of yours, oldest first: who changed what, when,
+    /// with old and new values.
+    async fn audit_trail(
+        &self,
+        ctx: &Context<'_>,
+        aggregate_id: ID,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<AuditConnection> {
+        if principal(ctx).user().is_none() {
+            return Err(ApiError::unauthenticated().into());
+        }
+        let api = ctx.data_unchecked::<Api>();
+        let page = read::audit_trail(
+            &api.db,
+            &viewer(ctx),
+            aggregate_id.as_str(),
+            self::first(first, 50)?,
+            after.as_deref(),
+        )
+        .await
+        .map_err(ApiError::from)?;
+        Ok(page.into())
+    }
+
+    /// Who you are, as the API sees you.
+    async fn me(&self, ctx: &Context<'_>) -> Me {
+        match principal(ctx).user() {
+            Some(user) => Me {
+                authenticated: true,
+                subject: Some(user.subject.clone()),
+                tenant: Some(user.tenant.to_string()),
+                roles: user.roles.iter().map(|r| (*r).into()).collect(),
+            },
+            None => Me {
+                authenticated: false,
+                subject: None,
+                tenant: None,
+                roles: vec![],
+            },
+        }
+    }
+}
