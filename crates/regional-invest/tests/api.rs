@@ -585,3 +585,89 @@ async fn the_seed_gives_a_searchable_catalogue_at_once() {
     .await;
     app.app.stop().await;
 }
+
+/// Every example in graphql/operations runs without an error, in a curator's day.
+#[tokio::test]
+async fn every_example_operation_runs_against_the_schema() {
+    let app = TestApp::start().await;
+    app.tenant("l3ce", "LT").await;
+    let curator = app.token("ana", "l3ce", &[Role::Curator]);
+    let admin = app.token("root", "platform", &[Role::PlatformAdmin]);
+    let id = draft(&app, &curator, call("Example call", "LT")).await;
+    let id = json!(id);
+    let steps: Vec<(&str, &str, Value)> = vec![
+        ("Taxonomy", &curator, json!({})),
+        ("Me", &curator, json!({})),
+        ("Tenants", &curator, json!({})),
+        (
+            "ReviseInstrument",
+            &curator,
+            json!({"id": id, "expectedVersion": 1, "input": {"title": "Example call 2030", "programme": null}}),
+        ),
+        (
+            "TagInstrumentFeatures",
+            &curator,
+            json!({"id": id, "features": ["T1", "P3"]}),
+        ),
+        (
+            "UntagInstrumentFeatures",
+            &curator,
+            json!({"id": id, "features": ["P3"]}),
+        ),
+        (
+            "SetInstrumentDeadline",
+            &curator,
+            json!({"id": id, "openingDate": "2030-01-01", "deadline": FUTURE, "timeZone": "Europe/Vilnius"}),
+        ),
+        ("PublishInstrument", &curator, json!({"id": id})),
+        ("Instrument", &curator, json!({"id": id})),
+        (
+            "SearchInstruments",
+            &curator,
+            json!({"filter": {"text": "example"}, "sort": "RELEVANCE", "first": 5}),
+        ),
+        ("AuditTrail", &curator, json!({"id": id, "first": 2})),
+        (
+            "WithdrawInstrument",
+            &curator,
+            json!({"id": id, "reason": "budget exhausted"}),
+        ),
+        ("ArchiveInstrument", &curator, json!({"id": id})),
+        (
+            "GrantRole",
+            &admin,
+            json!({"slug": "l3ce", "subject": "ben", "role": "CURATOR"}),
+        ),
+        (
+            "UpdateTenantProfile",
+            &admin,
+            json!({"slug": "l3ce", "input": {"name": "L3CE", "kind": "CONSORTIUM_PARTNER", "country": "LT"}}),
+        ),
+        (
+            "SuspendTenant",
+            &admin,
+            json!({"slug": "l3ce", "reason": "test"}),
+        ),
+        ("ReinstateTenant", &admin, json!({"slug": "l3ce"})),
+    ];
+    let mut ran: Vec<&str> = vec!["RegisterTenant", "DraftInstrument"];
+    for (name, token, variables) in steps {
+        app.ok(Some(token), &operation(name), variables).await;
+        ran.push(name);
+    }
+    let dir = format!("{}/../../graphql/operations", env!("CARGO_MANIFEST_DIR"));
+    for file in std::fs::read_dir(dir).unwrap() {
+        let name = file
+            .unwrap()
+            .path()
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            ran.contains(&name.as_str()),
+            "graphql/operations/{name}.graphql is not exercised"
+        );
+    }
+    app.app.stop().await;
+}

@@ -189,6 +189,21 @@ async fn run(
     }
 }
 
+/// A platform admin, or a tenant admin of `slug`.
+fn tenant_manager<'a>(ctx: &'a Context<'_>, slug: &TenantSlug) -> Result<&'a User, ApiError> {
+    let user = principal(ctx)
+        .user()
+        .ok_or_else(ApiError::unauthenticated)?;
+    let own_admin = user.tenant == *slug && user.has_role(Role::TenantAdmin);
+    if own_admin || user.has_role(Role::PlatformAdmin) {
+        Ok(user)
+    } else {
+        Err(ApiError::forbidden(
+            "needs the platform_admin role or this tenant's tenant_admin",
+        ))
+    }
+}
+
 fn tenant_slug(raw: &str) -> Result<TenantSlug, ApiError> {
     TenantSlug::parse(raw).map_err(|_| ApiError::not_found("tenant"))
 }
@@ -463,5 +478,38 @@ impl MutationRoot {
             TenantCommand::Reinstate,
         )
         .await?)
+    }
+
+    /// Grants a role in a tenant to a subject. Platform admins, or the tenant's tenant admins.
+    async fn grant_role(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+        subject: String,
+        role: super::enums::Role,
+    ) -> async_graphql::Result<TenantChange> {
+        let slug = tenant_slug(&slug)?;
+        let user = tenant_manager(ctx, &slug)?;
+        let command = TenantCommand::GrantRole {
+            subject,
+            role: role.into(),
+        };
+        Ok(run_tenant(ctx, user, &slug, None, command).await?)
+    }
+
+    async fn revoke_role(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+        subject: String,
+        role: super::enums::Role,
+    ) -> async_graphql::Result<TenantChange> {
+        let slug = tenant_slug(&slug)?;
+        let user = tenant_manager(ctx, &slug)?;
+        let command = TenantCommand::RevokeRole {
+            subject,
+            role: role.into(),
+        };
+        Ok(run_tenant(ctx, user, &slug, None, command).await?)
     }
 }
