@@ -423,6 +423,15 @@ async fn graphql_over_http_negotiates_and_reports_status() {
     let errors: Value = r.json().await.unwrap();
     assert_eq!(errors["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
 
+    // Browsers get GraphiQL.
+    let r = http
+        .get(&url)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().to_lowercase().contains("graphiql"));
     // GET runs queries, never mutations.
     let r = http
         .get(&url)
@@ -566,6 +575,17 @@ async fn the_seed_gives_a_searchable_catalogue_at_once() {
         .await;
     let titles = search_titles(&open);
     assert!(titles.iter().any(|t| t.contains("DIANA")), "{titles:?}");
+    // By features and origin: international or EU instruments funding AI or prototyping.
+    let by_features = app
+        .ok(
+            None,
+            &operation("SearchInstruments"),
+            json!({"filter": {"features": ["T1", "D1"], "coverLevels": ["INTERNATIONAL", "EU"]}}),
+        )
+        .await;
+    let titles = search_titles(&json!({ "data": by_features }));
+    assert_eq!(titles.len(), 1, "{titles:?}");
+    assert!(titles[0].starts_with("NATO DIANA"), "{titles:?}");
     // The 2022-2024 calls are history: closed, found when asked for.
     let closed = app
         .ok(
