@@ -85,9 +85,16 @@ impl Search {
         })
     }
 
-    /// `FROM catalogue_instruments c` and, with a text, the query `q`.
+    /// `FROM <relation> c` and, with a text, the query `q`. Without drafts among the statuses
+    /// the relation is the public view, where every index serves the filter; with drafts it is
+    /// the table, where row-level security shows the viewer only its own tenant's drafts (and
+    /// keeps the GIN indexes from serving non-leakproof conditions: see the migration).
     pub(crate) fn push_from(&self, qb: &mut QueryBuilder<Postgres>) {
-        qb.push(" FROM catalogue_instruments c");
+        if self.statuses.contains(&InstrumentStatus::Draft) {
+            qb.push(" FROM catalogue_instruments c");
+        } else {
+            qb.push(" FROM catalogue_public c");
+        }
         if let Some(text) = &self.text {
             qb.push(" CROSS JOIN websearch_to_tsquery('simple', ")
                 .push_bind(text.clone())
