@@ -129,6 +129,11 @@ impl App {
             let runner = ProjectionRunner::new(log.clone(), projection, runner_config.clone());
             tasks.spawn(runner.run(db_config.connect_options()?, shutdown.clone()));
         }
+        // Every event goes on to NATS JetStream; while NATS is down, commands keep succeeding
+        // and the relay catches up when it returns.
+        let relay =
+            ri_relay::Relay::new(log.clone(), nats.clone(), ri_relay::RelayConfig::default());
+        tasks.spawn(relay.run(db_config.connect_options()?, shutdown.clone()));
         let upkeep = metrics.clone();
         let stop = shutdown.clone();
         tasks.spawn(async move {

@@ -124,9 +124,10 @@ async fn advisory_lock_holders(url: &str) -> Vec<i32> {
     pids
 }
 
-/// Waits until every projection's lock is held, by backends none of which is in `not`.
+/// Waits until every projection's lock and the relay's are held, by backends none of which is
+/// in `not`.
 async fn wait_for_all_locks(url: &str, not: &[i32]) -> Vec<i32> {
-    let projections = ri_projections::all().len();
+    let projections = ri_projections::all().len() + 1;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let holders = advisory_lock_holders(url).await;
@@ -165,4 +166,60 @@ async fn of_two_serve_processes_one_runs_the_projection_and_the_other_takes_over
     wait_for_all_locks(&config.database_url, &leaders).await;
     second.kill().unwrap();
     second.wait().unwrap();
+}
+
+#[tokio::test]
+async fn committed_events_reach_jetstream_with_their_id() {
+    let app = App::start(&config(), true).await.unwrap();
+    let slug = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let tenant = ri_domain::TenantSlug::parse(&slug).unwrap();
+    let profile = ri_domain::tenant::TenantProfile {
+        name: ri_domain::values::Title::parse("name", "Relay check").unwrap(),
+        kind: ri_domain::tenant::TenantKind::AmbassadorCluster,
+        country: ri_domain::values::CountryCode::parse("country", "LT").unwrap(),
+        website: None,
+        domains: vec![],
+        member_count: None,
+    };
+    let meta = ri_domain::EventMetadata::new("admin", tenant.clone(), vec![]);
+    app.log
+        .execute::<ri_domain::tenant::Tenant>(
+            &tenant,
+            &slug,
+            ri_domain::tenant::TenantCommand::Register {
+                slug: tenant.clone(),
+                profile,
+            },
+            &meta,
+            (),
+        )
+        .await
+        .unwrap();
+    let event_id: uuid::Uuid = sqlx::query_scalar("SELECT event_id FROM events WHERE tenant = $1")
+        .bind(&slug)
+        .fetch_one(app.log.pool())
+        .await
+        .unwrap();
+
+    let nats = async_nats::connect("nats://127.0.0.1:4222").await.unwrap();
+    let stream = async_nats::jetstream::new(nats)
+        .get_stream("RI_EVENTS")
+        .await;
+    let subject = format!("ri.evt.{slug}.tenant.tenantregistered");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let message = loop {
+        if let Ok(stream) = &stream
+            && let Ok(message) = stream.get_last_raw_message_by_subject(&subject).await
+        {
+            break message;
+        }
+        assert!(Instant::now() < deadline, "no message on {subject}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let id = message
+        .headers
+        .get("Nats-Msg-Id")
+        .map(|v| v.as_str().to_owned());
+    assert_eq!(id, Some(event_id.to_string()));
+    app.stop().await;
 }

@@ -1,0 +1,342 @@
+//! The relay itself: batch, publish, wait for the acks, move the checkpoint.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, stream};
+use futures_util::future::try_join_all;
+use ri_eventstore::{Checkpoint, EventLog, StoredEvent};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, PgConnection};
+use tokio_util::sync::CancellationToken;
+
+use crate::RelayError;
+use crate::message;
+
+/// The relay's checkpoint (reader) name.
+pub const READER: &str = "relay";
+
+/// Namespace of the relay's advisory lock (the other key is `hashtext(reader)`); the
+/// projections use "RIPR".
+pub const LOCK_NAMESPACE: i32 = 0x5249_524C; // "RIRL"
+
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    /// The JetStream stream (created or updated at start).
+    pub stream: String,
+    /// Subjects are `<subject_prefix>.<tenant>.<aggregate>.<event>`; the stream takes
+    /// `<subject_prefix>.>`.
+    pub subject_prefix: String,
+    /// The checkpoint's name, also the advisory lock's key.
+    pub reader: String,
+    /// Events published before the relay waits for their acknowledgements.
+    pub batch_size: i64,
+    /// How long publishing a batch and receiving all its acknowledgements may take.
+    pub ack_timeout: Duration,
+    /// JetStream drops a message whose id it has seen within this window; it must be longer
+    /// than any outage after which a batch is re-published.
+    pub duplicate_window: Duration,
+    /// How often to look for events appended by other processes when idle.
+    pub idle_poll: Duration,
+    /// Upper bound of the back-off after failures (NATS or PostgreSQL down).
+    pub max_backoff: Duration,
+    /// How often a process without the lock tries to take it over.
+    pub takeover_poll: Duration,
+    /// How often the leader checks that its lock connection is alive.
+    pub lock_check: Duration,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        Self {
+            stream: "RI_EVENTS".to_owned(),
+            subject_prefix: "ri.evt".to_owned(),
+            reader: READER.to_owned(),
+            batch_size: 500,
+            ack_timeout: Duration::from_secs(10),
+            duplicate_window: Duration::from_secs(48 * 3600),
+            idle_poll: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(30),
+            takeover_poll: Duration::from_secs(2),
+            lock_check: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A batch read after a checkpoint, not yet published or not yet recorded as published.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    pub from: Checkpoint,
+    pub events: Vec<StoredEvent>,
+}
+
+impl Batch {
+    /// Where the checkpoint goes once the batch is acknowledged.
+    pub fn to(&self) -> Option<Checkpoint> {
+        self.events.last().map(StoredEvent::checkpoint)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Relay {
+    log: EventLog,
+    jetstream: jetstream::Context,
+    config: RelayConfig,
+}
+
+impl Relay {
+    /// A relay publishing through `client`. Its JetStream context allows a whole batch of
+    /// acknowledgements in flight (the default 5,000 would deadlock a bigger batch).
+    pub fn new(log: EventLog, client: async_nats::Client, mut config: RelayConfig) -> Self {
+        config.batch_size = config.batch_size.max(1);
+        let in_flight = usize::try_from(config.batch_size).unwrap_or(usize::MAX);
+        let jetstream = jetstream::ContextBuilder::new()
+            .timeout(config.ack_timeout)
+            .ack_timeout(config.ack_timeout)
+            .max_ack_inflight(in_flight)
+            .build(client);
+        Self {
+            log,
+            jetstream,
+            config,
+        }
+    }
+
+    pub fn config(&self) -> &RelayConfig {
+        &self.config
+    }
+
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.jetstream
+    }
+
+    /// The stream's configuration: every relay subject, file storage, the duplicate window.
+    pub fn stream_config(&self) -> stream::Config {
+        stream::Config {
+            name: self.config.stream.clone(),
+            description: Some("Regional Invest domain events, one message per event".to_owned()),
+            subjects: vec![format!("{}.>", self.config.subject_prefix)],
+            storage: stream::StorageType::File,
+            duplicate_window: self.config.duplicate_window,
+            ..Default::default()
+        }
+    }
+
+    /// Creates the stream, or updates it to [`Relay::stream_config`].
+    pub async fn ensure_stream(&self) -> Result<(), RelayError> {
+        self.jetstream
+            .create_or_update_stream(self.stream_config())
+            .await
+            .map_err(|source| RelayError::Stream {
+                stream: self.config.stream.clone(),
+                source,
+            })?;
+        Ok(())
+    }
+
+    /// Publishes the next batch after the checkpoint, waits for every acknowledgement, then
+    /// moves the checkpoint. Returns how many events it published (0: nothing visible, or
+    /// another relay moved the checkpoint meanwhile; JetStream dropped the copies).
+    pub async fn step(&self) -> Result<usize, RelayError> {
+        let Some(batch) = self.next_batch().await? else {
+            return Ok(0);
+        };
+        self.publish(&batch).await?;
+        Ok(if self.commit(&batch).await? {
+            batch.events.len()
+        } else {
+            0
+        })
+    }
+
+    /// Publishes batches until no more events are visible; returns how many it published.
+    pub async fn catch_up(&self) -> Result<u64, RelayError> {
+        Checkpoint::ensure(self.log.pool(), &self.config.reader).await?;
+        let mut total = 0;
+        loop {
+            match self.step().await? {
+                0 => return Ok(total),
+                n => total += n as u64,
+            }
+        }
+    }
+
+    /// The checkpoint and up to `batch_size` events after it (no transaction held).
+    pub async fn next_batch(&self) -> Result<Option<Batch>, RelayError> {
+        let pool = self.log.pool();
+        let from = Checkpoint::load(pool, &self.config.reader).await?;
+        let events = self
+            .log
+            .reader()
+            .read_after(pool, from, self.config.batch_size)
+            .await?;
+        Ok((!events.is_empty()).then_some(Batch { from, events }))
+    }
+
+    /// Publishes the whole batch, then waits for every acknowledgement, all within
+    /// `ack_timeout`. Safe to repeat: the message ids are the event ids.
+    pub async fn publish(&self, batch: &Batch) -> Result<(), RelayError> {
+        let timeout = self.config.ack_timeout;
+        let duplicates = tokio::time::timeout(timeout, self.publish_all(batch))
+            .await
+            .map_err(|_| RelayError::AckTimeout(timeout))??;
+        metrics::counter!("ri_relay_published_total").increment(batch.events.len() as u64);
+        if duplicates > 0 {
+            metrics::counter!("ri_relay_duplicates_total").increment(duplicates);
+            tracing::info!(duplicates, "JetStream dropped re-published events");
+        }
+        Ok(())
+    }
+
+    async fn publish_all(&self, batch: &Batch) -> Result<u64, RelayError> {
+        let mut acks = Vec::with_capacity(batch.events.len());
+        for event in &batch.events {
+            let out = message::outbound(&self.config.subject_prefix, event)?;
+            let event_id = event.event_id.to_string();
+            let ack = self
+                .jetstream
+                .publish_with_headers(out.subject, out.headers, out.payload.into())
+                .await
+                .map_err(|source| RelayError::Publish {
+                    event_id: event_id.clone(),
+                    source,
+                })?;
+            acks.push(async move {
+                ack.await
+                    .map_err(|source| RelayError::Publish { event_id, source })
+            });
+        }
+        let acks = try_join_all(acks).await?;
+        Ok(acks.iter().filter(|a| a.duplicate).count() as u64)
+    }
+
+    /// Moves the checkpoint from the batch's start to its last event, by compare-and-set in a
+    /// statement of its own. False: another relay had moved it (nothing lost, nothing doubled).
+    pub async fn commit(&self, batch: &Batch) -> Result<bool, RelayError> {
+        let Some(to) = batch.to() else {
+            return Ok(true);
+        };
+        let pool = self.log.pool();
+        let reader = self.config.reader.as_str();
+        let mut moved = to.advance(pool, reader, batch.from).await?;
+        if !moved && batch.from == Checkpoint::START {
+            // A first run may have no checkpoint row yet.
+            Checkpoint::ensure(pool, reader).await?;
+            moved = to.advance(pool, reader, batch.from).await?;
+        }
+        if moved {
+            metrics::gauge!("ri_relay_position").set(to.position as f64);
+        } else {
+            tracing::info!("relay checkpoint moved by another process; batch left to it");
+        }
+        Ok(moved)
+    }
+
+    /// Runs until `shutdown`: waits for the relay's advisory lock (held on a connection of its
+    /// own, so it is released when this process dies), makes sure of the stream, then follows
+    /// the log. Failures (NATS down, an ack timing out) are logged and the same batch is retried
+    /// after a back-off; the checkpoint never moves past an unacknowledged event.
+    pub async fn run(self, lock_options: PgConnectOptions, shutdown: CancellationToken) {
+        while !shutdown.is_cancelled() {
+            let Some(mut lock_conn) = self.take_lock(&lock_options, &shutdown).await else {
+                continue;
+            };
+            tracing::info!(stream = %self.config.stream, "relay lock taken; following the log");
+            metrics::gauge!("ri_relay_leader").set(1.0);
+            let outcome = self.lead(&mut lock_conn, &shutdown).await;
+            metrics::gauge!("ri_relay_leader").set(0.0);
+            // Closing the connection releases the lock for another process.
+            let _ = lock_conn.close().await;
+            if let Err(e) = outcome {
+                tracing::warn!(error = %e, "relay lock lost; retrying");
+            }
+        }
+    }
+
+    async fn take_lock(
+        &self,
+        options: &PgConnectOptions,
+        shutdown: &CancellationToken,
+    ) -> Option<PgConnection> {
+        let attempt = async {
+            let mut conn = options.connect().await?;
+            let won: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, hashtext($2))")
+                .bind(LOCK_NAMESPACE)
+                .bind(&self.config.reader)
+                .fetch_one(&mut conn)
+                .await?;
+            Ok::<_, sqlx::Error>(won.then_some(conn))
+        };
+        match attempt.await {
+            Ok(Some(conn)) => return Some(conn),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "relay cannot reach the database"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => {}
+            () = tokio::time::sleep(self.config.takeover_poll) => {}
+        }
+        None
+    }
+
+    async fn lead(
+        &self,
+        lock_conn: &mut PgConnection,
+        shutdown: &CancellationToken,
+    ) -> Result<(), RelayError> {
+        let mut appends = self.log.appends();
+        let mut lock_check = tokio::time::interval(self.config.lock_check);
+        let mut failures = 0u32;
+        let mut stream_ready = false;
+        Checkpoint::ensure(self.log.pool(), &self.config.reader).await?;
+        loop {
+            appends.borrow_and_update();
+            let outcome = tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                r = self.ensure_then_step(&mut stream_ready) => r,
+            };
+            match outcome {
+                Ok(n) if n > 0 => {
+                    failures = 0;
+                    self.report_lag().await;
+                    continue;
+                }
+                Ok(_) => failures = 0,
+                Err(e) => {
+                    failures += 1;
+                    metrics::counter!("ri_relay_failures_total").increment(1);
+                    tracing::error!(error = %e, failures, "relay step failed; retrying the same batch");
+                }
+            }
+            self.report_lag().await;
+            let backoff = (self.config.idle_poll * 2u32.pow(failures.min(8)))
+                .min(self.config.max_backoff.max(self.config.idle_poll));
+            tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                _ = appends.changed(), if failures == 0 => {}
+                () = tokio::time::sleep(backoff) => {}
+                _ = lock_check.tick() => {
+                    sqlx::query("SELECT 1").execute(&mut *lock_conn).await?;
+                }
+            }
+        }
+    }
+
+    async fn ensure_then_step(&self, stream_ready: &mut bool) -> Result<usize, RelayError> {
+        if !*stream_ready {
+            self.ensure_stream().await?;
+            *stream_ready = true;
+        }
+        self.step().await
+    }
+
+    async fn report_lag(&self) {
+        let pool = self.log.pool();
+        if let (Ok(cp), Ok(head)) = (
+            Checkpoint::load(pool, &self.config.reader).await,
+            self.log.reader().head(pool).await,
+        ) {
+            metrics::gauge!("ri_relay_position").set(cp.position as f64);
+            metrics::gauge!("ri_relay_lag_events").set((head - cp.position).max(0) as f64);
+        }
+    }
+}
