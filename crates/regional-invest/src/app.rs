@@ -134,6 +134,11 @@ impl App {
         let relay =
             ri_relay::Relay::new(log.clone(), nats.clone(), ri_relay::RelayConfig::default());
         tasks.spawn(relay.run(db_config.connect_options()?, shutdown.clone()));
+        tasks.spawn(crate::expiry::run(
+            log.clone(),
+            Duration::from_millis(config.expiry_interval_ms),
+            shutdown.clone(),
+        ));
         let upkeep = metrics.clone();
         let stop = shutdown.clone();
         tasks.spawn(async move {

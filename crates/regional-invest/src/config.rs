@@ -67,6 +67,8 @@ pub struct Config {
     pub graphiql: bool,
     /// Schema introspection (development; switch off in production).
     pub graphql_introspection: bool,
+    /// How often open calls past their deadline are looked for and closed.
+    pub expiry_interval_ms: u64,
 }
 
 impl Default for Config {
@@ -87,6 +89,7 @@ impl Default for Config {
             jwt_public_key_file: None,
             graphiql: true,
             graphql_introspection: true,
+            expiry_interval_ms: 10_000,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod config;
+pub mod expiry;
 pub mod seed;
 pub mod telemetry;
 

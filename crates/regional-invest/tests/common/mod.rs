@@ -24,7 +24,11 @@ pub fn operation(name: &str) -> String {
 
 impl TestApp {
     pub async fn start() -> Self {
-        let config = Config {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config {
             database_url: format!(
                 "{}/ri_test_{}",
                 ri_testkit::server_url(),
@@ -33,6 +37,7 @@ impl TestApp {
             listen: "127.0.0.1:0".parse().unwrap(),
             ..Config::default()
         };
+        adjust(&mut config);
         let app = App::start(&config, true).await.unwrap();
         Self {
             app,

@@ -1,0 +1,77 @@
+//! Automatic expiry: an open call whose deadline has passed is closed by the platform (actor
+//! `system`), so the event log says when it left the search.
+//!
+//! Every process runs this; exactly one close event is recorded per call anyway, because
+//! closing is a command like any other: of two processes racing, both load the open call at the
+//! same version and only one append can take the next sequence (the other gets a conflict, or,
+//! if it loads after the first committed, a refusal: the call is no longer open). A deadline
+//! that passed while the service was down is found by the first scan at start.
+
+use std::time::Duration;
+
+use ri_domain::instrument::{
+    FundingInstrument, InstrumentCommand, InstrumentError, InstrumentServices,
+};
+use ri_domain::metadata::SYSTEM_ACTOR;
+use ri_domain::{EventMetadata, TenantSlug};
+use ri_eventstore::EventLog;
+use tokio_util::sync::CancellationToken;
+
+/// Closes every open call past its deadline; returns how many this process closed.
+pub async fn close_expired(log: &EventLog) -> anyhow::Result<usize> {
+    // Published rows are public: the view needs no tenant.
+    let due: Vec<(String, String)> = sqlx::query_as(
+        "SELECT id, tenant FROM catalogue_public \
+         WHERE status = 'OPEN' AND kind = 'CALL' AND deadline <= now() \
+         ORDER BY deadline LIMIT 500",
+    )
+    .fetch_all(log.pool())
+    .await?;
+    let mut closed = 0;
+    for (id, tenant) in due {
+        let Ok(tenant) = TenantSlug::parse(&tenant) else {
+            tracing::warn!(%id, %tenant, "an instrument's tenant is not a valid slug");
+            continue;
+        };
+        let metadata = EventMetadata::new(SYSTEM_ACTOR, tenant.clone(), vec![]);
+        let outcome = log
+            .execute::<FundingInstrument>(
+                &tenant,
+                &id,
+                InstrumentCommand::Close,
+                &metadata,
+                InstrumentServices::default(),
+            )
+            .await;
+        match outcome {
+            Ok(()) => {
+                closed += 1;
+                tracing::info!(instrument = %id, tenant.id = %tenant, "call closed: deadline passed");
+            }
+            // Another process closed it first, or the read model lagged behind a change.
+            Err(cqrs_es::AggregateError::AggregateConflict)
+            | Err(cqrs_es::AggregateError::UserError(InstrumentError::WrongStatus(..)))
+            | Err(cqrs_es::AggregateError::UserError(InstrumentError::Invalid(_))) => {}
+            Err(e) => {
+                tracing::warn!(instrument = %id, error = %e, "could not close an expired call")
+            }
+        }
+    }
+    Ok(closed)
+}
+
+/// Scans at start, then every `interval`, until `shutdown`.
+pub async fn run(log: EventLog, interval: Duration, shutdown: CancellationToken) {
+    loop {
+        if let Err(e) = close_expired(&log).await {
+            tracing::warn!(error = %e, "expiry scan failed");
+        }
+        if shutdown
+            .run_until_cancelled(tokio::time::sleep(interval))
+            .await
+            .is_none()
+        {
+            return;
+        }
+    }
+}
