@@ -75,6 +75,27 @@ async fn two_processes_racing_on_an_expired_deadline_record_one_close() {
         .ok(None, &operation("SearchInstruments"), json!({}))
         .await;
     assert_eq!(open["instruments"]["totalCount"], 0);
+
+    // Its curator reopens it with a new deadline: it is back in search, and stays open.
+    app.ok(
+        Some(&curator),
+        &operation("ReopenInstrument"),
+        json!({"id": id, "deadline": "2031-03-31T17:00:00+02:00", "timeZone": "Europe/Vilnius"}),
+    )
+    .await;
+    app.eventually_with(
+        |b| b["data"]["instruments"]["totalCount"] == 1,
+        &operation("SearchInstruments"),
+        json!({}),
+        None,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        closes().await.0,
+        1,
+        "not closed again before its new deadline"
+    );
     other.stop().await;
     app.app.stop().await;
 }

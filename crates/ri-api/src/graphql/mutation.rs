@@ -384,6 +384,27 @@ impl MutationRoot {
         Ok(run(ctx, &id, expected_version, InstrumentCommand::Publish).await?)
     }
 
+    /// Opens a closed recurring call again with a new schedule (the deadline in the future).
+    async fn reopen_instrument(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: Option<i64>,
+        opening_date: Option<Date>,
+        deadline: OffsetDateTime,
+        time_zone: Option<String>,
+    ) -> async_graphql::Result<InstrumentChange> {
+        let schedule = Schedule::new(opening_date, Some(deadline), time_zone.as_deref())
+            .map_err(ApiError::from)?;
+        Ok(run(
+            ctx,
+            &id,
+            expected_version,
+            InstrumentCommand::Reopen { schedule },
+        )
+        .await?)
+    }
+
     async fn withdraw_instrument(
         &self,
         ctx: &Context<'_>,

@@ -137,6 +137,10 @@ pub enum InstrumentCommand {
     /// A call stops taking applications: an open call whose deadline has passed (the
     /// platform's expiry), or a call recorded as already closed (history, as in the seed).
     Close,
+    /// A closed recurring call opens again with a new schedule.
+    Reopen {
+        schedule: Schedule,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,10 +168,14 @@ pub enum InstrumentEvent {
     },
     InstrumentArchived,
     InstrumentClosed,
+    InstrumentReopened {
+        old: Schedule,
+        new: Schedule,
+    },
 }
 
 impl InstrumentEvent {
-    pub const TYPES: [&'static str; 9] = [
+    pub const TYPES: [&'static str; 10] = [
         "InstrumentDrafted",
         "InstrumentRevised",
         "InstrumentFeaturesTagged",
@@ -177,6 +185,7 @@ impl InstrumentEvent {
         "InstrumentWithdrawn",
         "InstrumentArchived",
         "InstrumentClosed",
+        "InstrumentReopened",
     ];
 }
 
@@ -192,6 +201,7 @@ impl DomainEvent for InstrumentEvent {
             InstrumentEvent::InstrumentWithdrawn { .. } => "InstrumentWithdrawn",
             InstrumentEvent::InstrumentArchived => "InstrumentArchived",
             InstrumentEvent::InstrumentClosed => "InstrumentClosed",
+            InstrumentEvent::InstrumentReopened { .. } => "InstrumentReopened",
         }
         .to_owned()
     }
@@ -399,6 +409,30 @@ impl Aggregate for FundingInstrument {
                 sink.write(InstrumentEvent::InstrumentClosed, self).await;
                 return Ok(());
             }
+            InstrumentCommand::Reopen { schedule } => {
+                let details = self.existing()?;
+                if self.status != InstrumentStatus::Closed {
+                    return Err(InstrumentError::WrongStatus(
+                        self.status,
+                        "only a closed call can be reopened",
+                    ));
+                }
+                if details.periodicity == Some(super::details::Periodicity::OneOff) {
+                    return Err(
+                        FieldError::new("periodicity", "a one-off call does not reopen").into(),
+                    );
+                }
+                let event = InstrumentEvent::InstrumentReopened {
+                    old: self.schedule.clone(),
+                    new: schedule,
+                };
+                // Reopened, it is published again: it must be publishable, deadline included.
+                let mut after = self.clone();
+                after.apply(event.clone());
+                after.check_publishable(now)?;
+                sink.write(event, self).await;
+                return Ok(());
+            }
         };
         self.still_publishable(&event, now)?;
         sink.write(event, self).await;
@@ -430,6 +464,10 @@ impl Aggregate for FundingInstrument {
             }
             InstrumentEvent::InstrumentArchived => self.status = InstrumentStatus::Archived,
             InstrumentEvent::InstrumentClosed => self.status = InstrumentStatus::Closed,
+            InstrumentEvent::InstrumentReopened { new, .. } => {
+                self.schedule = new;
+                self.status = InstrumentStatus::Open;
+            }
         }
     }
 }

@@ -322,3 +322,37 @@ fn a_call_closes_once_its_deadline_has_passed_or_as_history() {
         .inspect_result();
     assert_eq!(field(result), "kind");
 }
+
+#[test]
+fn a_closed_recurring_call_reopens_with_a_new_future_deadline() {
+    let closed = vec![
+        drafted(InstrumentKind::Call),
+        tagged(&["T1"]),
+        InstrumentEvent::InstrumentClosed,
+    ];
+    let next = Schedule::new(None, Some(datetime!(2027-05-01 17:00 UTC)), None).unwrap();
+    instrument()
+        .given(closed.clone())
+        .when(InstrumentCommand::Reopen {
+            schedule: next.clone(),
+        })
+        .then_expect_events(vec![InstrumentEvent::InstrumentReopened {
+            old: Schedule::default(),
+            new: next,
+        }]);
+    let past = Schedule::new(None, Some(datetime!(2026-01-01 0:00 UTC)), None).unwrap();
+    let result = instrument()
+        .given(closed)
+        .when(InstrumentCommand::Reopen {
+            schedule: past.clone(),
+        })
+        .inspect_result();
+    assert_eq!(field(result), "deadline");
+    instrument()
+        .given(vec![drafted(InstrumentKind::Call), tagged(&["T1"])])
+        .when(InstrumentCommand::Reopen { schedule: past })
+        .then_expect_error(InstrumentError::WrongStatus(
+            InstrumentStatus::Draft,
+            "only a closed call can be reopened",
+        ));
+}

@@ -340,6 +340,15 @@ fn instrument_entry(
         InstrumentEvent::InstrumentClosed => {
             status(Entry::said("closed"), InstrumentStatus::Closed)
         }
+        InstrumentEvent::InstrumentReopened { old, new } => {
+            let summary = match old.deadline_change(new) {
+                Some(sentence) => format!("reopened; {sentence}"),
+                None => "reopened".to_owned(),
+            };
+            let mut entry = Entry::said(summary);
+            entry.change("deadline", instant(&old.deadline), instant(&new.deadline));
+            status(entry, InstrumentStatus::Open)
+        }
     }
 }
 

@@ -186,6 +186,13 @@ impl Row {
                 self.status = code(&InstrumentStatus::Archived);
             }
             InstrumentEvent::InstrumentClosed => self.status = code(&InstrumentStatus::Closed),
+            InstrumentEvent::InstrumentReopened { new, .. } => {
+                self.opening_date = new.opening_date;
+                self.deadline = new.deadline;
+                self.time_zone = new.time_zone;
+                self.status = code(&InstrumentStatus::Open);
+                self.published_at = Some(e.recorded_at);
+            }
         }
         self.version = e.sequence;
         self.updated_at = e.recorded_at;
