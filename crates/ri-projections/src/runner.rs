@@ -3,9 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ri_eventstore::{Checkpoint, EventLog};
+use ri_eventstore::{Checkpoint, EventLog, FollowConfig, Follower, follow};
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, Connection, PgConnection};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::ProjectionError;
@@ -101,104 +100,44 @@ impl ProjectionRunner {
     /// of its own, so it is released when this process dies), then follows the log. Errors are
     /// logged and retried: a projection that cannot apply an event stalls rather than skips it.
     pub async fn run(self, lock_options: PgConnectOptions, shutdown: CancellationToken) {
-        let name = self.name();
-        while !shutdown.is_cancelled() {
-            let mut lock_conn = match self.take_lock(&lock_options, &shutdown).await {
-                Some(conn) => conn,
-                None => continue,
-            };
-            tracing::info!(
-                projection = name,
-                "projection lock taken; following the log"
-            );
-            metrics::gauge!("ri_projection_leader", "projection" => name).set(1.0);
-            let outcome = self.lead(&mut lock_conn, &shutdown).await;
-            metrics::gauge!("ri_projection_leader", "projection" => name).set(0.0);
-            // Closing the connection releases the lock for another process.
-            let _ = lock_conn.close().await;
-            if let Err(e) = outcome {
-                tracing::warn!(projection = name, error = %e, "projection lock lost; retrying");
-            }
-        }
-    }
-
-    async fn take_lock(
-        &self,
-        options: &PgConnectOptions,
-        shutdown: &CancellationToken,
-    ) -> Option<PgConnection> {
-        let attempt = async {
-            let mut conn = options.connect().await?;
-            let won: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, hashtext($2))")
-                .bind(LOCK_NAMESPACE)
-                .bind(self.name())
-                .fetch_one(&mut conn)
-                .await?;
-            Ok::<_, sqlx::Error>(won.then_some(conn))
+        let config = FollowConfig {
+            idle_poll: self.config.idle_poll,
+            takeover_poll: self.config.takeover_poll,
+            lock_check: self.config.lock_check,
+            max_backoff: self.config.idle_poll * 32,
         };
-        match attempt.await {
-            Ok(Some(conn)) => return Some(conn),
-            Ok(None) => {}
-            Err(e) => {
-                tracing::warn!(projection = self.name(), error = %e, "cannot reach the database")
-            }
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => {}
-            () = tokio::time::sleep(self.config.takeover_poll) => {}
-        }
-        None
+        follow(&self, &self.log, &lock_options, &config, &shutdown).await;
+    }
+}
+
+impl Follower for ProjectionRunner {
+    type Error = ProjectionError;
+
+    fn reader(&self) -> &str {
+        self.name()
     }
 
-    async fn lead(
-        &self,
-        lock_conn: &mut PgConnection,
-        shutdown: &CancellationToken,
-    ) -> Result<(), ProjectionError> {
-        let name = self.name();
-        let mut appends = self.log.appends();
-        let mut lock_check = tokio::time::interval(self.config.lock_check);
-        let mut failures = 0u32;
-        Checkpoint::ensure(self.log.pool(), name).await?;
-        loop {
-            appends.borrow_and_update();
-            let applied = tokio::select! {
-                () = shutdown.cancelled() => return Ok(()),
-                r = self.step() => r,
-            };
-            match applied {
-                Ok(n) if n > 0 => {
-                    failures = 0;
-                    continue;
-                }
-                Ok(_) => failures = 0,
-                Err(e) => {
-                    failures += 1;
-                    tracing::error!(projection = name, error = %e, failures, "projection step failed");
-                }
-            }
-            self.report_lag().await;
-            let backoff = self.config.idle_poll * 2u32.pow(failures.min(5));
-            tokio::select! {
-                () = shutdown.cancelled() => return Ok(()),
-                _ = appends.changed(), if failures == 0 => {}
-                () = tokio::time::sleep(backoff) => {}
-                _ = lock_check.tick() => {
-                    sqlx::query("SELECT 1").execute(&mut *lock_conn).await?;
-                }
-            }
-        }
+    fn lock_namespace(&self) -> i32 {
+        LOCK_NAMESPACE
     }
 
-    async fn report_lag(&self) {
-        let pool = self.log.pool();
-        let reader = self.log.reader();
-        if let (Ok(cp), Ok(head)) = (
-            Checkpoint::load(pool, self.name()).await,
-            reader.head(pool).await,
-        ) {
-            metrics::gauge!("ri_projection_lag_events", "projection" => self.name())
-                .set((head - cp.position).max(0) as f64);
-        }
+    async fn prepare(&self) -> Result<(), ProjectionError> {
+        Ok(Checkpoint::ensure(self.log.pool(), self.name()).await?)
+    }
+
+    async fn step(&self) -> Result<usize, ProjectionError> {
+        ProjectionRunner::step(self).await
+    }
+
+    fn leading(&self, leading: bool) {
+        metrics::gauge!("ri_projection_leader", "projection" => self.name()).set(if leading {
+            1.0
+        } else {
+            0.0
+        });
+    }
+
+    fn lag(&self, _position: i64, behind: i64) {
+        metrics::gauge!("ri_projection_lag_events", "projection" => self.name()).set(behind as f64);
     }
 }

@@ -4,9 +4,8 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, stream};
 use futures_util::future::try_join_all;
-use ri_eventstore::{Checkpoint, EventLog, StoredEvent};
+use ri_eventstore::{Checkpoint, EventLog, FollowConfig, Follower, StoredEvent, follow};
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, Connection, PgConnection};
 use tokio_util::sync::CancellationToken;
 
 use crate::RelayError;
@@ -236,107 +235,46 @@ impl Relay {
     /// the log. Failures (NATS down, an ack timing out) are logged and the same batch is retried
     /// after a back-off; the checkpoint never moves past an unacknowledged event.
     pub async fn run(self, lock_options: PgConnectOptions, shutdown: CancellationToken) {
-        while !shutdown.is_cancelled() {
-            let Some(mut lock_conn) = self.take_lock(&lock_options, &shutdown).await else {
-                continue;
-            };
-            tracing::info!(stream = %self.config.stream, "relay lock taken; following the log");
-            metrics::gauge!("ri_relay_leader").set(1.0);
-            let outcome = self.lead(&mut lock_conn, &shutdown).await;
-            metrics::gauge!("ri_relay_leader").set(0.0);
-            // Closing the connection releases the lock for another process.
-            let _ = lock_conn.close().await;
-            if let Err(e) = outcome {
-                tracing::warn!(error = %e, "relay lock lost; retrying");
-            }
-        }
-    }
-
-    async fn take_lock(
-        &self,
-        options: &PgConnectOptions,
-        shutdown: &CancellationToken,
-    ) -> Option<PgConnection> {
-        let attempt = async {
-            let mut conn = options.connect().await?;
-            let won: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, hashtext($2))")
-                .bind(LOCK_NAMESPACE)
-                .bind(&self.config.reader)
-                .fetch_one(&mut conn)
-                .await?;
-            Ok::<_, sqlx::Error>(won.then_some(conn))
+        let config = FollowConfig {
+            idle_poll: self.config.idle_poll,
+            takeover_poll: self.config.takeover_poll,
+            lock_check: self.config.lock_check,
+            max_backoff: self.config.max_backoff,
         };
-        match attempt.await {
-            Ok(Some(conn)) => return Some(conn),
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "relay cannot reach the database"),
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => {}
-            () = tokio::time::sleep(self.config.takeover_poll) => {}
-        }
-        None
+        follow(&self, &self.log, &lock_options, &config, &shutdown).await;
+    }
+}
+
+impl Follower for Relay {
+    type Error = RelayError;
+
+    fn reader(&self) -> &str {
+        &self.config.reader
     }
 
-    async fn lead(
-        &self,
-        lock_conn: &mut PgConnection,
-        shutdown: &CancellationToken,
-    ) -> Result<(), RelayError> {
-        let mut appends = self.log.appends();
-        let mut lock_check = tokio::time::interval(self.config.lock_check);
-        let mut failures = 0u32;
-        let mut stream_ready = false;
+    fn lock_namespace(&self) -> i32 {
+        LOCK_NAMESPACE
+    }
+
+    async fn prepare(&self) -> Result<(), RelayError> {
         Checkpoint::ensure(self.log.pool(), &self.config.reader).await?;
-        loop {
-            appends.borrow_and_update();
-            let outcome = tokio::select! {
-                () = shutdown.cancelled() => return Ok(()),
-                r = self.ensure_then_step(&mut stream_ready) => r,
-            };
-            match outcome {
-                Ok(n) if n > 0 => {
-                    failures = 0;
-                    self.report_lag().await;
-                    continue;
-                }
-                Ok(_) => failures = 0,
-                Err(e) => {
-                    failures += 1;
-                    metrics::counter!("ri_relay_failures_total").increment(1);
-                    tracing::error!(error = %e, failures, "relay step failed; retrying the same batch");
-                }
-            }
-            self.report_lag().await;
-            let backoff = (self.config.idle_poll * 2u32.pow(failures.min(8)))
-                .min(self.config.max_backoff.max(self.config.idle_poll));
-            tokio::select! {
-                () = shutdown.cancelled() => return Ok(()),
-                _ = appends.changed(), if failures == 0 => {}
-                () = tokio::time::sleep(backoff) => {}
-                _ = lock_check.tick() => {
-                    sqlx::query("SELECT 1").execute(&mut *lock_conn).await?;
-                }
-            }
-        }
+        self.ensure_stream().await
     }
 
-    async fn ensure_then_step(&self, stream_ready: &mut bool) -> Result<usize, RelayError> {
-        if !*stream_ready {
-            self.ensure_stream().await?;
-            *stream_ready = true;
-        }
-        self.step().await
+    async fn step(&self) -> Result<usize, RelayError> {
+        Relay::step(self).await
     }
 
-    async fn report_lag(&self) {
-        let pool = self.log.pool();
-        if let (Ok(cp), Ok(head)) = (
-            Checkpoint::load(pool, &self.config.reader).await,
-            self.log.reader().head(pool).await,
-        ) {
-            metrics::gauge!("ri_relay_position").set(cp.position as f64);
-            metrics::gauge!("ri_relay_lag_events").set((head - cp.position).max(0) as f64);
-        }
+    fn leading(&self, leading: bool) {
+        metrics::gauge!("ri_relay_leader").set(if leading { 1.0 } else { 0.0 });
+    }
+
+    fn lag(&self, position: i64, behind: i64) {
+        metrics::gauge!("ri_relay_position").set(position as f64);
+        metrics::gauge!("ri_relay_lag_events").set(behind as f64);
+    }
+
+    fn failed(&self) {
+        metrics::counter!("ri_relay_failures_total").increment(1);
     }
 }
