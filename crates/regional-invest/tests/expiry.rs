@@ -13,6 +13,35 @@ use ri_domain::Role;
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 
+/// Publishes a call whose deadline is `seconds` from now; returns its id.
+async fn call_closing_in(app: &TestApp, curator: &str, title: &str, seconds: u64) -> String {
+    let data = app
+        .ok(
+            Some(curator),
+            &operation("DraftInstrument"),
+            json!({"input": call(title, "LT")}),
+        )
+        .await;
+    let id = data["draftInstrument"]["id"].as_str().unwrap().to_owned();
+    let deadline = (time::OffsetDateTime::now_utc() + Duration::from_secs(seconds))
+        .format(&Rfc3339)
+        .unwrap();
+    for (op, variables) in [
+        (
+            "TagInstrumentFeatures",
+            json!({"id": id, "features": ["T1"]}),
+        ),
+        (
+            "SetInstrumentDeadline",
+            json!({"id": id, "deadline": deadline}),
+        ),
+        ("PublishInstrument", json!({"id": id})),
+    ] {
+        app.ok(Some(curator), &operation(op), variables).await;
+    }
+    id
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_processes_racing_on_an_expired_deadline_record_one_close() {
     let app = TestApp::start_with(|c| c.expiry_interval_ms = 50).await;
@@ -21,35 +50,7 @@ async fn two_processes_racing_on_an_expired_deadline_record_one_close() {
     app.tenant("l3ce", "LT").await;
     let curator = app.token("ana", "l3ce", &[Role::Curator]);
 
-    let data = app
-        .ok(
-            Some(&curator),
-            &operation("DraftInstrument"),
-            json!({"input": call("Closing soon", "LT")}),
-        )
-        .await;
-    let id = data["draftInstrument"]["id"].as_str().unwrap().to_owned();
-    app.ok(
-        Some(&curator),
-        &operation("TagInstrumentFeatures"),
-        json!({"id": id, "features": ["T1"]}),
-    )
-    .await;
-    let deadline = (time::OffsetDateTime::now_utc() + Duration::from_secs(3))
-        .format(&Rfc3339)
-        .unwrap();
-    app.ok(
-        Some(&curator),
-        &operation("SetInstrumentDeadline"),
-        json!({"id": id, "deadline": deadline}),
-    )
-    .await;
-    app.ok(
-        Some(&curator),
-        &operation("PublishInstrument"),
-        json!({"id": id}),
-    )
-    .await;
+    let id = call_closing_in(&app, &curator, "Closing soon", 3).await;
 
     let closes = || async {
         sqlx::query_as::<_, (i64, Option<String>)>(
@@ -106,35 +107,7 @@ async fn a_deadline_that_passed_while_the_service_was_down_is_handled_at_start()
     let app = TestApp::start_with(|c| c.expiry_interval_ms = 600_000).await;
     app.tenant("l3ce", "LT").await;
     let curator = app.token("ana", "l3ce", &[Role::Curator]);
-    let data = app
-        .ok(
-            Some(&curator),
-            &operation("DraftInstrument"),
-            json!({"input": call("Closes while down", "LT")}),
-        )
-        .await;
-    let id = data["draftInstrument"]["id"].as_str().unwrap().to_owned();
-    app.ok(
-        Some(&curator),
-        &operation("TagInstrumentFeatures"),
-        json!({"id": id, "features": ["T1"]}),
-    )
-    .await;
-    let deadline = (time::OffsetDateTime::now_utc() + Duration::from_secs(2))
-        .format(&Rfc3339)
-        .unwrap();
-    app.ok(
-        Some(&curator),
-        &operation("SetInstrumentDeadline"),
-        json!({"id": id, "deadline": deadline}),
-    )
-    .await;
-    app.ok(
-        Some(&curator),
-        &operation("PublishInstrument"),
-        json!({"id": id}),
-    )
-    .await;
+    let id = call_closing_in(&app, &curator, "Closes while down", 2).await;
     // Let the catalogue see the publication, then go down until the deadline has passed.
     app.eventually_with(
         |b| b["data"]["instrument"]["status"] == "OPEN",
