@@ -20,6 +20,18 @@ pub(crate) fn decode<T: DeserializeOwned>(event: &StoredEvent) -> Result<T, Proj
     })
 }
 
+/// The batch's events of one aggregate type, decoded.
+pub(crate) fn decode_all<'a, T: DeserializeOwned>(
+    events: &'a [StoredEvent],
+    aggregate_type: &str,
+) -> Result<Vec<(&'a StoredEvent, T)>, ProjectionError> {
+    events
+        .iter()
+        .filter(|e| e.aggregate_type == aggregate_type)
+        .map(|e| Ok((e, decode::<T>(e)?)))
+        .collect()
+}
+
 /// The acting subject recorded in the event's metadata.
 pub(crate) fn actor(event: &StoredEvent) -> Result<String, ProjectionError> {
     event

@@ -13,7 +13,7 @@ use sqlx::PgConnection;
 use sqlx::types::Json;
 use time::{Date, OffsetDateTime};
 
-use super::codes::{code, decode, iso_date};
+use super::codes::{code, decode_all, iso_date};
 use crate::error::ProjectionError;
 use crate::projection::Projection;
 
@@ -215,11 +215,7 @@ impl Projection for Catalogue {
         events: &'a [StoredEvent],
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         async move {
-            let mine = events
-                .iter()
-                .filter(|e| e.aggregate_type == INSTRUMENT)
-                .map(|e| Ok((e, decode::<InstrumentEvent>(e)?)))
-                .collect::<Result<Vec<_>, ProjectionError>>()?;
+            let mine = decode_all::<InstrumentEvent>(events, INSTRUMENT)?;
             if mine.is_empty() {
                 return Ok(());
             }

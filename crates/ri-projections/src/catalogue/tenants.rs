@@ -12,7 +12,7 @@ use sqlx::PgConnection;
 use sqlx::types::Json;
 use time::OffsetDateTime;
 
-use super::codes::{code, decode};
+use super::codes::{code, decode_all};
 use crate::error::ProjectionError;
 use crate::projection::Projection;
 
@@ -111,11 +111,7 @@ impl Projection for Tenants {
         events: &'a [StoredEvent],
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         async move {
-            let mine = events
-                .iter()
-                .filter(|e| e.aggregate_type == TENANT)
-                .map(|e| Ok((e, decode::<TenantEvent>(e)?)))
-                .collect::<Result<Vec<_>, ProjectionError>>()?;
+            let mine = decode_all::<TenantEvent>(events, TENANT)?;
             if mine.is_empty() {
                 return Ok(());
             }
