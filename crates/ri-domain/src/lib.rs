@@ -7,6 +7,7 @@ pub mod metadata;
 pub mod tenant;
 pub mod values;
 pub mod versioning;
+pub mod watch;
 
 pub use metadata::{EventMetadata, MetadataError, Role, TraceParent};
 pub use tenant::{TenantSlug, TenantSlugError};
@@ -21,6 +22,9 @@ pub fn event_registry() -> EventRegistry {
     }
     for event in instrument::InstrumentEvent::TYPES {
         registry = registry.register(instrument::INSTRUMENT, event, 1);
+    }
+    for event in watch::WatchEvent::TYPES {
+        registry = registry.register(watch::WATCH, event, 1);
     }
     registry
 }

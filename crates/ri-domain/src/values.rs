@@ -91,6 +91,10 @@ text_type!(
     /// A short free text (programme, reason, note): up to 500 characters.
     ShortText, 0, 500
 );
+text_type!(
+    /// Search words in web-search syntax (`"border control" -maritime`): 1 to 200 characters.
+    SearchText, 1, 200
+);
 
 /// An absolute `http` or `https` URL of at most 2,048 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

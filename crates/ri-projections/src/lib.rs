@@ -15,9 +15,11 @@ mod projection;
 mod replay;
 mod runner;
 pub mod streams;
+pub mod watches;
 
 pub use catalogue::{Audit, Catalogue, Tenants};
 pub use error::ProjectionError;
 pub use projection::{Projection, all, by_name};
 pub use replay::{ReplayReport, replay};
+pub use watches::Watches;
 pub use runner::{ProjectionRunner, RunnerConfig};

@@ -7,6 +7,7 @@ use sqlx::PgConnection;
 use crate::catalogue::{Audit, Catalogue, Tenants};
 use crate::error::ProjectionError;
 use crate::streams::Streams;
+use crate::watches::Watches;
 
 /// A read model built from the log.
 ///
@@ -34,6 +35,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(Catalogue),
         Arc::new(Tenants),
         Arc::new(Audit),
+        Arc::new(Watches),
     ]
 }
 

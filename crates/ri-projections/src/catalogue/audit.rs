@@ -28,9 +28,9 @@ const STATUS: &str = "status";
 
 /// What an event changed and how to say it.
 #[derive(Debug, Default)]
-struct Entry {
-    changes: Vec<FieldChange>,
-    summary: String,
+pub(crate) struct Entry {
+    pub(crate) changes: Vec<FieldChange>,
+    pub(crate) summary: String,
 }
 
 impl Entry {
@@ -227,7 +227,7 @@ fn details_entry(entry: &mut Entry, d: &InstrumentDetails) {
 }
 
 /// The entry of an instrument event, and the instrument's status after it when it changed.
-fn instrument_entry(
+pub(crate) fn instrument_entry(
     event: &InstrumentEvent,
     before: Option<InstrumentStatus>,
 ) -> (Entry, Option<InstrumentStatus>) {

@@ -24,41 +24,41 @@ pub struct Catalogue;
 /// travels to and from the table as JSON (`to_jsonb` / `jsonb_to_recordset`), because UNNEST
 /// cannot carry an array per row.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Row {
-    id: String,
-    tenant: String,
-    version: i64,
-    status: String,
-    title: String,
-    kind: String,
-    cover_level: String,
-    countries: Vec<String>,
-    programme: Option<String>,
-    link: Option<String>,
-    summary: String,
-    target_organisations: Vec<String>,
-    funding_min: Option<i64>,
-    funding_max: Option<i64>,
-    currency: Option<String>,
-    periodicity: Option<String>,
-    languages: Vec<String>,
-    features: i64,
-    feature_codes: Vec<String>,
+pub(crate) struct Row {
+    pub(crate) id: String,
+    pub(crate) tenant: String,
+    pub(crate) version: i64,
+    pub(crate) status: String,
+    pub(crate) title: String,
+    pub(crate) kind: String,
+    pub(crate) cover_level: String,
+    pub(crate) countries: Vec<String>,
+    pub(crate) programme: Option<String>,
+    pub(crate) link: Option<String>,
+    pub(crate) summary: String,
+    pub(crate) target_organisations: Vec<String>,
+    pub(crate) funding_min: Option<i64>,
+    pub(crate) funding_max: Option<i64>,
+    pub(crate) currency: Option<String>,
+    pub(crate) periodicity: Option<String>,
+    pub(crate) languages: Vec<String>,
+    pub(crate) features: i64,
+    pub(crate) feature_codes: Vec<String>,
     #[serde(with = "iso_date::option")]
-    opening_date: Option<Date>,
+    pub(crate) opening_date: Option<Date>,
     #[serde(with = "time::serde::rfc3339::option")]
-    deadline: Option<OffsetDateTime>,
-    time_zone: Option<String>,
+    pub(crate) deadline: Option<OffsetDateTime>,
+    pub(crate) time_zone: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
-    drafted_at: OffsetDateTime,
+    pub(crate) drafted_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
-    updated_at: OffsetDateTime,
+    pub(crate) updated_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
-    published_at: Option<OffsetDateTime>,
+    pub(crate) published_at: Option<OffsetDateTime>,
 }
 
 impl Row {
-    fn drafted(e: &StoredEvent, d: &InstrumentDetails) -> Result<Self, ProjectionError> {
+    pub(crate) fn drafted(e: &StoredEvent, d: &InstrumentDetails) -> Result<Self, ProjectionError> {
         let mut row = Row {
             id: e.aggregate_id.clone(),
             tenant: e.tenant.clone(),
@@ -122,7 +122,7 @@ impl Row {
     }
 
     /// Applies every event but the draft (which makes a new row).
-    fn apply(&mut self, e: &StoredEvent, event: InstrumentEvent) -> Result<(), ProjectionError> {
+    pub(crate) fn apply(&mut self, e: &StoredEvent, event: InstrumentEvent) -> Result<(), ProjectionError> {
         match event {
             InstrumentEvent::InstrumentDrafted { details, .. } => {
                 *self = Row::drafted(e, &details)?;

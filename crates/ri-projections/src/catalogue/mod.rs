@@ -12,10 +12,10 @@
 //! transaction that first sets `app.tenant` to the viewer's tenant, so drafts and audit entries
 //! of other tenants are invisible to it whatever the query says.
 
-mod audit;
-mod codes;
+pub(crate) mod audit;
+pub(crate) mod codes;
 mod cursor;
-mod instruments;
+pub(crate) mod instruments;
 pub mod read;
 mod search;
 mod tenants;
@@ -35,7 +35,7 @@ use crate::error::ProjectionError;
 
 /// Lets the current transaction write the tables under row-level security (the policies admit
 /// `app.projector = 'on'`). Transaction-local, so it never leaks into the pool.
-async fn as_projector(conn: &mut PgConnection) -> Result<(), ProjectionError> {
+pub(crate) async fn as_projector(conn: &mut PgConnection) -> Result<(), ProjectionError> {
     sqlx::query("SELECT set_config('app.projector', 'on', true)")
         .execute(conn)
         .await?;

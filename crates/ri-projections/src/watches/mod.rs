@@ -1,0 +1,517 @@
+//! The `watches` projection: saved searches, the instruments they match, and the notifications
+//! that follow from the log. Events are handled one at a time in log order, so whether an
+//! instrument is a *new* match is decided against exactly the events before it, the same way in
+//! every replay.
+//!
+//! - An instrument published, revised, re-tagged or reopened so that it meets a watch's filter
+//!   while open, and never did before, makes one `NEW_MATCH` notice for the watch's owner.
+//!   Instruments that already matched when the watch was made (or its filter changed) never do.
+//! - A change to an instrument a watch follows (it met the filter before the change) makes one
+//!   `CHANGED` notice naming the fields, with old and new values.
+//! - Deadline reminders depend on the clock, not on events: [`issue_deadline_reminders`].
+//!
+//! Notifications land in `public.notifications` (not a table of this projection: replay keeps
+//! it, and re-derives only ids it already holds, since ids are UUIDv5s of their cause).
+
+mod read;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use ri_domain::instrument::{INSTRUMENT, InstrumentEvent, InstrumentStatus};
+use ri_domain::watch::{WATCH, WatchEvent, WatchFilter};
+use ri_eventstore::StoredEvent;
+use serde::Serialize;
+use sqlx::PgConnection;
+use sqlx::types::Json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::catalogue::audit::instrument_entry;
+use crate::catalogue::codes::{code, decode};
+use crate::catalogue::instruments::Row;
+use crate::error::ProjectionError;
+use crate::projection::Projection;
+
+pub use read::{
+    CalendarEntry, CalendarFeed, Notification, NotificationKind, NotificationPage, WatchRow,
+    calendar_feed, issue_deadline_reminders, mark_notifications_published, mark_notifications_read,
+    notifications, unpublished_notifications, watch, watched_instruments, watches_of,
+};
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Watches;
+
+/// Namespace of the notifications' UUIDv5 ids.
+const NOTIFICATION_NAMESPACE: Uuid = Uuid::from_u128(0x6e6f_7469_6669_5249_8000_0000_0000_0001);
+
+/// Whether watch `w` matches instrument `i` (aliases of `watches` and `watch_instruments`),
+/// whatever the instrument's status: the search filter, in SQL, once for both directions.
+const MATCHES: &str = "(cardinality(w.cover_levels) = 0 OR i.cover_level = ANY(w.cover_levels)) \
+     AND (cardinality(w.countries) = 0 OR i.countries && w.countries) \
+     AND (cardinality(w.kinds) = 0 OR i.kind = ANY(w.kinds)) \
+     AND (w.features = 0 OR CASE WHEN w.feature_match = 'ALL' \
+          THEN i.features & w.features = w.features ELSE i.features & w.features <> 0 END) \
+     AND (w.text IS NULL OR i.search @@ websearch_to_tsquery('simple', w.text)) \
+     AND (w.tenant_filter IS NULL OR i.tenant = w.tenant_filter)";
+
+/// Watches whose filter instrument `$1` meets: (id, tenant, owner).
+static MEETING: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT w.id, w.tenant, w.owner FROM watches w JOIN watch_instruments i ON i.id = $1 \
+         WHERE {MATCHES}"
+    )
+});
+
+/// Follows, without notice, every published instrument that meets watch `$1`'s filter.
+static ADOPT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO watch_matches (watch_id, instrument_id, current, notified, since) \
+         SELECT w.id, i.id, true, true, $2 \
+         FROM watches w JOIN watch_instruments i ON i.status <> 'DRAFT' \
+         WHERE w.id = $1 AND {MATCHES} \
+         ON CONFLICT (watch_id, instrument_id) DO UPDATE SET current = true"
+    )
+});
+
+/// Stops following what no longer meets watch `$1`'s filter.
+static UNFOLLOW_UNMET: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE watch_matches m SET current = false \
+         WHERE m.watch_id = $1 AND m.current AND NOT EXISTS ( \
+             SELECT 1 FROM watches w JOIN watch_instruments i ON i.id = m.instrument_id \
+             WHERE w.id = m.watch_id AND {MATCHES})"
+    )
+});
+
+/// A field an event changed, as a notification shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ChangedField {
+    pub field: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+impl Projection for Watches {
+    fn name(&self) -> &'static str {
+        "watches"
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["watches", "watch_instruments", "watch_matches"]
+    }
+
+    fn apply<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        events: &'a [StoredEvent],
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        async move {
+            let mut instruments = BTreeMap::new();
+            for e in events {
+                match e.aggregate_type.as_str() {
+                    WATCH => watch_event(conn, e, decode(e)?).await?,
+                    INSTRUMENT => {
+                        instrument_event(conn, &mut instruments, e, decode(e)?).await?;
+                    }
+                    _ => {}
+                }
+            }
+            Ok(())
+        }
+        .boxed()
+    }
+}
+
+async fn watch_event(
+    conn: &mut PgConnection,
+    e: &StoredEvent,
+    event: WatchEvent,
+) -> Result<(), ProjectionError> {
+    let id = e.aggregate_id.as_str();
+    match event {
+        WatchEvent::WatchCreated {
+            owner,
+            name,
+            filter,
+            reminder_days,
+            calendar_token_sha256,
+        } => {
+            let days = reminder_days
+                .days()
+                .iter()
+                .map(|d| i32::from(*d))
+                .collect::<Vec<_>>();
+            sqlx::query(
+                "INSERT INTO watches (id, tenant, owner, version, name, filter, text, \
+                     cover_levels, countries, kinds, features, feature_match, tenant_filter, \
+                     reminder_days, calendar_token_sha256, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+                     $16, $16) \
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(id)
+            .bind(&e.tenant)
+            .bind(&owner)
+            .bind(e.sequence)
+            .bind(name.as_str())
+            .bind(Json(&filter))
+            .bind(filter.text.as_ref().map(|t| t.as_str()))
+            .bind(filter.cover_levels.iter().map(code).collect::<Vec<_>>())
+            .bind(filter_countries(&filter))
+            .bind(filter.kinds.iter().map(code).collect::<Vec<_>>())
+            .bind(filter.features.bits())
+            .bind(code(&filter.feature_match))
+            .bind(filter.tenant.as_ref().map(|t| t.as_str()))
+            .bind(&days)
+            .bind(&calendar_token_sha256)
+            .bind(e.recorded_at)
+            .execute(&mut *conn)
+            .await?;
+            adopt_current_matches(conn, id, e.recorded_at).await?;
+        }
+        WatchEvent::WatchUpdated {
+            name,
+            filter,
+            reminder_days,
+        } => {
+            if let Some(c) = name {
+                sqlx::query("UPDATE watches SET name = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(c.new.as_str())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            if let Some(c) = reminder_days {
+                let days = c
+                    .new
+                    .days()
+                    .iter()
+                    .map(|d| i32::from(*d))
+                    .collect::<Vec<_>>();
+                sqlx::query("UPDATE watches SET reminder_days = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(&days)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            if let Some(c) = filter {
+                let filter = c.new;
+                sqlx::query(
+                    "UPDATE watches SET filter = $2, text = $3, cover_levels = $4, \
+                         countries = $5, kinds = $6, features = $7, feature_match = $8, \
+                         tenant_filter = $9 \
+                     WHERE id = $1",
+                )
+                .bind(id)
+                .bind(Json(&filter))
+                .bind(filter.text.as_ref().map(|t| t.as_str()))
+                .bind(filter.cover_levels.iter().map(code).collect::<Vec<_>>())
+                .bind(filter_countries(&filter))
+                .bind(filter.kinds.iter().map(code).collect::<Vec<_>>())
+                .bind(filter.features.bits())
+                .bind(code(&filter.feature_match))
+                .bind(filter.tenant.as_ref().map(|t| t.as_str()))
+                .execute(&mut *conn)
+                .await?;
+                // What no longer meets the filter is no longer followed; what newly meets it
+                // is followed without a notice (it was not published or revised just now).
+                sqlx::query(UNFOLLOW_UNMET.as_str())
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                adopt_current_matches(conn, id, e.recorded_at).await?;
+            }
+            touch(conn, e).await?;
+        }
+        WatchEvent::WatchCalendarTokenRotated {
+            calendar_token_sha256,
+        } => {
+            sqlx::query("UPDATE watches SET calendar_token_sha256 = $2 WHERE id = $1")
+                .bind(id)
+                .bind(&calendar_token_sha256)
+                .execute(&mut *conn)
+                .await?;
+            touch(conn, e).await?;
+        }
+        WatchEvent::WatchDeleted => {
+            sqlx::query("DELETE FROM watch_matches WHERE watch_id = $1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("DELETE FROM watches WHERE id = $1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+fn filter_countries(filter: &WatchFilter) -> Vec<String> {
+    filter.countries.iter().map(|c| c.to_string()).collect()
+}
+
+async fn touch(conn: &mut PgConnection, e: &StoredEvent) -> Result<(), ProjectionError> {
+    sqlx::query("UPDATE watches SET version = $2, updated_at = $3 WHERE id = $1")
+        .bind(&e.aggregate_id)
+        .bind(e.sequence)
+        .bind(e.recorded_at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Follows, without notice, every published instrument that meets watch `id`'s filter now.
+async fn adopt_current_matches(
+    conn: &mut PgConnection,
+    id: &str,
+    at: OffsetDateTime,
+) -> Result<(), ProjectionError> {
+    sqlx::query(ADOPT.as_str())
+        .bind(id)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A watch's standing towards an instrument, before the event.
+#[derive(Debug, Clone, Copy)]
+struct Standing {
+    current: bool,
+    notified: bool,
+}
+
+async fn instrument_event(
+    conn: &mut PgConnection,
+    cache: &mut BTreeMap<String, Row>,
+    e: &StoredEvent,
+    event: InstrumentEvent,
+) -> Result<(), ProjectionError> {
+    let id = e.aggregate_id.as_str();
+    let before = match cache.get(id) {
+        Some(row) => Some(row.clone()),
+        None => load(conn, id).await?,
+    };
+    if let Some(row) = &before
+        && row.tenant != e.tenant
+    {
+        // The catalogue leaves such events out too (instrument ids are unique in practice).
+        return Ok(());
+    }
+    let mut row = match (&before, &event) {
+        (Some(row), _) => row.clone(),
+        (None, InstrumentEvent::InstrumentDrafted { details, .. }) => Row::drafted(e, details)?,
+        (None, _) => return Ok(()),
+    };
+    let before_status = before
+        .as_ref()
+        .and_then(|r| crate::catalogue::codes::from_code::<InstrumentStatus>(&r.status));
+    let (entry, _) = instrument_entry(&event, before_status);
+    let is_change = !matches!(
+        event,
+        InstrumentEvent::InstrumentDrafted { .. } | InstrumentEvent::InstrumentPublished
+    );
+    row.apply(e, event)?;
+    store(conn, &row).await?;
+    cache.insert(id.to_owned(), row.clone());
+
+    let draft = code(&InstrumentStatus::Draft);
+    if row.status == draft {
+        return Ok(()); // invisible to every watch
+    }
+    let open = row.status == code(&InstrumentStatus::Open)
+        && row.deadline.is_none_or(|d| d > e.recorded_at);
+
+    let meeting: Vec<(String, String, String)> = sqlx::query_as(MEETING.as_str())
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let standing: BTreeMap<String, Standing> = sqlx::query_as::<_, (String, bool, bool)>(
+        "SELECT watch_id, current, notified FROM watch_matches WHERE instrument_id = $1",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|(w, current, notified)| (w, Standing { current, notified }))
+    .collect();
+    let meets = meeting
+        .iter()
+        .map(|(w, _, _)| w.as_str())
+        .collect::<BTreeSet<_>>();
+
+    let mut notices = Vec::new();
+    for (watch_id, tenant, owner) in &meeting {
+        let was = standing.get(watch_id);
+        let new_match = open && !was.is_some_and(|s| s.notified);
+        if new_match {
+            notices.push(Notice {
+                watch_id: watch_id.clone(),
+                tenant: tenant.clone(),
+                recipient: owner.clone(),
+                kind: "NEW_MATCH",
+                message: format!("\"{}\" matches your watch", row.title),
+                changes: vec![],
+            });
+        } else if is_change && was.is_some_and(|s| s.current) {
+            notices.push(Notice {
+                watch_id: watch_id.clone(),
+                tenant: tenant.clone(),
+                recipient: owner.clone(),
+                kind: "CHANGED",
+                message: format!("\"{}\": {}", row.title, entry.summary),
+                changes: changed_fields(&entry.changes),
+            });
+        }
+        sqlx::query(
+            "INSERT INTO watch_matches (watch_id, instrument_id, current, notified, since) \
+             VALUES ($1, $2, true, $3, $4) \
+             ON CONFLICT (watch_id, instrument_id) DO UPDATE \
+             SET current = true, notified = watch_matches.notified OR EXCLUDED.notified",
+        )
+        .bind(watch_id)
+        .bind(id)
+        .bind(open)
+        .bind(e.recorded_at)
+        .execute(&mut *conn)
+        .await?;
+    }
+
+    // Followed before, and no longer meeting the filter: a last change notice, then unfollowed.
+    let left = standing
+        .iter()
+        .filter(|(w, s)| s.current && !meets.contains(w.as_str()))
+        .map(|(w, _)| w.clone())
+        .collect::<Vec<_>>();
+    if !left.is_empty() {
+        let owners: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT id, tenant, owner FROM watches WHERE id = ANY($1)")
+                .bind(&left)
+                .fetch_all(&mut *conn)
+                .await?;
+        for (watch_id, tenant, owner) in owners {
+            if is_change {
+                notices.push(Notice {
+                    watch_id,
+                    tenant,
+                    recipient: owner,
+                    kind: "CHANGED",
+                    message: format!(
+                        "\"{}\": {}; it no longer matches your watch",
+                        row.title, entry.summary
+                    ),
+                    changes: changed_fields(&entry.changes),
+                });
+            }
+        }
+        sqlx::query(
+            "UPDATE watch_matches SET current = false \
+             WHERE instrument_id = $1 AND watch_id = ANY($2)",
+        )
+        .bind(id)
+        .bind(&left)
+        .execute(&mut *conn)
+        .await?;
+    }
+
+    insert_notices(conn, e, &row, &notices).await
+}
+
+fn changed_fields(changes: &[crate::catalogue::FieldChange]) -> Vec<ChangedField> {
+    changes
+        .iter()
+        .map(|c| ChangedField {
+            field: c.field.clone(),
+            old: c.old.clone(),
+            new: c.new.clone(),
+        })
+        .collect()
+}
+
+#[derive(Debug)]
+struct Notice {
+    watch_id: String,
+    tenant: String,
+    recipient: String,
+    kind: &'static str,
+    message: String,
+    changes: Vec<ChangedField>,
+}
+
+async fn insert_notices(
+    conn: &mut PgConnection,
+    e: &StoredEvent,
+    row: &Row,
+    notices: &[Notice],
+) -> Result<(), ProjectionError> {
+    for n in notices {
+        let id = Uuid::new_v5(
+            &NOTIFICATION_NAMESPACE,
+            format!("{}:{}", e.event_id, n.watch_id).as_bytes(),
+        );
+        // Schema-qualified: during a replay the search path holds only the projection's copies.
+        sqlx::query(
+            "INSERT INTO public.notifications (id, tenant, recipient, kind, watch_id, \
+                 instrument_id, title, message, changes, deadline, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(&n.tenant)
+        .bind(&n.recipient)
+        .bind(n.kind)
+        .bind(&n.watch_id)
+        .bind(&row.id)
+        .bind(&row.title)
+        .bind(&n.message)
+        .bind(Json(&n.changes))
+        .bind(row.deadline)
+        .bind(e.recorded_at)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn load(conn: &mut PgConnection, id: &str) -> Result<Option<Row>, ProjectionError> {
+    let row: Option<Json<Row>> =
+        sqlx::query_scalar("SELECT state FROM watch_instruments WHERE id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map(|Json(r)| r))
+}
+
+async fn store(conn: &mut PgConnection, row: &Row) -> Result<(), ProjectionError> {
+    sqlx::query(
+        "INSERT INTO watch_instruments AS w (id, tenant, status, kind, cover_level, countries, \
+             features, deadline, search, state) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+             setweight(to_tsvector('simple', $9), 'A') \
+             || setweight(to_tsvector('simple', coalesce($10, '')), 'B') \
+             || setweight(to_tsvector('simple', $11), 'C'), $12) \
+         ON CONFLICT (id) DO UPDATE SET tenant = EXCLUDED.tenant, status = EXCLUDED.status, \
+             kind = EXCLUDED.kind, cover_level = EXCLUDED.cover_level, \
+             countries = EXCLUDED.countries, features = EXCLUDED.features, \
+             deadline = EXCLUDED.deadline, search = EXCLUDED.search, state = EXCLUDED.state",
+    )
+    .bind(&row.id)
+    .bind(&row.tenant)
+    .bind(&row.status)
+    .bind(&row.kind)
+    .bind(&row.cover_level)
+    .bind(&row.countries)
+    .bind(row.features)
+    .bind(row.deadline)
+    .bind(&row.title)
+    .bind(&row.programme)
+    .bind(&row.summary)
+    .bind(Json(row))
+    .execute(conn)
+    .await?;
+    Ok(())
+}

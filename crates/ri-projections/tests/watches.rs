@@ -1,0 +1,508 @@
+//! The `watches` projection against the real PostgreSQL: real Watch and FundingInstrument
+//! commands, the runner in small batches, the notifications each change makes (and does not
+//! make), deadline reminders, the calendar feed, ownership, and replay.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot unwrap has failed
+
+use std::sync::Arc;
+
+use ri_domain::instrument::{
+    CoverLevel, FundingInstrument, InstrumentCommand, InstrumentDetails, InstrumentKind,
+    InstrumentPatch, InstrumentServices, Schedule, SystemClock,
+};
+use ri_domain::values::{CountryCode, Summary, Title};
+use ri_domain::watch::{ReminderDays, Watch, WatchCommand, WatchFilter};
+use ri_eventstore::EventLog;
+use ri_projections::watches::{self, Notification, NotificationKind};
+use ri_projections::{Projection, ProjectionRunner, RunnerConfig, Watches, replay};
+use ri_taxonomy::FeatureSet;
+use ri_testkit::{TestDb, metadata, read_at_least, tenant};
+use time::{Duration, OffsetDateTime};
+
+const CURATORS: &str = "alpha-cluster";
+const SEEKERS: &str = "beta-hub";
+/// SHA-256 of "token".
+const TOKEN_SHA256: &str = "3c469e9d6c5875d37a43f353d4f88e61fcf812c66eee3457465a40b0da4153e0";
+
+fn services() -> InstrumentServices {
+    InstrumentServices {
+        clock: Arc::new(SystemClock),
+    }
+}
+
+fn details(title: &str) -> InstrumentDetails {
+    InstrumentDetails {
+        title: Title::parse("title", title).unwrap(),
+        kind: InstrumentKind::Call,
+        cover_level: CoverLevel::National,
+        countries: vec![CountryCode::parse("countries", "LT").unwrap()],
+        programme: None,
+        link: None,
+        summary: Summary::parse("summary", "").unwrap(),
+        target_organisations: vec![],
+        funding: None,
+        periodicity: None,
+        languages: vec![],
+    }
+}
+
+fn codes(codes: &[&str]) -> FeatureSet {
+    FeatureSet::parse(codes.iter().copied()).unwrap()
+}
+
+struct World {
+    db: TestDb,
+    log: EventLog,
+}
+
+impl World {
+    async fn new() -> Self {
+        let db = TestDb::new().await;
+        let log = db.log_with(ri_domain::event_registry(), 20);
+        World { db, log }
+    }
+
+    async fn instrument(&self, id: &str, command: InstrumentCommand) {
+        self.log
+            .execute::<FundingInstrument>(
+                &tenant(CURATORS),
+                id,
+                command,
+                &metadata(CURATORS),
+                services(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{id}: {e:?}"));
+    }
+
+    async fn publish(&self, id: &str, title: &str, features: &[&str], deadline_in: Duration) {
+        self.draft(id, title, features, deadline_in).await;
+        self.instrument(id, InstrumentCommand::Publish).await;
+    }
+
+    async fn draft(&self, id: &str, title: &str, features: &[&str], deadline_in: Duration) {
+        self.instrument(
+            id,
+            InstrumentCommand::Draft {
+                tenant: tenant(CURATORS),
+                details: details(title),
+            },
+        )
+        .await;
+        self.instrument(
+            id,
+            InstrumentCommand::TagFeatures {
+                features: codes(features),
+            },
+        )
+        .await;
+        let deadline = OffsetDateTime::now_utc() + deadline_in;
+        self.instrument(
+            id,
+            InstrumentCommand::SetSchedule {
+                schedule: Schedule::new(None, Some(deadline), None).unwrap(),
+            },
+        )
+        .await;
+    }
+
+    async fn watch(&self, slug: &str, id: &str, command: WatchCommand) {
+        self.log
+            .execute::<Watch>(&tenant(slug), id, command, &metadata(slug), ())
+            .await
+            .unwrap_or_else(|e| panic!("{id}: {e:?}"));
+    }
+
+    async fn create_watch(&self, slug: &str, owner: &str, id: &str, features: &[&str]) {
+        self.watch(
+            slug,
+            id,
+            WatchCommand::Create {
+                owner: owner.into(),
+                name: Title::parse("name", "Border technology").unwrap(),
+                filter: WatchFilter {
+                    features: codes(features),
+                    ..WatchFilter::default()
+                },
+                reminder_days: ReminderDays::default(),
+                calendar_token_sha256: TOKEN_SHA256.into(),
+            },
+        )
+        .await;
+    }
+
+    /// Runs the projection over everything written so far, in small batches.
+    async fn project(&self) {
+        let written: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+            .fetch_one(&self.db.owner)
+            .await
+            .unwrap();
+        read_at_least(&self.log, written as usize).await;
+        let config = RunnerConfig {
+            batch_size: 3,
+            ..RunnerConfig::default()
+        };
+        ProjectionRunner::new(self.log.clone(), Arc::new(Watches), config)
+            .catch_up()
+            .await
+            .unwrap();
+    }
+
+    async fn inbox(&self, slug: &str, owner: &str) -> Vec<Notification> {
+        let mut items = watches::notifications(&self.db.app, slug, owner, false, 100, None)
+            .await
+            .unwrap()
+            .items;
+        items.reverse(); // oldest first reads like the story
+        items
+    }
+}
+
+fn summary(items: &[Notification]) -> Vec<(NotificationKind, String)> {
+    items
+        .iter()
+        .map(|n| (n.kind, n.instrument_id.clone().unwrap_or_default()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_watch_notifies_once_per_newly_matching_instrument_and_follows_changes() {
+    let w = World::new().await;
+    // Matching before the watch exists: followed, never announced.
+    w.publish("a-known", "Known border call", &["T1"], Duration::days(30))
+        .await;
+    w.create_watch(SEEKERS, "ana", "watch-1", &["T1"]).await;
+    w.project().await;
+    assert!(w.inbox(SEEKERS, "ana").await.is_empty());
+
+    // Published so that it matches: one notice.
+    w.publish(
+        "b-new",
+        "New border call",
+        &["T1", "D2"],
+        Duration::days(30),
+    )
+    .await;
+    // Published without a matching feature: none; tagged later so that it matches: one.
+    w.publish("c-later", "Drones call", &["D2"], Duration::days(30))
+        .await;
+    w.instrument(
+        "c-later",
+        InstrumentCommand::TagFeatures {
+            features: codes(&["T1"]),
+        },
+    )
+    .await;
+    // A draft that matches is nobody's business.
+    w.draft("d-draft", "Secret border call", &["T1"], Duration::days(30))
+        .await;
+    // A followed instrument revised: a change notice naming the field.
+    w.instrument(
+        "a-known",
+        InstrumentCommand::Revise {
+            patch: InstrumentPatch {
+                title: Some(Title::parse("title", "Known border call 2027").unwrap()),
+                ..InstrumentPatch::default()
+            },
+        },
+    )
+    .await;
+    // Leaves the filter: a last change notice; back in it: nothing (it matched before).
+    w.instrument(
+        "b-new",
+        InstrumentCommand::UntagFeatures {
+            features: codes(&["T1"]),
+        },
+    )
+    .await;
+    w.instrument(
+        "b-new",
+        InstrumentCommand::TagFeatures {
+            features: codes(&["T1"]),
+        },
+    )
+    .await;
+    w.project().await;
+
+    let inbox = w.inbox(SEEKERS, "ana").await;
+    assert_eq!(
+        summary(&inbox),
+        vec![
+            (NotificationKind::NewMatch, "b-new".to_owned()),
+            (NotificationKind::NewMatch, "c-later".to_owned()),
+            (NotificationKind::Changed, "a-known".to_owned()),
+            (NotificationKind::Changed, "b-new".to_owned()),
+        ]
+    );
+    let retitled = &inbox[2];
+    assert_eq!(retitled.changes.len(), 1, "{retitled:?}");
+    assert_eq!(retitled.changes[0].field, "title");
+    assert_eq!(
+        retitled.changes[0].old.as_deref(),
+        Some("Known border call")
+    );
+    assert_eq!(
+        retitled.changes[0].new.as_deref(),
+        Some("Known border call 2027")
+    );
+    assert!(retitled.message.contains("revised title"), "{retitled:?}");
+    let left = &inbox[3];
+    assert_eq!(left.changes[0].field, "features");
+    assert_eq!(left.changes[0].old.as_deref(), Some("T1"));
+    assert!(left.message.contains("no longer matches"), "{left:?}");
+    assert!(
+        inbox
+            .iter()
+            .all(|n| n.recipient == "ana" && n.tenant == SEEKERS)
+    );
+    assert!(
+        inbox
+            .iter()
+            .all(|n| n.watch_id.as_deref() == Some("watch-1")),
+        "{inbox:?}"
+    );
+
+    // A replay rebuilds the watches and makes no notification twice.
+    let watches: Arc<dyn Projection> = Arc::new(Watches);
+    replay(&w.log, &w.db.owner, &*watches, 7).await.unwrap();
+    assert_eq!(summary(&w.inbox(SEEKERS, "ana").await), summary(&inbox));
+    let followed = watches::watched_instruments(&w.db.app, "watch-1", 10)
+        .await
+        .unwrap();
+    assert_eq!(followed, vec!["a-known", "b-new", "c-later"]);
+}
+
+#[tokio::test]
+async fn a_moved_deadline_and_a_closed_call_are_change_notices_with_old_and_new_values() {
+    let w = World::new().await;
+    w.publish("call", "Border call", &["T1"], Duration::days(30))
+        .await;
+    w.create_watch(SEEKERS, "ana", "watch-1", &["T1"]).await;
+    let later = OffsetDateTime::now_utc() + Duration::days(60);
+    w.instrument(
+        "call",
+        InstrumentCommand::SetSchedule {
+            schedule: Schedule::new(None, Some(later), None).unwrap(),
+        },
+    )
+    .await;
+    w.instrument(
+        "call",
+        InstrumentCommand::Withdraw {
+            reason: ri_domain::values::ShortText::parse("reason", "budget cut").unwrap(),
+        },
+    )
+    .await;
+    w.project().await;
+    let inbox = w.inbox(SEEKERS, "ana").await;
+    assert_eq!(inbox.len(), 2, "{inbox:?}");
+    let moved = &inbox[0];
+    assert_eq!(moved.kind, NotificationKind::Changed);
+    let deadline = moved
+        .changes
+        .iter()
+        .find(|c| c.field == "deadline")
+        .expect("the deadline change");
+    assert!(deadline.old.is_some() && deadline.new.is_some());
+    assert_ne!(deadline.old, deadline.new);
+    assert!(moved.message.contains("deadline moved"), "{moved:?}");
+    let withdrawn = &inbox[1];
+    assert_eq!(withdrawn.changes[0].field, "status");
+    assert_eq!(withdrawn.changes[0].old.as_deref(), Some("OPEN"));
+    assert_eq!(withdrawn.changes[0].new.as_deref(), Some("WITHDRAWN"));
+}
+
+#[tokio::test]
+async fn deadline_reminders_go_out_once_for_each_reminder_day() {
+    let w = World::new().await;
+    w.publish("call", "Border call", &["T1"], Duration::days(10))
+        .await;
+    w.create_watch(SEEKERS, "ana", "watch-1", &["T1"]).await;
+    w.project().await;
+    let deadline: OffsetDateTime =
+        sqlx::query_scalar("SELECT deadline FROM watch_instruments WHERE id = 'call'")
+            .fetch_one(&w.db.app)
+            .await
+            .unwrap();
+    let remind = |at: OffsetDateTime| {
+        let pool = w.db.app.clone();
+        async move { watches::issue_deadline_reminders(&pool, at).await.unwrap() }
+    };
+    assert_eq!(remind(deadline - Duration::days(8)).await, 0, "too early");
+    assert_eq!(
+        remind(deadline - Duration::days(6)).await,
+        1,
+        "a week before"
+    );
+    assert_eq!(remind(deadline - Duration::days(5)).await, 0, "only once");
+    assert_eq!(
+        remind(deadline - Duration::hours(12)).await,
+        1,
+        "the day before"
+    );
+    assert_eq!(remind(deadline - Duration::hours(1)).await, 0, "only once");
+    assert_eq!(remind(deadline + Duration::hours(1)).await, 0, "closed");
+    let inbox = w.inbox(SEEKERS, "ana").await;
+    assert_eq!(inbox.len(), 2);
+    assert!(
+        inbox
+            .iter()
+            .all(|n| n.kind == NotificationKind::DeadlineReminder)
+    );
+    assert!(inbox[0].message.contains("within 7 days"), "{:?}", inbox[0]);
+    assert!(inbox[1].message.contains("within 1 day,"), "{:?}", inbox[1]);
+    assert_eq!(inbox[0].deadline, Some(deadline));
+
+    // A watch made a few hours before the deadline reminds once, not once per setting.
+    w.create_watch(SEEKERS, "bob", "watch-2", &["T1"]).await;
+    w.project().await;
+    assert_eq!(remind(deadline - Duration::hours(2)).await, 1);
+    let bobs = w.inbox(SEEKERS, "bob").await;
+    assert_eq!(bobs.len(), 1);
+    assert!(bobs[0].message.contains("within 1 day,"), "{:?}", bobs[0]);
+}
+
+#[tokio::test]
+async fn watches_notifications_and_feeds_stay_with_their_owner() {
+    let w = World::new().await;
+    w.create_watch(SEEKERS, "ana", "watch-ana", &["T1"]).await;
+    w.create_watch(SEEKERS, "bob", "watch-bob", &["T1"]).await;
+    w.publish("call", "Border call", &["T1"], Duration::days(30))
+        .await;
+    w.project().await;
+    let pool = &w.db.app;
+
+    let anas = watches::watches_of(pool, SEEKERS, "ana").await.unwrap();
+    assert_eq!(
+        anas.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        vec!["watch-ana"]
+    );
+    assert_eq!(anas[0].filter.features, codes(&["T1"]));
+    assert_eq!(anas[0].reminder_days, vec![7, 1]);
+    // Another user of the tenant, or the same subject in another tenant, sees nothing.
+    assert!(
+        watches::watch(pool, SEEKERS, "bob", "watch-ana")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        watches::watch(pool, CURATORS, "ana", "watch-ana")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        watches::watches_of(pool, CURATORS, "ana")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let anas_inbox = w.inbox(SEEKERS, "ana").await;
+    assert_eq!(anas_inbox.len(), 1);
+    let ana_ids = anas_inbox.iter().map(|n| n.id).collect::<Vec<_>>();
+    let now = OffsetDateTime::now_utc();
+    // Bob cannot mark Ana's notifications read, by id or all at once.
+    assert_eq!(
+        watches::mark_notifications_read(pool, SEEKERS, "bob", Some(&ana_ids), now)
+            .await
+            .unwrap(),
+        0
+    );
+    let page = watches::notifications(pool, SEEKERS, "ana", true, 10, None)
+        .await
+        .unwrap();
+    assert_eq!((page.items.len(), page.unread), (1, 1));
+    assert_eq!(
+        watches::mark_notifications_read(pool, SEEKERS, "ana", None, now)
+            .await
+            .unwrap(),
+        1
+    );
+    let page = watches::notifications(pool, SEEKERS, "ana", true, 10, None)
+        .await
+        .unwrap();
+    assert_eq!((page.items.len(), page.unread), (0, 0));
+    assert_eq!(w.inbox(SEEKERS, "bob").await.len(), 1, "bob's stays unread");
+
+    // The calendar feed opens with the token's hash only.
+    let feed = watches::calendar_feed(pool, "watch-ana", TOKEN_SHA256)
+        .await
+        .unwrap()
+        .expect("the feed");
+    assert_eq!(feed.entries.len(), 1);
+    assert_eq!(feed.entries[0].title, "Border call");
+    let wrong = "0".repeat(64);
+    assert!(
+        watches::calendar_feed(pool, "watch-ana", &wrong)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // A deleted watch is gone, with its feed.
+    w.watch(
+        SEEKERS,
+        "watch-ana",
+        WatchCommand::Delete { by: "ana".into() },
+    )
+    .await;
+    w.project().await;
+    assert!(
+        watches::watches_of(pool, SEEKERS, "ana")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        watches::calendar_feed(pool, "watch-ana", TOKEN_SHA256)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_changed_filter_follows_what_now_matches_without_announcing_it() {
+    let w = World::new().await;
+    w.publish("border", "Border call", &["T1"], Duration::days(30))
+        .await;
+    w.publish("drones", "Drones call", &["D2"], Duration::days(30))
+        .await;
+    w.create_watch(SEEKERS, "ana", "watch-1", &["T1"]).await;
+    w.watch(
+        SEEKERS,
+        "watch-1",
+        WatchCommand::Update {
+            by: "ana".into(),
+            name: None,
+            filter: Some(WatchFilter {
+                features: codes(&["D2"]),
+                ..WatchFilter::default()
+            }),
+            reminder_days: None,
+        },
+    )
+    .await;
+    w.project().await;
+    assert_eq!(
+        watches::watched_instruments(&w.db.app, "watch-1", 10)
+            .await
+            .unwrap(),
+        vec!["drones"]
+    );
+    // A change to what it no longer follows says nothing.
+    w.instrument(
+        "border",
+        InstrumentCommand::Revise {
+            patch: InstrumentPatch {
+                title: Some(Title::parse("title", "Border call II").unwrap()),
+                ..InstrumentPatch::default()
+            },
+        },
+    )
+    .await;
+    w.project().await;
+    assert!(w.inbox(SEEKERS, "ana").await.is_empty());
+}
