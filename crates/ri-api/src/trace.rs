@@ -1,5 +1,6 @@
 //! Trace context across the hops: from an incoming `traceparent` header into the request's
-//! span, and from the current span into each event's metadata.
+//! span, from the current span into each event's metadata, and from a NATS message's
+//! `traceparent` header (the relay's publish span) into the span that handles the message.
 
 use axum::http::HeaderMap;
 use opentelemetry::propagation::Extractor;
@@ -15,6 +16,31 @@ impl Extractor for Headers<'_> {
     }
     fn keys(&self) -> Vec<&str> {
         self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
+
+struct MessageHeaders<'a>(&'a async_nats::HeaderMap);
+
+impl Extractor for MessageHeaders<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(|v| v.as_str())
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.0.iter().map(|(k, _)| k.as_ref()).collect()
+    }
+}
+
+/// Makes `span` a child of the trace a NATS message carries (for the relay's messages: the
+/// publish span, a child of the request that committed the event).
+pub(crate) fn adopt_message_parent(span: &tracing::Span, headers: Option<&async_nats::HeaderMap>) {
+    let Some(headers) = headers else { return };
+    if span.is_disabled() {
+        return;
+    }
+    let parent =
+        opentelemetry::global::get_text_map_propagator(|p| p.extract(&MessageHeaders(headers)));
+    if parent.span().span_context().is_valid() {
+        let _ = span.set_parent(parent);
     }
 }
 

@@ -1,8 +1,12 @@
-//! How an event becomes a NATS message: subject, headers (CloudEvents 1.0 binary mode) and body.
+//! How an event becomes a NATS message: subject, headers (CloudEvents 1.0 binary mode) and body;
+//! and how the trace goes on across the hop: the publish span is a child of the event's
+//! `traceparent`, and the message carries the publish span's own context ([`trace_publish`]).
 
 use async_nats::HeaderMap;
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use ri_eventstore::StoredEvent;
 use time::format_description::well_known::Rfc3339;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::RelayError;
 
@@ -115,6 +119,65 @@ fn traceparent(event: &StoredEvent) -> Option<String> {
     }
 }
 
+/// The W3C trace context of a `traceparent` header value, as a remote parent; `None` when it is
+/// not a well-formed version-00 one.
+pub fn parent_context(traceparent: &str) -> Option<opentelemetry::Context> {
+    let parsed = ri_domain::TraceParent::parse(traceparent).ok()?;
+    let mut parts = parsed.as_str().split('-').skip(1);
+    let trace_id = TraceId::from_hex(parts.next()?).ok()?;
+    let span_id = SpanId::from_hex(parts.next()?).ok()?;
+    let flags = u8::from_str_radix(parts.next()?, 16).ok()?;
+    let context = SpanContext::new(
+        trace_id,
+        span_id,
+        TraceFlags::new(flags),
+        true,
+        TraceState::default(),
+    );
+    Some(opentelemetry::Context::new().with_remote_span_context(context))
+}
+
+/// The `traceparent` of `span` itself, when an OpenTelemetry layer records it (`None` without
+/// one: no layer, or the span is disabled).
+pub fn span_traceparent(span: &tracing::Span) -> Option<String> {
+    let context = span.context();
+    let otel = context.span();
+    let sc = otel.span_context();
+    sc.is_valid().then(|| {
+        format!(
+            "00-{}-{}-{:02x}",
+            sc.trace_id(),
+            sc.span_id(),
+            sc.trace_flags().to_u8()
+        )
+    })
+}
+
+/// Makes `span` (the publish of `message`) a child of the trace in the message's `traceparent`
+/// header (the event's, from [`outbound`]), then puts the span's own context into that header,
+/// so that a consumer becomes a child of the publish, which is a child of the request that
+/// committed the event. Without an OpenTelemetry layer the header keeps the event's context.
+///
+/// Call it before the span is entered: a span's parent is fixed when it starts.
+pub fn trace_publish(span: &tracing::Span, message: &mut Outbound) {
+    if span.is_disabled() {
+        return;
+    }
+    if let Some(parent) = message
+        .headers
+        .get(ri_domain::metadata::TRACEPARENT)
+        .and_then(|v| parent_context(v.as_str()))
+    {
+        // Fails only without an OpenTelemetry layer; then there is no context to carry on.
+        let _ = span.set_parent(parent);
+    }
+    if let Some(own) = span_traceparent(span) {
+        message
+            .headers
+            .insert(ri_domain::metadata::TRACEPARENT, own.as_str());
+    }
+}
+
 /// Header values cannot carry line breaks (they would end the header).
 fn header_safe(value: &str) -> String {
     value.replace(|c: char| c.is_control(), " ")
@@ -192,6 +255,34 @@ mod tests {
         );
         let body: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
         assert_eq!(body, json!({"InstrumentPublished": {}}));
+    }
+
+    #[test]
+    fn a_traceparent_becomes_a_remote_parent_context() {
+        let cx = parent_context("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01").unwrap();
+        let span = cx.span();
+        let sc = span.span_context();
+        assert!(sc.is_remote() && sc.is_sampled());
+        assert_eq!(
+            sc.trace_id().to_string(),
+            "0af7651916cd43dd8448eb211c80319c"
+        );
+        assert_eq!(sc.span_id().to_string(), "b7ad6b7169203331");
+        assert!(
+            parent_context("00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01").is_none()
+        );
+        assert!(parent_context("garbage").is_none());
+    }
+
+    #[test]
+    fn without_an_opentelemetry_layer_the_header_keeps_the_event_s_context() {
+        let e = event("l3ce", "FundingInstrument", "InstrumentPublished");
+        let mut m = outbound("ri.evt", &e).unwrap();
+        trace_publish(&tracing::info_span!("relay.publish"), &mut m);
+        assert_eq!(
+            m.headers.get("traceparent").map(|v| v.as_str()),
+            Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use futures_util::future::try_join_all;
 use ri_eventstore::{Checkpoint, EventLog, FollowConfig, Follower, StoredEvent, follow};
 use sqlx::postgres::PgConnectOptions;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::RelayError;
 use crate::message;
@@ -189,11 +190,22 @@ impl Relay {
     async fn publish_all(&self, batch: &Batch) -> Result<u64, RelayError> {
         let mut acks = Vec::with_capacity(batch.events.len());
         for event in &batch.events {
-            let out = message::outbound(&self.config.subject_prefix, event)?;
+            let mut out = message::outbound(&self.config.subject_prefix, event)?;
             let event_id = event.event_id.to_string();
+            // A child of the request that committed the event; the message carries this span's
+            // context on to consumers. Cheap when no OpenTelemetry layer records it.
+            let span = tracing::info_span!(
+                "relay.publish",
+                otel.kind = "producer",
+                messaging.system = "nats",
+                messaging.destination.name = %out.subject,
+                messaging.message.id = %event_id,
+            );
+            message::trace_publish(&span, &mut out);
             let ack = self
                 .jetstream
                 .publish_with_headers(out.subject, out.headers, out.payload.into())
+                .instrument(span)
                 .await
                 .map_err(|source| RelayError::Publish {
                     event_id: event_id.clone(),

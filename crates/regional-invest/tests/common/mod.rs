@@ -171,3 +171,157 @@ pub fn call(title: &str, country: &str) -> Value {
         "funding": {"min": 10000, "max": 60000, "currency": "EUR"}
     })
 }
+
+impl TestApp {
+    /// A second server process (in-process) on this app's database: it shares the log, the
+    /// projections and the relay (whichever process holds their locks runs them) and NATS.
+    pub async fn start_beside(&self) -> TestApp {
+        let database_url = self.config.database_url.clone();
+        TestApp::start_with(|c| c.database_url = database_url).await
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/graphql", self.app.addr)
+    }
+}
+
+/// How long a test waits for a message it expects on a GraphQL WebSocket.
+pub const WS_WAIT: Duration = Duration::from_secs(30);
+
+type WsStream =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A `graphql-transport-ws` client, speaking the protocol message by message.
+pub struct GraphqlSocket {
+    ws: WsStream,
+}
+
+impl GraphqlSocket {
+    /// Opens a socket to the app's `/graphql` and sends `connection_init` with `payload`.
+    pub async fn open(app: &TestApp, payload: Option<Value>) -> Self {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = app.ws_url().into_client_request().unwrap();
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            "graphql-transport-ws".parse().unwrap(),
+        );
+        let (ws, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+        assert_eq!(
+            response
+                .headers()
+                .get("sec-websocket-protocol")
+                .and_then(|v| v.to_str().ok()),
+            Some("graphql-transport-ws")
+        );
+        let mut socket = Self { ws };
+        let init = match payload {
+            Some(payload) => json!({"type": "connection_init", "payload": payload}),
+            None => json!({"type": "connection_init"}),
+        };
+        socket.send(init).await;
+        socket
+    }
+
+    /// Opens a socket signed in with `token` and waits for `connection_ack`.
+    pub async fn signed_in(app: &TestApp, token: &str) -> Self {
+        let mut socket = Self::open(
+            app,
+            Some(json!({"authorization": format!("Bearer {token}")})),
+        )
+        .await;
+        let ack = socket.message(WS_WAIT).await;
+        assert_eq!(
+            ack.as_ref().map(|m| &m["type"]),
+            Some(&json!("connection_ack")),
+            "{ack:?}"
+        );
+        socket
+    }
+
+    pub async fn send(&mut self, message: Value) {
+        use futures_util::SinkExt;
+        self.ws
+            .send(tokio_tungstenite::tungstenite::Message::Text(
+                message.to_string().into(),
+            ))
+            .await
+            .unwrap();
+    }
+
+    pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+        self.send(json!({"id": id, "type": "subscribe", "payload": {"query": query, "variables": variables}}))
+            .await;
+    }
+
+    /// The next protocol message within `wait`; `None` when none came. Panics on a close.
+    pub async fn message(&mut self, wait: Duration) -> Option<Value> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .ok()?;
+            match next {
+                Some(Ok(Message::Text(text))) => return Some(serde_json::from_str(&text).unwrap()),
+                Some(Ok(Message::Close(frame))) => {
+                    panic!("the server closed the socket: {frame:?}")
+                }
+                Some(Ok(_)) => {}
+                other => panic!("the socket failed: {other:?}"),
+            }
+        }
+    }
+
+    /// The payload of the next `next` message of subscription `id` within `wait`.
+    pub async fn next(&mut self, id: &str, wait: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let message = self
+                .message(deadline.saturating_duration_since(tokio::time::Instant::now()))
+                .await?;
+            match message["type"].as_str() {
+                Some("next") if message["id"] == id => return Some(message["payload"].clone()),
+                Some("ping") => self.send(json!({"type": "pong"})).await,
+                Some("error" | "complete") if message["id"] == id => {
+                    panic!("subscription {id} ended: {message}")
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Waits for the server to close the socket; returns the close code.
+    pub async fn closed(&mut self) -> u16 {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            let next = tokio::time::timeout(WS_WAIT, self.ws.next())
+                .await
+                .expect("the server did not close the socket");
+            match next {
+                Some(Ok(Message::Close(Some(frame)))) => return u16::from(frame.code),
+                Some(Ok(Message::Close(None))) => panic!("closed without a code"),
+                Some(Ok(_)) => {}
+                other => panic!("the socket ended without a close frame: {other:?}"),
+            }
+        }
+    }
+}
+
+/// Runs `probe` (something that records an event the subscription `id` delivers) until one
+/// arrives: core NATS delivers only what is published after the server subscribed, and the
+/// protocol does not say when that is. Returns the probe's event.
+pub async fn until_live<F: AsyncFnMut()>(
+    socket: &mut GraphqlSocket,
+    id: &str,
+    mut probe: F,
+) -> Value {
+    for _ in 0..6 {
+        probe().await;
+        if let Some(payload) = socket.next(id, Duration::from_secs(5)).await {
+            return payload;
+        }
+    }
+    panic!("subscription {id} delivered none of the probes");
+}

@@ -2,15 +2,34 @@
 //! GET with query parameters (queries only), content negotiation between
 //! `application/graphql-response+json` and `application/json`, and status codes that say
 //! whether the request could be executed. GraphiQL on `GET /graphql` for browsers, when enabled.
+//!
+//! Subscriptions: a `GET /graphql` asking to upgrade to a WebSocket speaks `graphql-transport-ws`
+//! (https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md; the legacy `graphql-ws`
+//! too). The caller signs in with the `connection_init` payload, `{"authorization": "Bearer
+//! <token>"}` (or `"Authorization"`, or `"token": "<token>"`), verified like the HTTP header; a
+//! missing or bad token closes the socket with 4403, a `subscribe` before `connection_ack` with
+//! 4401, no `connection_init` within 10 s with 4408. Cross-site
+//! WebSocket hijacking gains nothing: no cookie or ambient credential signs a socket in.
 
-use async_graphql::http::GraphiQLSource;
-use async_graphql::{BatchRequest, BatchResponse, ServerError};
+use std::future::ready;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+use async_graphql::http::{
+    ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource, WebSocket as GraphqlWebSocket, WebSocketProtocols,
+    WsMessage,
+};
+use async_graphql::{BatchRequest, BatchResponse, Data, ServerError};
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 
 use super::ApiSchema;
@@ -20,8 +39,17 @@ use crate::trace::adopt_remote_parent;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
-/// Larger request bodies are refused before parsing.
+/// Larger request bodies (and WebSocket messages) are refused before parsing.
 const MAX_BODY: usize = 256 * 1024;
+/// A socket that has not sent `connection_init` by then is closed (4408).
+const CONNECTION_INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `graphql-transport-ws` close codes.
+const CLOSE_UNAUTHORIZED: u16 = 4401;
+const CLOSE_FORBIDDEN: u16 = 4403;
+const CLOSE_INIT_TIMEOUT: u16 = 4408;
+/// A close frame's reason has at most this many bytes (RFC 6455, section 5.5).
+const MAX_CLOSE_REASON: usize = 123;
 
 #[derive(Clone, Debug)]
 pub struct GraphqlConfig {
@@ -125,8 +153,19 @@ struct GetParams {
 async fn get_graphql(
     State(state): State<GraphqlState>,
     headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     Query(params): Query<GetParams>,
 ) -> Response {
+    let wants_websocket = headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if wants_websocket {
+        return match upgrade {
+            Ok(upgrade) => websocket(state, upgrade),
+            Err(rejection) => rejection.into_response(),
+        };
+    }
     let wants_html = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -177,6 +216,143 @@ async fn get_graphql(
         Method::GET,
     )
     .await
+}
+
+/// Upgrades to a GraphQL WebSocket, `graphql-transport-ws` preferred.
+fn websocket(state: GraphqlState, upgrade: WebSocketUpgrade) -> Response {
+    let upgrade = upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .max_message_size(MAX_BODY)
+        .max_frame_size(MAX_BODY);
+    let Some(protocol) = upgrade
+        .selected_protocol()
+        .and_then(|p| p.to_str().ok())
+        .and_then(|p| p.parse::<WebSocketProtocols>().ok())
+    else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "ask for the WebSocket subprotocol graphql-transport-ws",
+        )
+            .into_response();
+    };
+    upgrade.on_upgrade(move |socket| serve_socket(socket, state, protocol))
+}
+
+/// How far a socket's `connection_init` got.
+const INIT_PENDING: u8 = 0;
+const INIT_ACCEPTED: u8 = 1;
+const INIT_REFUSED: u8 = 2;
+
+/// Runs one GraphQL WebSocket until either side closes it. async-graphql speaks the protocol;
+/// this signs the caller in from `connection_init` and gives its refusals the protocol's close
+/// codes (async-graphql closes a refused `connection_init` with 1002 and an early `subscribe`
+/// with 1011).
+async fn serve_socket(socket: WebSocket, state: GraphqlState, protocol: WebSocketProtocols) {
+    let (mut sink, incoming) = socket.split();
+    let incoming = incoming.take_while(|m| ready(m.is_ok())).filter_map(|m| {
+        ready(match m {
+            Ok(Message::Text(text)) => Some(Bytes::from(text)),
+            Ok(Message::Binary(bytes)) => Some(bytes),
+            _ => None,
+        })
+    });
+    let init = Arc::new(AtomicU8::new(INIT_PENDING));
+    let outcome = init.clone();
+    let auth = state.auth.clone();
+    let mut outgoing = GraphqlWebSocket::new(state.schema.clone(), incoming, protocol)
+        .on_connection_init(move |payload| {
+            let signed_in = sign_in(&auth, &payload);
+            let state = if signed_in.is_ok() {
+                INIT_ACCEPTED
+            } else {
+                INIT_REFUSED
+            };
+            outcome.store(state, Ordering::Release);
+            ready(signed_in.map(|principal| {
+                let mut data = Data::default();
+                data.insert(principal);
+                data
+            }))
+        });
+    let deadline = tokio::time::sleep(CONNECTION_INIT_TIMEOUT);
+    tokio::pin!(deadline);
+    loop {
+        let next = tokio::select! {
+            next = outgoing.next() => next,
+            () = &mut deadline, if init.load(Ordering::Acquire) == INIT_PENDING => Some(
+                WsMessage::Close(CLOSE_INIT_TIMEOUT, "Connection initialisation timeout".into()),
+            ),
+        };
+        let message = match next {
+            Some(WsMessage::Text(text)) => Message::Text(text.into()),
+            Some(WsMessage::Close(code, reason)) => {
+                close(protocol_close(code, reason, init.load(Ordering::Acquire)))
+            }
+            None => {
+                // The client left, or (legacy protocol) was told `connection_error`.
+                let refused = init.load(Ordering::Acquire) == INIT_REFUSED;
+                let (code, reason) = if refused {
+                    (CLOSE_FORBIDDEN, "Forbidden".to_owned())
+                } else {
+                    (1000, String::new())
+                };
+                let _ = sink.send(close((code, reason))).await;
+                break;
+            }
+        };
+        let closing = matches!(message, Message::Close(_));
+        if sink.send(message).await.is_err() || closing {
+            break;
+        }
+    }
+}
+
+/// The close code and reason the protocol asks for, given how far `connection_init` got.
+fn protocol_close(code: u16, reason: String, init: u8) -> (u16, String) {
+    match init {
+        INIT_REFUSED => (CLOSE_FORBIDDEN, reason),
+        INIT_PENDING if code == 1011 => (CLOSE_UNAUTHORIZED, "Unauthorized".to_owned()),
+        _ => (code, reason),
+    }
+}
+
+fn close((code, mut reason): (u16, String)) -> Message {
+    if reason.len() > MAX_CLOSE_REASON {
+        let mut end = MAX_CLOSE_REASON;
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+    }
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
+}
+
+/// The caller named by a `connection_init` payload: `authorization` (or `Authorization`) as in
+/// the HTTP header, or `token`, the bare token. Subscriptions need a signed-in caller, so no
+/// token is refused like a bad one.
+fn sign_in(auth: &Authenticator, payload: &serde_json::Value) -> async_graphql::Result<Principal> {
+    let field = |name: &str| payload.get(name).and_then(serde_json::Value::as_str);
+    let authorization = match (
+        field("authorization").or_else(|| field("Authorization")),
+        field("token"),
+    ) {
+        (Some(header), _) => header.to_owned(),
+        (None, Some(token)) if token.contains(' ') => token.to_owned(),
+        (None, Some(token)) => format!("Bearer {token}"),
+        (None, None) => {
+            return Err(async_graphql::Error::new(
+                "Forbidden: connection_init needs {\"authorization\": \"Bearer <token>\"}",
+            ));
+        }
+    };
+    match auth.authenticate(Some(&authorization)) {
+        Ok(principal @ Principal::User(_)) => Ok(principal),
+        Ok(Principal::Anonymous) => Err(async_graphql::Error::new("Forbidden: sign in")),
+        Err(e) => Err(async_graphql::Error::new(format!("Forbidden: {e}"))),
+    }
 }
 
 async fn post_graphql(
