@@ -131,9 +131,16 @@ impl App {
         }
         // Every event goes on to NATS JetStream; while NATS is down, commands keep succeeding
         // and the relay catches up when it returns.
-        let relay =
-            ri_relay::Relay::new(log.clone(), nats.clone(), ri_relay::RelayConfig::default());
+        let relay_config = ri_relay::RelayConfig::default();
+        let event_subject_prefix = relay_config.subject_prefix.clone();
+        let relay = ri_relay::Relay::new(log.clone(), nats.clone(), relay_config);
         tasks.spawn(relay.run(db_config.connect_options()?, shutdown.clone()));
+        // Users' notifications go to NATS too (every process may publish them: JetStream
+        // drops the copies by message id).
+        let notifier_config = ri_relay::NotificationRelayConfig::default();
+        let notification_subject_prefix = notifier_config.subject_prefix.clone();
+        let notifier = ri_relay::NotificationRelay::new(pool.clone(), nats.clone(), notifier_config);
+        tasks.spawn(notifier.run(shutdown.clone()));
         tasks.spawn(crate::expiry::run(
             log.clone(),
             Duration::from_millis(config.expiry_interval_ms),
@@ -158,11 +165,15 @@ impl App {
                 db: pool.clone(),
                 log: log.clone(),
                 clock: Arc::new(SystemClock),
+                // Subscriptions read what the relay (of whichever process) publishes.
+                nats: Some(nats.clone()),
+                event_subject_prefix,
+                notification_subject_prefix,
             },
             config.graphql_introspection,
         );
         let router = ri_api::router(ri_api::AppState {
-            db: pool,
+            db: pool.clone(),
             nats,
             metrics,
         })
@@ -172,7 +183,8 @@ impl App {
             ri_api::graphql::GraphqlConfig {
                 graphiql: config.graphiql,
             },
-        ));
+        ))
+        .merge(ri_api::calendar::routes(pool));
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listen on {}", config.listen))?;

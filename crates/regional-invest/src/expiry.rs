@@ -6,6 +6,8 @@
 //! same version and only one append can take the next sequence (the other gets a conflict, or,
 //! if it loads after the first committed, a refusal: the call is no longer open). A deadline
 //! that passed while the service was down is found by the first scan at start.
+//!
+//! The same loop makes the watches' deadline reminders, which depend on the clock too.
 
 use std::time::Duration;
 
@@ -60,11 +62,23 @@ pub async fn close_expired(log: &EventLog) -> anyhow::Result<usize> {
     Ok(closed)
 }
 
-/// Scans at start, then every `interval`, until `shutdown`.
+/// Closes expired calls and makes the deadline reminders due, at start and then every
+/// `interval`, until `shutdown`. Reminders are idempotent (ids derived from what they remind
+/// of), so every process may run this.
 pub async fn run(log: EventLog, interval: Duration, shutdown: CancellationToken) {
     loop {
         if let Err(e) = close_expired(&log).await {
             tracing::warn!(error = %e, "expiry scan failed");
+        }
+        match ri_projections::watches::issue_deadline_reminders(
+            log.pool(),
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(reminders = n, "deadline reminders made"),
+            Err(e) => tracing::warn!(error = %e, "deadline reminder scan failed"),
         }
         if shutdown
             .run_until_cancelled(tokio::time::sleep(interval))

@@ -670,8 +670,20 @@ async fn every_example_operation_runs_against_the_schema() {
         ),
         ("ReinstateTenant", &admin, json!({"slug": "l3ce"})),
     ];
-    // ReopenInstrument is run by tests/expiry.rs, which has a closed call to reopen.
-    let mut ran: Vec<&str> = vec!["RegisterTenant", "DraftInstrument", "ReopenInstrument"];
+    // ReopenInstrument is run by tests/expiry.rs, which has a closed call to reopen; the watch
+    // and notification operations by tests/watches.rs, which has notifications to read.
+    let mut ran: Vec<&str> = vec![
+        "RegisterTenant",
+        "DraftInstrument",
+        "ReopenInstrument",
+        "CreateWatch",
+        "UpdateWatch",
+        "RotateWatchCalendarToken",
+        "DeleteWatch",
+        "Watches",
+        "Notifications",
+        "MarkNotificationsRead",
+    ];
     for (name, token, variables) in steps {
         app.ok(Some(token), &operation(name), variables).await;
         ran.push(name);

@@ -4,8 +4,10 @@
 //! - `/readyz`: PostgreSQL and NATS both answer; 503 with the failing part named otherwise.
 //! - `/metrics`: Prometheus text format.
 //! - `/graphql`: the GraphQL API (POST and GET), GraphiQL for browsers in development.
+//! - `/watches/<id>/deadlines.ics?token=…`: a watch's deadlines as an iCalendar feed.
 
 pub mod auth;
+pub mod calendar;
 pub mod graphql;
 mod ops;
 mod trace;

@@ -10,10 +10,13 @@
 //!   the batch, and JetStream drops the copies by message id (duplicate window: 48 h).
 //! - [`Relay::run`] holds an advisory lock on a connection of its own, so one relay runs across
 //!   processes, and another takes over when its process dies.
+//! - [`NotificationRelay`] publishes the users' notifications on `ri.ntf.<tenant>.<kind>`.
 
 mod error;
 pub mod message;
+pub mod notifications;
 mod relay;
 
 pub use error::RelayError;
+pub use notifications::{NotificationRelay, NotificationRelayConfig, NotificationRelayError};
 pub use relay::{Batch, LOCK_NAMESPACE, READER, Relay, RelayConfig};

@@ -1,4 +1,5 @@
-//! The GraphQL API: schema, limits, and the request context.
+//! The GraphQL API: schema, limits, and the request context. Queries and mutations over HTTP,
+//! subscriptions over WebSocket (`graphql-transport-ws`), all on `/graphql`.
 
 mod enums;
 pub mod error;
@@ -7,10 +8,12 @@ mod inputs;
 mod mutation;
 mod objects;
 mod query;
+mod subscription;
+mod watches;
 
 use std::sync::Arc;
 
-use async_graphql::{Context, EmptySubscription, Schema};
+use async_graphql::{Context, Schema};
 use ri_domain::instrument::Clock;
 use ri_eventstore::EventLog;
 use sqlx::PgPool;
@@ -18,10 +21,11 @@ use sqlx::PgPool;
 pub use http::{GraphqlConfig, routes};
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
+pub use subscription::SubscriptionRoot;
 
 use crate::auth::Principal;
 
-pub type ApiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type ApiSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// What every resolver may use.
 #[derive(Clone, Debug)]
@@ -29,6 +33,13 @@ pub struct Api {
     pub db: PgPool,
     pub log: EventLog,
     pub clock: Arc<dyn Clock>,
+    /// What subscriptions are fed from; without it (or while it is disconnected) subscribing
+    /// answers UNAVAILABLE.
+    pub nats: Option<async_nats::Client>,
+    /// The relay's subject prefix: events are on `<prefix>.<tenant>.<aggregate>.<event>`.
+    pub event_subject_prefix: String,
+    /// The notification relay's prefix: notifications are on `<prefix>.<tenant>.<kind>`.
+    pub notification_subject_prefix: String,
 }
 
 /// Nesting deeper than this is refused before execution.
@@ -37,7 +48,7 @@ pub const MAX_DEPTH: usize = 12;
 pub const MAX_COMPLEXITY: usize = 2_000;
 
 pub fn schema(api: Api, introspection: bool) -> ApiSchema {
-    let builder = Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+    let builder = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .data(api)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY);
@@ -50,7 +61,7 @@ pub fn schema(api: Api, introspection: bool) -> ApiSchema {
 
 /// The SDL of the schema, as committed in `graphql/schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .finish()
         .sdl()
 }

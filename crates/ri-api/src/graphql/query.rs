@@ -74,7 +74,7 @@ impl InstrumentFilter {
     }
 }
 
-fn viewer(ctx: &Context<'_>) -> Viewer {
+pub(super) fn viewer(ctx: &Context<'_>) -> Viewer {
     let p = principal(ctx);
     Viewer {
         tenant: p.tenant().cloned(),
@@ -193,6 +193,32 @@ impl QueryRoot {
         .await
         .map_err(ApiError::from)?;
         Ok(page.into())
+    }
+
+    /// Your watches (saved searches), newest first.
+    async fn watches(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<super::watches::Watch>> {
+        Ok(super::watches::watches(ctx).await?)
+    }
+
+    /// One of your watches; null for an unknown id or someone else's watch.
+    async fn watch(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<super::watches::Watch>> {
+        Ok(super::watches::watch(ctx, id).await?)
+    }
+
+    /// Your notifications, newest first; `after` is the previous page's `endCursor`.
+    async fn notifications(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Default: false.")] unread_only: Option<bool>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<super::watches::NotificationConnection> {
+        let unread_only = unread_only.unwrap_or(false);
+        Ok(super::watches::notifications(ctx, unread_only, self::first(first, 20)?, after).await?)
     }
 
     /// Who you are, as the API sees you.

@@ -116,7 +116,7 @@ pub async fn watched_instruments(
 }
 
 /// What a notification is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum NotificationKind {
     /// An instrument newly matches a watch.
@@ -147,7 +147,7 @@ impl NotificationKind {
 }
 
 /// One notification in a user's inbox; also the body of its NATS message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Notification {
     pub id: Uuid,
