@@ -4,6 +4,7 @@
 
 pub mod instrument;
 pub mod metadata;
+pub mod project;
 pub mod tenant;
 pub mod values;
 pub mod versioning;
@@ -25,6 +26,9 @@ pub fn event_registry() -> EventRegistry {
     }
     for event in watch::WatchEvent::TYPES {
         registry = registry.register(watch::WATCH, event, 1);
+    }
+    for event in project::ProjectEvent::TYPES {
+        registry = registry.register(project::PROJECT, event, 1);
     }
     registry
 }

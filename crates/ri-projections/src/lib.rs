@@ -12,6 +12,7 @@
 pub mod catalogue;
 mod error;
 mod projection;
+pub mod projects;
 mod replay;
 mod runner;
 pub mod streams;
@@ -20,6 +21,7 @@ pub mod watches;
 pub use catalogue::{Audit, Catalogue, Tenants};
 pub use error::ProjectionError;
 pub use projection::{Projection, all, by_name};
+pub use projects::Projects;
 pub use replay::{ReplayReport, replay};
 pub use watches::Watches;
 pub use runner::{ProjectionRunner, RunnerConfig};

@@ -6,6 +6,7 @@ use sqlx::PgConnection;
 
 use crate::catalogue::{Audit, Catalogue, Tenants};
 use crate::error::ProjectionError;
+use crate::projects::Projects;
 use crate::streams::Streams;
 use crate::watches::Watches;
 
@@ -36,6 +37,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(Tenants),
         Arc::new(Audit),
         Arc::new(Watches),
+        Arc::new(Projects),
     ]
 }
 

@@ -506,3 +506,111 @@ async fn a_changed_filter_follows_what_now_matches_without_announcing_it() {
     w.project().await;
     assert!(w.inbox(SEEKERS, "ana").await.is_empty());
 }
+
+fn project_details(acronym: &str, country: &str) -> ri_domain::project::ProjectDetails {
+    use ri_domain::project::{Acronym, Consortium, ProjectDetails, Stage};
+    ProjectDetails {
+        acronym: Acronym::parse("acronym", acronym).unwrap(),
+        title: Title::parse("title", acronym).unwrap(),
+        open_call: None,
+        stage: Some(Stage::Prototyping),
+        security_domain: None,
+        consortium: Consortium::default(),
+        lead_country: Some(CountryCode::parse("leadCountry", country).unwrap()),
+        summary: Summary::parse("summary", "").unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn follow_up_managers_hear_once_when_an_instrument_newly_scores_above_a_project_s_threshold()
+ {
+    use ri_domain::Role;
+    use ri_domain::project::{MatchThreshold, Project, ProjectCommand};
+    use ri_domain::tenant::{Tenant, TenantCommand, TenantKind, TenantProfile};
+
+    let w = World::new().await;
+    let owners = "delta-hub";
+    let register = TenantCommand::Register {
+        slug: tenant(owners),
+        profile: TenantProfile {
+            name: Title::parse("name", "Delta hub").unwrap(),
+            kind: TenantKind::AmbassadorCluster,
+            country: CountryCode::parse("country", "LT").unwrap(),
+            website: None,
+            domains: vec![],
+            member_count: None,
+        },
+    };
+    for command in [
+        register,
+        TenantCommand::GrantRole {
+            subject: "mia".into(),
+            role: Role::FollowUpManager,
+        },
+        TenantCommand::GrantRole {
+            subject: "cur".into(),
+            role: Role::Curator,
+        },
+    ] {
+        w.log
+            .execute::<Tenant>(&tenant(owners), owners, command, &metadata(owners), ())
+            .await
+            .unwrap();
+    }
+    let project = |command| async {
+        w.log
+            .execute::<Project>(&tenant(owners), "p-1", command, &metadata(owners), ())
+            .await
+            .unwrap()
+    };
+    project(ProjectCommand::Register {
+        tenant: tenant(owners),
+        details: project_details("SHIELD", "LT"),
+    })
+    .await;
+    project(ProjectCommand::DeclareFeatures {
+        features: codes(&["T1", "T8"]),
+    })
+    .await;
+    project(ProjectCommand::SetMatchThreshold {
+        threshold: MatchThreshold::parse("threshold", 0.45).unwrap(),
+    })
+    .await;
+    // Half of the project's features: 0.5 (a national call in its country).
+    w.publish("half", "Half call", &["T1"], Duration::days(30)).await;
+    // None of them: never.
+    w.publish("none", "Other call", &["G3"], Duration::days(30)).await;
+    // Below first, then tagged above: one alert, at the revision.
+    w.publish("later", "Later call", &["G3"], Duration::days(30)).await;
+    w.instrument(
+        "later",
+        InstrumentCommand::TagFeatures {
+            features: codes(&["T1", "T8"]),
+        },
+    )
+    .await;
+    // Revised again while above: nothing more.
+    w.instrument(
+        "later",
+        InstrumentCommand::Revise {
+            patch: InstrumentPatch {
+                title: Some(Title::parse("title", "Later call II").unwrap()),
+                ..InstrumentPatch::default()
+            },
+        },
+    )
+    .await;
+    w.project().await;
+
+    let inbox = w.inbox(owners, "mia").await;
+    assert_eq!(
+        summary(&inbox),
+        vec![
+            (NotificationKind::ProjectMatch, "half".to_owned()),
+            (NotificationKind::ProjectMatch, "later".to_owned()),
+        ]
+    );
+    assert!(inbox.iter().all(|n| n.project_id.as_deref() == Some("p-1")));
+    assert!(inbox[0].message.contains("SHIELD"), "{:?}", inbox[0]);
+    assert!(w.inbox(owners, "cur").await.is_empty(), "curators are not told");
+}

@@ -206,6 +206,9 @@ pub(crate) enum NotificationKind {
     Changed,
     /// The deadline of an instrument one of your watches follows is near.
     DeadlineReminder,
+    /// An instrument newly scores at or above the match threshold of one of your tenant's
+    /// projects (for its follow-up managers).
+    ProjectMatch,
 }
 
 impl From<ReadKind> for NotificationKind {
@@ -214,6 +217,7 @@ impl From<ReadKind> for NotificationKind {
             ReadKind::NewMatch => NotificationKind::NewMatch,
             ReadKind::Changed => NotificationKind::Changed,
             ReadKind::DeadlineReminder => NotificationKind::DeadlineReminder,
+            ReadKind::ProjectMatch => NotificationKind::ProjectMatch,
         }
     }
 }
@@ -223,6 +227,7 @@ pub(crate) struct Notification {
     pub id: ID,
     pub kind: NotificationKind,
     pub watch_id: Option<ID>,
+    pub project_id: Option<ID>,
     pub instrument_id: Option<ID>,
     /// The instrument's title.
     pub title: String,
@@ -241,6 +246,7 @@ impl From<read::Notification> for Notification {
             id: ID(n.id.to_string()),
             kind: n.kind.into(),
             watch_id: n.watch_id.map(ID),
+            project_id: n.project_id.map(ID),
             instrument_id: n.instrument_id.map(ID),
             title: n.title,
             message: n.message,

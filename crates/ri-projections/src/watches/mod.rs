@@ -9,10 +9,14 @@
 //! - A change to an instrument a watch follows (it met the filter before the change) makes one
 //!   `CHANGED` notice naming the fields, with old and new values.
 //! - Deadline reminders depend on the clock, not on events: [`issue_deadline_reminders`].
+//! - An instrument published or revised so that a project newly scores at or above its match
+//!   threshold: one `PROJECT_MATCH` notice per follow-up manager of the project's tenant
+//!   (`alerts`).
 //!
 //! Notifications land in `public.notifications` (not a table of this projection: replay keeps
 //! it, and re-derives only ids it already holds, since ids are UUIDv5s of their cause).
 
+mod alerts;
 mod read;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,6 +25,8 @@ use std::sync::LazyLock;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use ri_domain::instrument::{INSTRUMENT, InstrumentEvent, InstrumentStatus};
+use ri_domain::project::PROJECT;
+use ri_domain::tenant::TENANT;
 use ri_domain::watch::{WATCH, WatchEvent, WatchFilter};
 use ri_eventstore::StoredEvent;
 use serde::Serialize;
@@ -45,7 +51,7 @@ pub use read::{
 pub struct Watches;
 
 /// Namespace of the notifications' UUIDv5 ids.
-const NOTIFICATION_NAMESPACE: Uuid = Uuid::from_u128(0x6e6f_7469_6669_5249_8000_0000_0000_0001);
+pub(crate) const NOTIFICATION_NAMESPACE: Uuid = Uuid::from_u128(0x6e6f_7469_6669_5249_8000_0000_0000_0001);
 
 /// Whether watch `w` matches instrument `i` (aliases of `watches` and `watch_instruments`),
 /// whatever the instrument's status: the search filter, in SQL, once for both directions.
@@ -100,7 +106,14 @@ impl Projection for Watches {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["watches", "watch_instruments", "watch_matches"]
+        &[
+            "watches",
+            "watch_instruments",
+            "watch_matches",
+            "alert_projects",
+            "alert_tenants",
+            "project_alerts",
+        ]
     }
 
     fn apply<'a>(
@@ -116,6 +129,8 @@ impl Projection for Watches {
                     INSTRUMENT => {
                         instrument_event(conn, &mut instruments, e, decode(e)?).await?;
                     }
+                    PROJECT => alerts::project_event(conn, e, decode(e)?).await?,
+                    TENANT => alerts::tenant_event(conn, e, decode(e)?).await?,
                     _ => {}
                 }
             }
@@ -315,6 +330,14 @@ async fn instrument_event(
         event,
         InstrumentEvent::InstrumentDrafted { .. } | InstrumentEvent::InstrumentPublished
     );
+    // Published, or revised in what matching reads: what may make a project a new match.
+    let is_announcing = !matches!(
+        event,
+        InstrumentEvent::InstrumentDrafted { .. }
+            | InstrumentEvent::InstrumentWithdrawn { .. }
+            | InstrumentEvent::InstrumentArchived
+            | InstrumentEvent::InstrumentClosed
+    );
     row.apply(e, event)?;
     store(conn, &row).await?;
     cache.insert(id.to_owned(), row.clone());
@@ -418,7 +441,11 @@ async fn instrument_event(
         .await?;
     }
 
-    insert_notices(conn, e, &row, &notices).await
+    insert_notices(conn, e, &row, &notices).await?;
+    if open && is_announcing {
+        alerts::instrument_changed(conn, e, &row).await?;
+    }
+    Ok(())
 }
 
 fn changed_fields(changes: &[crate::catalogue::FieldChange]) -> Vec<ChangedField> {

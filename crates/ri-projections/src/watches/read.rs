@@ -125,6 +125,8 @@ pub enum NotificationKind {
     Changed,
     /// A followed instrument's deadline is near.
     DeadlineReminder,
+    /// An instrument newly scores at or above a project's match threshold.
+    ProjectMatch,
 }
 
 impl NotificationKind {
@@ -133,6 +135,7 @@ impl NotificationKind {
             NotificationKind::NewMatch => "NEW_MATCH",
             NotificationKind::Changed => "CHANGED",
             NotificationKind::DeadlineReminder => "DEADLINE_REMINDER",
+            NotificationKind::ProjectMatch => "PROJECT_MATCH",
         }
     }
 
@@ -141,6 +144,7 @@ impl NotificationKind {
             "NEW_MATCH" => Some(NotificationKind::NewMatch),
             "CHANGED" => Some(NotificationKind::Changed),
             "DEADLINE_REMINDER" => Some(NotificationKind::DeadlineReminder),
+            "PROJECT_MATCH" => Some(NotificationKind::ProjectMatch),
             _ => None,
         }
     }
@@ -157,6 +161,9 @@ pub struct Notification {
     pub recipient: String,
     pub kind: NotificationKind,
     pub watch_id: Option<String>,
+    /// For PROJECT_MATCH: the project.
+    #[serde(default)]
+    pub project_id: Option<String>,
     pub instrument_id: Option<String>,
     /// The instrument's title.
     pub title: String,
@@ -179,6 +186,7 @@ type NotificationTuple = (
     String,
     Option<String>,
     Option<String>,
+    Option<String>,
     String,
     String,
     Json<Vec<ChangedField>>,
@@ -189,8 +197,8 @@ type NotificationTuple = (
 
 macro_rules! notification_columns {
     () => {
-        "SELECT id, seq, tenant, recipient, kind, watch_id, instrument_id, title, message, \
-         changes, deadline, created_at, read_at FROM notifications"
+        "SELECT id, seq, tenant, recipient, kind, watch_id, project_id, instrument_id, title, \
+         message, changes, deadline, created_at, read_at FROM notifications"
     };
 }
 
@@ -203,13 +211,14 @@ fn notification(t: NotificationTuple) -> Notification {
         // The table's CHECK admits only the three kinds.
         kind: NotificationKind::parse(&t.4).unwrap_or(NotificationKind::Changed),
         watch_id: t.5,
-        instrument_id: t.6,
-        title: t.7,
-        message: t.8,
-        changes: t.9.0,
-        deadline: t.10,
-        created_at: t.11,
-        read_at: t.12,
+        project_id: t.6,
+        instrument_id: t.7,
+        title: t.8,
+        message: t.9,
+        changes: t.10.0,
+        deadline: t.11,
+        created_at: t.12,
+        read_at: t.13,
     }
 }
 
