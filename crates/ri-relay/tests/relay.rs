@@ -3,40 +3,17 @@
 //! at the end.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::{HashMap, HashSet};
+mod support;
+
 use std::time::Duration;
 
 use async_nats::jetstream;
-use ri_eventstore::{Checkpoint, EventLog, StoredEvent};
+use ri_eventstore::{Checkpoint, EventLog};
 use ri_relay::{Relay, RelayConfig};
 use ri_testkit::ledger::{Ledger, LedgerCommand};
 use ri_testkit::{TestDb, metadata, read_at_least, tenant};
-use time::format_description::well_known::Rfc3339;
+use support::{assert_exactly_once, config, nats, stream_messages, wait_for_messages};
 use tokio_util::sync::CancellationToken;
-
-fn nats_url() -> String {
-    std::env::var("RI_TEST_NATS").unwrap_or_else(|_| "127.0.0.1:4222".to_owned())
-}
-
-async fn nats() -> async_nats::Client {
-    async_nats::connect(nats_url())
-        .await
-        .expect("connect to NATS (is nats-server -js running?)")
-}
-
-/// A stream and subject prefix no other test uses; small batches so that several are needed.
-fn config() -> RelayConfig {
-    let tag = uuid::Uuid::new_v4().simple().to_string();
-    RelayConfig {
-        stream: format!("RI_TEST_{}", tag.to_uppercase()),
-        subject_prefix: format!("ritest.{tag}"),
-        batch_size: 7,
-        ack_timeout: Duration::from_secs(5),
-        idle_poll: Duration::from_millis(20),
-        takeover_poll: Duration::from_millis(50),
-        ..RelayConfig::default()
-    }
-}
 
 /// Per tenant and ledger: Open, three Credits (one command), Debit, Close = 6 events.
 async fn write_events(log: &EventLog) -> usize {
@@ -61,111 +38,6 @@ async fn write_events(log: &EventLog) -> usize {
         }
     }
     n
-}
-
-#[derive(Debug)]
-struct Received {
-    subject: String,
-    headers: HashMap<String, String>,
-    payload: serde_json::Value,
-}
-
-/// Every message of the stream, in stream order.
-async fn stream_messages(js: &jetstream::Context, stream: &str) -> Vec<Received> {
-    let mut stream = js.get_stream(stream).await.unwrap();
-    let info = stream.info().await.unwrap();
-    let (first, last) = (info.state.first_sequence, info.state.last_sequence);
-    let mut out = Vec::new();
-    if info.state.messages == 0 {
-        return out;
-    }
-    for seq in first..=last {
-        let m = stream.get_raw_message(seq).await.unwrap();
-        let headers = m
-            .headers
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.first().unwrap().to_string()))
-            .collect();
-        out.push(Received {
-            subject: m.subject.to_string(),
-            headers,
-            payload: serde_json::from_slice(&m.payload).unwrap(),
-        });
-    }
-    out
-}
-
-async fn wait_for_messages(js: &jetstream::Context, stream: &str, n: u64) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(mut s) = js.get_stream(stream).await
-            && s.info().await.unwrap().state.messages >= n
-        {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{n} messages never arrived"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// Each event exactly once, in log order per aggregate, with its headers and payload.
-fn assert_exactly_once(received: &[Received], events: &[StoredEvent], prefix: &str) {
-    assert_eq!(received.len(), events.len(), "one message per event");
-    let by_id: HashMap<String, &StoredEvent> =
-        events.iter().map(|e| (e.event_id.to_string(), e)).collect();
-    let mut seen = HashSet::new();
-    let mut last_sequence: HashMap<(String, String), i64> = HashMap::new();
-    for m in received {
-        let id = &m.headers["Nats-Msg-Id"];
-        assert!(seen.insert(id.clone()), "event {id} published twice");
-        let e = by_id.get(id).expect("a message for an event of the log");
-        assert_eq!(
-            m.subject,
-            format!(
-                "{prefix}.{}.{}.{}",
-                e.tenant,
-                e.aggregate_type.to_lowercase(),
-                e.event_type.to_lowercase()
-            )
-        );
-        let h = |k: &str| m.headers.get(k).map(String::as_str);
-        assert_eq!(h("ce-specversion"), Some("1.0"));
-        assert_eq!(h("ce-id"), Some(id.as_str()));
-        assert_eq!(
-            h("ce-source").unwrap(),
-            format!(
-                "/regional-invest/{}/{}/{}",
-                e.tenant, e.aggregate_type, e.aggregate_id
-            )
-        );
-        assert_eq!(
-            h("ce-type").unwrap(),
-            format!(
-                "eu.regional-invest.ledger.{}.v{}",
-                e.event_type.to_lowercase(),
-                e.event_version
-            )
-        );
-        assert_eq!(
-            h("ce-time").unwrap(),
-            e.recorded_at.format(&Rfc3339).unwrap()
-        );
-        assert_eq!(h("ce-subject"), Some(e.aggregate_id.as_str()));
-        assert_eq!(h("ce-sequence").unwrap(), e.sequence.to_string());
-        assert_eq!(h("content-type"), Some("application/json"));
-        assert_eq!(
-            h("traceparent"),
-            e.metadata.get("traceparent").and_then(|v| v.as_str())
-        );
-        assert!(h("traceparent").is_some());
-        assert_eq!(m.payload, e.payload);
-        let key = (e.tenant.clone(), e.aggregate_id.clone());
-        let previous = last_sequence.insert(key, e.sequence).unwrap_or(0);
-        assert_eq!(e.sequence, previous + 1, "log order per aggregate");
-    }
 }
 
 #[tokio::test]
