@@ -9,7 +9,7 @@ mod mutation;
 mod objects;
 mod query;
 mod subscription;
-mod watches;
+pub mod watches;
 
 use std::sync::Arc;
 
@@ -19,11 +19,20 @@ use ri_eventstore::EventLog;
 use sqlx::PgPool;
 
 pub use http::{GraphqlConfig, routes};
-pub use mutation::MutationRoot;
-pub use query::QueryRoot;
+pub use mutation::CoreMutation;
+pub use query::CoreQuery;
 pub use subscription::SubscriptionRoot;
+pub use watches::{WatchMutation, WatchQuery};
 
 use crate::auth::Principal;
+
+/// Every query field: each area of the API keeps its own object.
+#[derive(async_graphql::MergedObject, Debug, Default)]
+pub struct QueryRoot(CoreQuery, WatchQuery);
+
+/// Every mutation: each area of the API keeps its own object.
+#[derive(async_graphql::MergedObject, Debug, Default)]
+pub struct MutationRoot(CoreMutation, WatchMutation);
 
 pub type ApiSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
@@ -48,10 +57,14 @@ pub const MAX_DEPTH: usize = 12;
 pub const MAX_COMPLEXITY: usize = 2_000;
 
 pub fn schema(api: Api, introspection: bool) -> ApiSchema {
-    let builder = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
-        .data(api)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY);
+    let builder = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot,
+    )
+    .data(api)
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY);
     if introspection {
         builder.finish()
     } else {
@@ -61,9 +74,13 @@ pub fn schema(api: Api, introspection: bool) -> ApiSchema {
 
 /// The SDL of the schema, as committed in `graphql/schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
-        .finish()
-        .sdl()
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot,
+    )
+    .finish()
+    .sdl()
 }
 
 /// The caller of the current request (anonymous when none was attached).

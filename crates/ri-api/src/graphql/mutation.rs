@@ -77,8 +77,9 @@ pub(crate) struct RegisterTenantInput {
     pub member_count: Option<u32>,
 }
 
-#[derive(Debug)]
-pub struct MutationRoot;
+/// Instrument curation and tenant administration.
+#[derive(Debug, Default)]
+pub struct CoreMutation;
 
 fn metadata(user: &User) -> EventMetadata {
     EventMetadata::new(
@@ -239,7 +240,7 @@ async fn run_tenant(
 }
 
 #[Object]
-impl MutationRoot {
+impl CoreMutation {
     /// Registers a cluster organisation as a tenant. Platform admins only.
     async fn register_tenant(
         &self,
@@ -532,56 +533,5 @@ impl MutationRoot {
             role: role.into(),
         };
         Ok(run_tenant(ctx, user, &slug, None, command).await?)
-    }
-
-    /// Saves a search as a watch of yours: you are notified when an instrument newly matches
-    /// it, when one it follows changes, and before their deadlines. The result carries the
-    /// path of the watch's calendar feed, with its secret token, this once.
-    async fn create_watch(
-        &self,
-        ctx: &Context<'_>,
-        input: super::watches::CreateWatchInput,
-    ) -> async_graphql::Result<super::watches::WatchChange> {
-        Ok(super::watches::create(ctx, input).await?)
-    }
-
-    /// Changes the given fields of a watch of yours.
-    async fn update_watch(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-        expected_version: Option<i64>,
-        input: super::watches::UpdateWatchInput,
-    ) -> async_graphql::Result<super::watches::WatchChange> {
-        Ok(super::watches::update(ctx, id, expected_version, input).await?)
-    }
-
-    /// Issues a new calendar feed token for a watch of yours; the old link stops working.
-    async fn rotate_watch_calendar_token(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-    ) -> async_graphql::Result<super::watches::WatchChange> {
-        Ok(super::watches::rotate_calendar_token(ctx, id).await?)
-    }
-
-    async fn delete_watch(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-        expected_version: Option<i64>,
-    ) -> async_graphql::Result<super::watches::WatchChange> {
-        Ok(super::watches::delete(ctx, id, expected_version).await?)
-    }
-
-    /// Marks notifications of yours read: those in `ids`, or all with `all: true`. Returns how
-    /// many were unread.
-    async fn mark_notifications_read(
-        &self,
-        ctx: &Context<'_>,
-        ids: Option<Vec<ID>>,
-        all: Option<bool>,
-    ) -> async_graphql::Result<i64> {
-        Ok(super::watches::mark_read(ctx, ids, all.unwrap_or(false)).await?)
     }
 }

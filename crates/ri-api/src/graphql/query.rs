@@ -82,7 +82,7 @@ pub(super) fn viewer(ctx: &Context<'_>) -> Viewer {
     }
 }
 
-fn first(first: Option<i32>, default: i32) -> Result<u32, ApiError> {
+pub(super) fn first(first: Option<i32>, default: i32) -> Result<u32, ApiError> {
     let n = first.unwrap_or(default);
     if n < 0 {
         return Err(ApiError::field("first", "must not be negative"));
@@ -100,11 +100,12 @@ impl From<ReadError> for ApiError {
     }
 }
 
-#[derive(Debug)]
-pub struct QueryRoot;
+/// Taxonomy, instruments, tenants, history and the caller.
+#[derive(Debug, Default)]
+pub struct CoreQuery;
 
 #[Object]
-impl QueryRoot {
+impl CoreQuery {
     /// The SecurIT feature taxonomy.
     async fn taxonomy(&self) -> Taxonomy {
         Taxonomy
@@ -193,32 +194,6 @@ impl QueryRoot {
         .await
         .map_err(ApiError::from)?;
         Ok(page.into())
-    }
-
-    /// Your watches (saved searches), newest first.
-    async fn watches(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<super::watches::Watch>> {
-        Ok(super::watches::watches(ctx).await?)
-    }
-
-    /// One of your watches; null for an unknown id or someone else's watch.
-    async fn watch(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-    ) -> async_graphql::Result<Option<super::watches::Watch>> {
-        Ok(super::watches::watch(ctx, id).await?)
-    }
-
-    /// Your notifications, newest first; `after` is the previous page's `endCursor`.
-    async fn notifications(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Default: false.")] unread_only: Option<bool>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> async_graphql::Result<super::watches::NotificationConnection> {
-        let unread_only = unread_only.unwrap_or(false);
-        Ok(super::watches::notifications(ctx, unread_only, self::first(first, 20)?, after).await?)
     }
 
     /// Who you are, as the API sees you.

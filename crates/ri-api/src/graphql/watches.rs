@@ -2,7 +2,7 @@
 //! roots call. Any signed-in user keeps their own watches and inbox; another user's watch, in
 //! the same tenant or another, is NOT_FOUND, as if it did not exist.
 
-use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
 use cqrs_es::AggregateError;
 use rand::RngExt;
 use ri_domain::values::{CountryCode, SearchText, Title};
@@ -276,9 +276,7 @@ pub(crate) struct NotificationConnection {
 }
 
 fn signed_in<'a>(ctx: &'a Context<'_>) -> Result<&'a User, ApiError> {
-    principal(ctx)
-        .user()
-        .ok_or_else(ApiError::unauthenticated)
+    principal(ctx).user().ok_or_else(ApiError::unauthenticated)
 }
 
 fn watch_id(id: &ID) -> Result<String, ApiError> {
@@ -330,8 +328,12 @@ async fn run(
     command: WatchCommand,
 ) -> Result<i64, ApiError> {
     let api = ctx.data_unchecked::<Api>();
-    let meta = EventMetadata::new(user.subject.clone(), user.tenant.clone(), user.roles.clone())
-        .with_traceparent(current_traceparent());
+    let meta = EventMetadata::new(
+        user.subject.clone(),
+        user.tenant.clone(),
+        user.roles.clone(),
+    )
+    .with_traceparent(current_traceparent());
     let v = api
         .log
         .execute_at::<WatchAggregate>(
@@ -521,4 +523,91 @@ pub(crate) async fn notifications(
         },
         unread_count: page.unread,
     })
+}
+
+/// Watches and notifications: queries.
+#[derive(Debug, Default)]
+pub struct WatchQuery;
+
+#[Object]
+impl WatchQuery {
+    /// Your watches (saved searches), newest first.
+    async fn watches(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Watch>> {
+        Ok(watches(ctx).await?)
+    }
+
+    /// One of your watches; null for an unknown id or someone else's watch.
+    async fn watch(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Watch>> {
+        Ok(watch(ctx, id).await?)
+    }
+
+    /// Your notifications, newest first; `after` is the previous page's `endCursor`.
+    async fn notifications(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Default: false.")] unread_only: Option<bool>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<NotificationConnection> {
+        let unread_only = unread_only.unwrap_or(false);
+        Ok(notifications(ctx, unread_only, super::query::first(first, 20)?, after).await?)
+    }
+}
+
+/// Watches and notifications: mutations.
+#[derive(Debug, Default)]
+pub struct WatchMutation;
+
+#[Object]
+impl WatchMutation {
+    /// Saves a search as a watch of yours: you are notified when an instrument newly matches
+    /// it, when one it follows changes, and before their deadlines. The result carries the
+    /// path of the watch's calendar feed, with its secret token, this once.
+    async fn create_watch(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateWatchInput,
+    ) -> async_graphql::Result<WatchChange> {
+        Ok(create(ctx, input).await?)
+    }
+
+    /// Changes the given fields of a watch of yours.
+    async fn update_watch(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: Option<i64>,
+        input: UpdateWatchInput,
+    ) -> async_graphql::Result<WatchChange> {
+        Ok(update(ctx, id, expected_version, input).await?)
+    }
+
+    /// Issues a new calendar feed token for a watch of yours; the old link stops working.
+    async fn rotate_watch_calendar_token(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<WatchChange> {
+        Ok(rotate_calendar_token(ctx, id).await?)
+    }
+
+    async fn delete_watch(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: Option<i64>,
+    ) -> async_graphql::Result<WatchChange> {
+        Ok(delete(ctx, id, expected_version).await?)
+    }
+
+    /// Marks notifications of yours read: those in `ids`, or all with `all: true`. Returns how
+    /// many were unread.
+    async fn mark_notifications_read(
+        &self,
+        ctx: &Context<'_>,
+        ids: Option<Vec<ID>>,
+        all: Option<bool>,
+    ) -> async_graphql::Result<i64> {
+        Ok(mark_read(ctx, ids, all.unwrap_or(false)).await?)
+    }
 }
