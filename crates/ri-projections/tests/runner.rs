@@ -90,6 +90,13 @@ async fn a_runner_killed_mid_batch_and_restarted_equals_a_replay_from_zero() {
     let db = TestDb::new().await;
     let log = db.log(10);
     random_commands(&log, 3, 1000, 2).await;
+    // Other tests' open transactions hold every reader back for a moment: wait until the
+    // events are visible, or the doomed runner would find nothing to write and never hang.
+    let written_events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&db.owner)
+        .await
+        .unwrap();
+    ri_testkit::read_at_least(&log, written_events as usize).await;
 
     // Killed after writing rows, before committing: task and connection dropped.
     let doomed_pool = db::app_pool(&db.config).await.unwrap();
@@ -111,14 +118,25 @@ async fn a_runner_killed_mid_batch_and_restarted_equals_a_replay_from_zero() {
     task.abort();
     let _ = task.await;
     doomed_pool.close().await;
-    let stuck: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
-         AND state LIKE 'idle in transaction%'",
-    )
-    .fetch_one(&db.owner)
-    .await
-    .unwrap();
-    assert_eq!(stuck, 0, "the killed runner's transaction is gone");
+    // The server ends a closed connection's backend on its own time: wait for it (bounded).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let stuck: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND state LIKE 'idle in transaction%'",
+        )
+        .fetch_one(&db.owner)
+        .await
+        .unwrap();
+        if stuck == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the killed runner's transaction is still open"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(
         Checkpoint::load(&db.owner, "streams").await.unwrap(),
         Checkpoint::START
