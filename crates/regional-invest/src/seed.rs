@@ -1,9 +1,11 @@
 //! The seed data the product ships: the SecurIT consortium partners and ambassador clusters as
-//! tenants, and the funding instruments the SecurIT deliverable D2.5 names, loaded as real
-//! commands through the event log so that every seeded fact has its events and its history.
+//! tenants, the funding instruments the SecurIT deliverable D2.5 names, and the 42 projects its
+//! two open calls funded, loaded as real commands through the event log so that every seeded
+//! fact has its events and its history.
 //!
 //! The data is the project's own copy of the deliverable's facts (`seed/clusters.json`,
-//! `seed/instruments.json`), embedded in the binary. Nothing here is synthetic.
+//! `seed/instruments.json`, `seed/projects.json`), embedded in the binary. Nothing here is
+//! synthetic.
 //!
 //! [`load_if_empty`] first turns the whole seed into a plan, parsing every field through the
 //! domain's value types, so that bad seed data fails with an error naming the record before
@@ -51,16 +53,76 @@
 //!   that day: `+02:00` from the last Sunday of March to the day before the last Sunday of
 //!   October (CEST), `+01:00` otherwise (CET); the schedule names the zone `Europe/Brussels`.
 //!
+//! # Projects
+//!
+//! `seed/projects.json` is `data/projects.json` as the deliverable gives it: the 21 projects of
+//! Open Call 1 with their feature map, stage, follow-up partner and (for some) consortium and
+//! summary; the 21 of Open Call 2 with their lead country only.
+//!
+//! - Id: UUID v5 of [`PROJECT_NAMESPACE`] and the acronym ([`project_id`]).
+//! - Owner: the tenant of the consortium partner named as `follow_up_partner` (by name, as in
+//!   `clusters.json`; an unknown name is an error). A project without one (SECURVERSE and every
+//!   Open Call 2 project: follow-up was arranged per project cluster, which the data does not
+//!   tie to a partner) goes by the instruments' rule: the first consortium partner of its lead
+//!   country, else of a consortium member's country, else the coordinator SAFE. So AIRA (PL)
+//!   goes to FundingBox, RoBriNet (DK) to CenSec, and SECURVERSE and the other 19 to SAFE.
+//! - Title: the data has none; the acronym stands in for it until a follow-up manager revises
+//!   it.
+//! - Open call: `SecurIT Open Call <n>`. Stage: `Prototyping` / `Demonstrator` as
+//!   `PROTOTYPING` / `DEMONSTRATOR`, none when the data has none. Security domain: none (the
+//!   data gives none per project). Consortium: the members with their countries; lead country
+//!   as given. Summary: as given, else empty.
+//! - Commands, as [`SYSTEM_ACTOR`] with the `follow_up_manager` role of the owner: `Register`,
+//!   then `DeclareFeatures` when there are features (Open Call 1's feature map; Open Call 2's
+//!   projects have none yet), then `NoteApplicationsBeyondSecurity` when the data names any.
+//!   The match threshold stays at its default.
+//!
+//! Projects are part of the one-time seed: a database seeded before they shipped does not get
+//! them from a later load (it holds tenants, so the load is skipped).
+//!
+//! # Project clusters
+//!
+//! `seed/project_clusters.json` is `data/project_clusters.json`: the two clusters of the
+//! deliverable's section 3.3 (Public Space Protection with seven Open Call 2 projects; Critical
+//! Infrastructure Protection with four) and the end users interested in each.
+//!
+//! - Owner: a cluster holds only its tenant's own projects, so each cluster goes to the tenant
+//!   that owns all of its projects (found by acronym, ignoring case, among the seeded projects;
+//!   an unknown acronym, or projects of two tenants in one cluster, is an error). With the
+//!   projects' rule above every one of the eleven goes to SAFE, the coordinator, so both
+//!   clusters are SAFE's. (L3CE led the clustering in SecurIT; its follow-up managers can be
+//!   given SAFE's `follow_up_manager` role.)
+//! - End-user area: id UUID v5 of [`CLUSTER_NAMESPACE`] and `area:<end_user_area>`
+//!   ([`area_id`]); name the words in the brackets (`Public event security`, `CI operators:
+//!   water, DSOs`), first letter upper-cased; domain from the words before them: Public Space
+//!   Protection as `PUBLIC_SPACE_PROTECTION`, Critical Infrastructure Protection as
+//!   `SENSITIVE_INFRASTRUCTURE_PROTECTION` (the deliverable's domain for CI operators),
+//!   anything else as the tenant's own domain of that name; description: the interested end
+//!   users.
+//! - Cluster: id UUID v5 of [`CLUSTER_NAMESPACE`] and `<end_user_area>` ([`cluster_id`]); name
+//!   the whole `end_user_area`; its projects assigned in the data's order; each interested end
+//!   user engaged as an `END_USER_ORGANISATION` stakeholder (id UUID v5 of the cluster's id and
+//!   the name). No follow-up manager, demo event or feedback: the data names none.
+//! - Commands as [`SYSTEM_ACTOR`] with the `follow_up_manager` role of the owner: `Name` on the
+//!   area, then `Form`, `AssignProject` for each project, `EngageStakeholder` for each end user.
+//!
 //! Every command of one load shares one correlation id and one trace id.
 
 use std::collections::HashMap;
 
 use anyhow::{Context, anyhow, bail};
+use ri_domain::cluster::{
+    AggregateRef, AreaCommand, AreaDomain, ClusterCommand, ClusterServices, EndUserArea,
+    ProjectCluster, ProjectRef, Stakeholder, StakeholderKind,
+};
 use ri_domain::instrument::{
     CoverLevel, FundingInstrument, InstrumentCommand, InstrumentDetails, InstrumentKind,
     InstrumentServices, Schedule,
 };
 use ri_domain::metadata::SYSTEM_ACTOR;
+use ri_domain::project::{
+    Acronym, Consortium, ConsortiumMember, OpenCall, Project, ProjectCommand, ProjectDetails, Stage,
+};
 use ri_domain::tenant::{Tenant, TenantCommand, TenantKind, TenantProfile};
 use ri_domain::values::{
     CountryCode, CurrencyCode, FieldError, FundingRange, Link, ShortText, Summary, Title, distinct,
@@ -75,12 +137,22 @@ use uuid::Uuid;
 
 const CLUSTERS_JSON: &str = include_str!("../seed/clusters.json");
 const INSTRUMENTS_JSON: &str = include_str!("../seed/instruments.json");
+const PROJECTS_JSON: &str = include_str!("../seed/projects.json");
+const PROJECT_CLUSTERS_JSON: &str = include_str!("../seed/project_clusters.json");
 
 /// The namespace of the seeded instruments' ids. Fixed forever: changing it would give the same
 /// instruments other ids in a database seeded later.
 pub const INSTRUMENT_NAMESPACE: Uuid = Uuid::from_u128(0x6b1f_0c3e_8d2a_4e57_9c41_52a9_e0d7_3b18);
 
-/// The partner that stewards the instruments no partner's country claims (our choice).
+/// The namespace of the seeded projects' ids, fixed forever like [`INSTRUMENT_NAMESPACE`].
+pub const PROJECT_NAMESPACE: Uuid = Uuid::from_u128(0x3c0e_52a1_7b94_4f08_a6d3_1e8b_94c2_7f50);
+
+/// The namespace of the seeded end-user areas' and clusters' ids, fixed forever like
+/// [`INSTRUMENT_NAMESPACE`].
+pub const CLUSTER_NAMESPACE: Uuid = Uuid::from_u128(0x7a51_c3d0_2e64_4b19_8f07_d1a6_5c83_e924);
+
+/// The partner that stewards the instruments no partner's country claims, and the projects no
+/// partner follows up or claims by country (our choice).
 const COORDINATOR: &str = "SAFE";
 
 /// Namespace of the seed's advisory lock ("RISD"); the projections use "RIPR".
@@ -96,6 +168,8 @@ pub struct SeedReport {
     pub tenants: usize,
     /// Instruments drafted (whatever their final status).
     pub instruments: usize,
+    /// Projects registered.
+    pub projects: usize,
     /// True when the log already held a tenant, so nothing was written.
     pub skipped: bool,
 }
@@ -103,6 +177,24 @@ pub struct SeedReport {
 /// The id a seeded instrument of this name gets, in every database.
 pub fn instrument_id(name: &str) -> Uuid {
     Uuid::new_v5(&INSTRUMENT_NAMESPACE, name.trim().as_bytes())
+}
+
+/// The id a seeded project of this acronym gets, in every database.
+pub fn project_id(acronym: &str) -> Uuid {
+    Uuid::new_v5(&PROJECT_NAMESPACE, acronym.trim().as_bytes())
+}
+
+/// The id a seeded end-user area gets, in every database.
+pub fn area_id(end_user_area: &str) -> Uuid {
+    Uuid::new_v5(
+        &CLUSTER_NAMESPACE,
+        format!("area:{}", end_user_area.trim()).as_bytes(),
+    )
+}
+
+/// The id a seeded project cluster gets, in every database.
+pub fn cluster_id(end_user_area: &str) -> Uuid {
+    Uuid::new_v5(&CLUSTER_NAMESPACE, end_user_area.trim().as_bytes())
 }
 
 /// Loads the seed when the database holds no tenant yet; returns what it did. Idempotent: a
@@ -142,6 +234,7 @@ pub async fn load_if_empty(log: &EventLog) -> anyhow::Result<SeedReport> {
         SeedReport {
             tenants: 0,
             instruments: 0,
+            projects: 0,
             skipped: true,
         }
     } else {
@@ -203,6 +296,35 @@ struct InstrumentRecord {
     amount_eur: Option<Number>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProjectRecord {
+    acronym: String,
+    open_call: u8,
+    #[serde(default)]
+    stage: Option<String>,
+    #[serde(default)]
+    follow_up_partner: Option<String>,
+    #[serde(default)]
+    features: Vec<String>,
+    #[serde(default)]
+    application_beyond_security: Option<String>,
+    /// Empty or absent (`null`) when the data names no member.
+    #[serde(default)]
+    consortium: Option<Vec<MemberRecord>>,
+    #[serde(default)]
+    lead_country: Option<String>,
+    #[serde(default)]
+    summary: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberRecord {
+    name: String,
+    country: String,
+}
+
 /// A number the data may give as a JSON number or as a string (`"sme_members": "70"`).
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
@@ -237,6 +359,17 @@ impl std::fmt::Display for Number {
 struct Plan {
     tenants: Vec<TenantPlan>,
     instruments: Vec<InstrumentPlan>,
+    projects: Vec<ProjectPlan>,
+    clusters: Vec<ClusterPlan>,
+}
+
+#[derive(Debug)]
+struct ProjectPlan {
+    id: Uuid,
+    owner: TenantSlug,
+    details: ProjectDetails,
+    features: FeatureSet,
+    applications: Option<ShortText>,
 }
 
 #[derive(Debug)]
@@ -270,6 +403,8 @@ fn plan() -> anyhow::Result<Plan> {
         serde_json::from_str(CLUSTERS_JSON).context("seed/clusters.json is malformed")?;
     let instruments: Vec<InstrumentRecord> =
         serde_json::from_str(INSTRUMENTS_JSON).context("seed/instruments.json is malformed")?;
+    let projects: Vec<ProjectRecord> =
+        serde_json::from_str(PROJECTS_JSON).context("seed/projects.json is malformed")?;
 
     let mut tenants = Vec::new();
     let mut names_by_slug: HashMap<TenantSlug, &str> = HashMap::new();
@@ -321,9 +456,122 @@ fn plan() -> anyhow::Result<Plan> {
         }
         planned.push(instrument);
     }
+
+    let mut planned_projects = Vec::new();
+    let mut project_ids: HashMap<Uuid, &str> = HashMap::new();
+    for record in &projects {
+        let project = project_plan(record, &partners, &coordinator)
+            .with_context(|| format!("seed/projects.json: project {:?}", record.acronym))?;
+        if let Some(other) = project_ids.insert(project.id, &record.acronym) {
+            bail!(
+                "seed/projects.json: projects {other:?} and {:?} have the same acronym",
+                record.acronym
+            );
+        }
+        planned_projects.push(project);
+    }
+    let project_clusters: ProjectClustersFile = serde_json::from_str(PROJECT_CLUSTERS_JSON)
+        .context("seed/project_clusters.json is malformed")?;
+    let clusters = project_clusters
+        .clusters
+        .iter()
+        .map(|record| {
+            cluster_plan(record, &planned_projects).with_context(|| {
+                format!(
+                    "seed/project_clusters.json: cluster {:?}",
+                    record.end_user_area
+                )
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Plan {
         tenants,
         instruments: planned,
+        projects: planned_projects,
+        clusters,
+    })
+}
+
+fn project_plan(
+    record: &ProjectRecord,
+    partners: &[&TenantPlan],
+    coordinator: &TenantSlug,
+) -> anyhow::Result<ProjectPlan> {
+    let members = record
+        .consortium
+        .iter()
+        .flatten()
+        .map(|m| {
+            Ok(ConsortiumMember {
+                name: Title::parse("consortium", &m.name)?,
+                country: CountryCode::parse("consortium", &m.country)?,
+            })
+        })
+        .collect::<Result<Vec<_>, FieldError>>()?;
+    let consortium = Consortium::parse(members)?;
+    let lead_country = record
+        .lead_country
+        .as_deref()
+        .map(|c| CountryCode::parse("leadCountry", c))
+        .transpose()?;
+
+    let owner = match record.follow_up_partner.as_deref().map(str::trim) {
+        Some(name) => partners
+            .iter()
+            .find(|p| p.profile.name.as_str() == name)
+            .map(|p| p.slug.clone())
+            .ok_or_else(|| anyhow!("follow-up partner {name:?} is not a consortium partner"))?,
+        // The instruments' rule: a partner of the lead's country, else of a member's country,
+        // else the coordinator.
+        None => lead_country
+            .iter()
+            .chain(consortium.members().iter().map(|m| &m.country))
+            .find_map(|country| {
+                partners
+                    .iter()
+                    .find(|p| p.profile.country == *country)
+                    .map(|p| p.slug.clone())
+            })
+            .unwrap_or_else(|| coordinator.clone()),
+    };
+
+    let stage = match record.stage.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) if raw.eq_ignore_ascii_case("prototyping") => Some(Stage::Prototyping),
+        Some(raw) if raw.eq_ignore_ascii_case("demonstrator") => Some(Stage::Demonstrator),
+        Some(raw) => {
+            return Err(FieldError::new("stage", format!("{raw:?} is not a stage")).into());
+        }
+    };
+    let features = FeatureSet::parse(record.features.iter().map(String::as_str))
+        .map_err(|e| FieldError::new("features", e.to_string()))?;
+    let applications = record
+        .application_beyond_security
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(|a| ShortText::parse("applicationsBeyondSecurity", a))
+        .transpose()?;
+
+    Ok(ProjectPlan {
+        id: project_id(&record.acronym),
+        owner,
+        details: ProjectDetails {
+            acronym: Acronym::parse("acronym", &record.acronym)?,
+            // The data has no titles: the acronym stands in.
+            title: Title::parse("title", &record.acronym)?,
+            open_call: Some(OpenCall::parse(
+                "openCall",
+                &format!("SecurIT Open Call {}", record.open_call),
+            )?),
+            stage,
+            security_domain: None,
+            consortium,
+            lead_country,
+            summary: Summary::parse("summary", record.summary.as_deref().unwrap_or(""))?,
+        },
+        features,
+        applications,
     })
 }
 
@@ -599,19 +847,244 @@ impl Plan {
             }
         }
 
+        for project in &self.projects {
+            let acronym = project.details.acronym.as_str();
+            let mut commands = vec![ProjectCommand::Register {
+                tenant: project.owner.clone(),
+                details: project.details.clone(),
+            }];
+            if !project.features.is_empty() {
+                commands.push(ProjectCommand::DeclareFeatures {
+                    features: project.features,
+                });
+            }
+            if let Some(applications) = &project.applications {
+                commands.push(ProjectCommand::NoteApplicationsBeyondSecurity {
+                    applications: applications.clone(),
+                });
+            }
+            let id = project.id.to_string();
+            for command in commands {
+                log.execute::<Project>(
+                    &project.owner,
+                    &id,
+                    command,
+                    &run.for_tenant(&project.owner, Role::FollowUpManager),
+                    (),
+                )
+                .await
+                .with_context(|| format!("seed: project {acronym:?} ({id})"))?;
+            }
+        }
+
+        for cluster in &self.clusters {
+            cluster.run(log, &run).await?;
+        }
+
         tracing::info!(
             tenants = self.tenants.len(),
             instruments = self.instruments.len(),
             open,
             closed,
             drafts,
+            projects = self.projects.len(),
+            clusters = self.clusters.len(),
             "seed loaded"
         );
         Ok(SeedReport {
             tenants: self.tenants.len(),
             instruments: self.instruments.len(),
+            projects: self.projects.len(),
             skipped: false,
         })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Project clusters.
+
+#[derive(Debug, Deserialize)]
+struct ProjectClustersFile {
+    clusters: Vec<ProjectClusterRecord>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProjectClusterRecord {
+    end_user_area: String,
+    projects: Vec<String>,
+    #[serde(default)]
+    interested_end_users: Vec<String>,
+}
+
+#[derive(Debug)]
+struct ClusterPlan {
+    owner: TenantSlug,
+    area_id: Uuid,
+    area_name: Title,
+    domain: AreaDomain,
+    area_description: Summary,
+    id: Uuid,
+    name: Title,
+    projects: Vec<ProjectRef>,
+    stakeholders: Vec<Stakeholder>,
+}
+
+/// "Public Space Protection (public event security)": the domain and the area's name.
+fn area_parts(end_user_area: &str) -> anyhow::Result<(AreaDomain, Title)> {
+    let text = end_user_area.trim();
+    let (domain, rest) = text
+        .split_once(" (")
+        .ok_or_else(|| anyhow!("{text:?} is not \"<domain> (<area>)\""))?;
+    let area = rest
+        .strip_suffix(')')
+        .ok_or_else(|| anyhow!("{text:?} does not end with \")\""))?;
+    let mut chars = area.trim().chars();
+    let area = chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect::<String>())
+        .unwrap_or_default();
+    let domain = match domain.trim() {
+        "Public Space Protection" => AreaDomain::PublicSpaceProtection,
+        "Critical Infrastructure Protection" | "Sensitive Infrastructure Protection" => {
+            AreaDomain::SensitiveInfrastructureProtection
+        }
+        "Disaster Resilience" => AreaDomain::DisasterResilience,
+        own => AreaDomain::Own(Title::parse("ownDomain", own)?),
+    };
+    Ok((domain, Title::parse("name", &area)?))
+}
+
+fn cluster_plan(
+    record: &ProjectClusterRecord,
+    projects: &[ProjectPlan],
+) -> anyhow::Result<ClusterPlan> {
+    let (domain, area_name) = area_parts(&record.end_user_area)?;
+    let members = record
+        .projects
+        .iter()
+        .map(|acronym| {
+            projects
+                .iter()
+                .find(|p| {
+                    p.details
+                        .acronym
+                        .as_str()
+                        .eq_ignore_ascii_case(acronym.trim())
+                })
+                .ok_or_else(|| anyhow!("project {acronym:?} is not among the seeded projects"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let owner = members
+        .first()
+        .map(|p| p.owner.clone())
+        .ok_or_else(|| anyhow!("a cluster needs projects"))?;
+    if let Some(other) = members.iter().find(|p| p.owner != owner) {
+        bail!(
+            "its projects belong to {owner} and {} ({}); a cluster holds one tenant's projects",
+            other.owner,
+            other.details.acronym
+        );
+    }
+    let id = cluster_id(&record.end_user_area);
+    let stakeholders = record
+        .interested_end_users
+        .iter()
+        .map(|name| {
+            Ok(Stakeholder {
+                id: Uuid::new_v5(&id, name.trim().as_bytes()),
+                kind: StakeholderKind::EndUserOrganisation,
+                name: Title::parse("name", name)?,
+                note: ShortText::parse(
+                    "note",
+                    "Interested in the demonstrations (SecurIT D2.5, section 3.3)",
+                )?,
+            })
+        })
+        .collect::<Result<Vec<_>, FieldError>>()?;
+    let interested = record
+        .interested_end_users
+        .iter()
+        .map(|n| n.trim())
+        .collect::<Vec<_>>()
+        .join("; ");
+    Ok(ClusterPlan {
+        area_id: area_id(&record.end_user_area),
+        area_name,
+        domain,
+        area_description: Summary::parse(
+            "description",
+            &format!("Interested end users: {interested}"),
+        )?,
+        id,
+        name: Title::parse("name", &record.end_user_area)?,
+        projects: members
+            .iter()
+            .map(|p| {
+                Ok(ProjectRef {
+                    id: AggregateRef::parse("projectId", &p.id.to_string())?,
+                    tenant: p.owner.clone(),
+                    acronym: p.details.acronym.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, FieldError>>()?,
+        stakeholders,
+        owner,
+    })
+}
+
+impl ClusterPlan {
+    async fn run(&self, log: &EventLog, run: &Metadata) -> anyhow::Result<()> {
+        let metadata = run.for_tenant(&self.owner, Role::FollowUpManager);
+        let area = self.area_id.to_string();
+        log.execute::<EndUserArea>(
+            &self.owner,
+            &area,
+            AreaCommand::Name {
+                tenant: self.owner.clone(),
+                name: self.area_name.clone(),
+                domain: self.domain.clone(),
+                description: self.area_description.clone(),
+            },
+            &metadata,
+            (),
+        )
+        .await
+        .with_context(|| format!("seed: end-user area {:?} ({area})", self.area_name.as_str()))?;
+        let mut commands = vec![ClusterCommand::Form {
+            tenant: self.owner.clone(),
+            area_id: AggregateRef::parse("areaId", &area)?,
+            name: self.name.clone(),
+            description: Summary::parse(
+                "description",
+                "Clustered in the SecurIT project (D2.5, section 3.3).",
+            )?,
+        }];
+        commands.extend(
+            self.projects
+                .iter()
+                .map(|project| ClusterCommand::AssignProject {
+                    project: project.clone(),
+                }),
+        );
+        commands.extend(self.stakeholders.iter().map(|stakeholder| {
+            ClusterCommand::EngageStakeholder {
+                stakeholder: stakeholder.clone(),
+            }
+        }));
+        let id = self.id.to_string();
+        for command in commands {
+            log.execute::<ProjectCluster>(
+                &self.owner,
+                &id,
+                command,
+                &metadata,
+                ClusterServices::default(),
+            )
+            .await
+            .with_context(|| format!("seed: cluster {:?} ({id})", self.name.as_str()))?;
+        }
+        Ok(())
     }
 }
 
@@ -658,6 +1131,58 @@ mod tests {
         assert!(slug_of("!!").is_err());
         let long = slug(&"abcdefghij".repeat(8));
         assert_eq!(long.len(), 63);
+    }
+
+    #[test]
+    fn the_two_clusters_of_section_3_3_are_safes_with_their_projects() {
+        let plan = plan().unwrap();
+        let summary = plan
+            .clusters
+            .iter()
+            .map(|c| {
+                (
+                    c.owner.as_str(),
+                    c.area_name.as_str(),
+                    c.domain.clone(),
+                    c.projects
+                        .iter()
+                        .map(|p| p.acronym.as_str())
+                        .collect::<Vec<_>>(),
+                    c.stakeholders.len(),
+                )
+            })
+            .collect::<Vec<_>>();
+        assert_eq!(
+            summary,
+            [
+                (
+                    "safe",
+                    "Public event security",
+                    AreaDomain::PublicSpaceProtection,
+                    vec![
+                        "Safe Festivals",
+                        "AIR-T4S",
+                        "CMD BOX",
+                        "AI-Disaster Emergency Communication",
+                        "ERRATA",
+                        "RESPO Communication",
+                        "Serval Management"
+                    ],
+                    3
+                ),
+                (
+                    "safe",
+                    "CI operators: water, DSOs",
+                    AreaDomain::SensitiveInfrastructureProtection,
+                    vec!["DISGRID", "RS2DG", "EV-Safe", "FlowGuard"],
+                    1
+                ),
+            ]
+        );
+        assert!(
+            area_parts("Maritime (ports)").is_ok_and(|(d, _)| d.own_name() == Some("Maritime"))
+        );
+        assert!(area_parts("No brackets").is_err());
     }
 
     #[test]
@@ -722,6 +1247,59 @@ mod tests {
             Some("https://www.cyberwales.net/")
         );
         assert_eq!(wales.profile.member_count, Some(400));
+    }
+
+    #[test]
+    fn the_shipped_projects_go_to_their_follow_up_partners() {
+        let plan = plan().unwrap();
+        assert_eq!(plan.projects.len(), 42);
+        let by_acronym = |acronym: &str| {
+            plan.projects
+                .iter()
+                .find(|p| p.details.acronym.as_str() == acronym)
+                .unwrap()
+        };
+        let shield = by_acronym("C-SHIELD");
+        assert_eq!(shield.owner.as_str(), "l3ce");
+        assert_eq!(shield.details.title.as_str(), "C-SHIELD");
+        assert_eq!(shield.details.stage, Some(Stage::Demonstrator));
+        assert_eq!(
+            shield.details.open_call.as_ref().map(OpenCall::as_str),
+            Some("SecurIT Open Call 1")
+        );
+        assert_eq!(
+            shield.applications.as_ref().map(ShortText::as_str),
+            Some("environmental protection")
+        );
+        assert_eq!(by_acronym("Helia").owner.as_str(), "pole-scs");
+        // Without a follow-up partner: by the lead's country, else the coordinator.
+        assert_eq!(by_acronym("AIRA").owner.as_str(), "fundingbox");
+        assert_eq!(by_acronym("RoBriNet").owner.as_str(), "censec");
+        assert_eq!(by_acronym("SECURVERSE").owner.as_str(), "safe");
+        let disgrid = by_acronym("DISGRID");
+        assert_eq!(disgrid.owner.as_str(), "safe");
+        assert_eq!(disgrid.details.stage, None);
+        assert!(disgrid.features.is_empty());
+        assert_eq!(
+            disgrid
+                .details
+                .lead_country
+                .map(|c| c.to_string())
+                .as_deref(),
+            Some("GR")
+        );
+        let rasad = by_acronym("RASAD");
+        assert_eq!(
+            rasad
+                .details
+                .countries()
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>(),
+            ["BE", "FR"]
+        );
+        assert_eq!(project_id("RASAD"), rasad.id);
+        assert_eq!(project_id("x").get_version_num(), 5);
     }
 
     #[test]

@@ -1,24 +1,30 @@
-//! The shipped seed, loaded through the real event log on the real PostgreSQL: every tenant and
-//! instrument of the project's seed files becomes events, a second load writes nothing, calls end
-//! closed and featured programmes and strategic documents end open.
+//! The shipped seed, loaded through the real event log on the real PostgreSQL: every tenant,
+//! instrument and project of the project's seed files becomes events, a second load writes
+//! nothing, calls end closed and featured programmes and strategic documents end open, and the
+//! 42 projects land under their follow-up partners' tenants.
 //!
 //! Expectations are computed from the project's own copy of the seed (`seed/*.json`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot unwrap has failed
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use cqrs_es::persist::PersistedEventRepository;
 use cqrs_es::{Aggregate, EventEnvelope};
 use regional_invest::seed::{self, SeedReport};
 use ri_domain::TenantSlug;
 use ri_domain::instrument::{FundingInstrument, InstrumentStatus};
+use ri_domain::project::Stage;
 use ri_eventstore::EventLog;
-use ri_testkit::TestDb;
+use ri_projections::{ProjectionRunner, Projects, RunnerConfig, projects};
+use ri_taxonomy::FeatureSet;
+use ri_testkit::{TestDb, read_at_least};
 use serde_json::Value;
 
 const CLUSTERS: &str = include_str!("../seed/clusters.json");
 const INSTRUMENTS: &str = include_str!("../seed/instruments.json");
+const PROJECTS: &str = include_str!("../seed/projects.json");
 
 fn clusters() -> Vec<Value> {
     let file: Value = serde_json::from_str(CLUSTERS).unwrap();
@@ -30,6 +36,10 @@ fn clusters() -> Vec<Value> {
 
 fn instruments() -> Vec<Value> {
     serde_json::from_str(INSTRUMENTS).unwrap()
+}
+
+fn projects_json() -> Vec<Value> {
+    serde_json::from_str(PROJECTS).unwrap()
 }
 
 fn is_call(instrument: &Value) -> bool {
@@ -92,6 +102,7 @@ async fn the_first_load_registers_every_tenant_and_instrument_and_the_second_wri
         SeedReport {
             tenants: clusters.len(),
             instruments: instruments.len(),
+            projects: projects_json().len(),
             skipped: false,
         }
     );
@@ -147,6 +158,7 @@ async fn the_first_load_registers_every_tenant_and_instrument_and_the_second_wri
         SeedReport {
             tenants: 0,
             instruments: 0,
+            projects: 0,
             skipped: true,
         }
     );
@@ -289,4 +301,221 @@ async fn concurrent_loads_seed_once() {
             .await
             .unwrap();
     assert_eq!(registered as usize, clusters().len());
+}
+
+#[tokio::test]
+async fn the_42_projects_land_under_their_follow_up_partners() {
+    let (_db, log) = log().await;
+    seed::load_if_empty(&log).await.unwrap();
+    let records = projects_json();
+    assert_eq!(records.len(), 42);
+
+    // Events: one registration each, features where the data has them, applications noted.
+    let counts = count_by_type(&log).await;
+    let count = |event: &str| counts.get(event).copied().unwrap_or(0) as usize;
+    assert_eq!(count("ProjectRegistered"), 42);
+    assert_eq!(
+        count("ProjectFeaturesDeclared"),
+        records
+            .iter()
+            .filter(|p| !p["features"].as_array().unwrap().is_empty())
+            .count()
+    );
+    assert_eq!(
+        count("ProjectApplicationsBeyondSecurityNoted"),
+        records
+            .iter()
+            .filter(|p| p["application_beyond_security"].is_string())
+            .count()
+    );
+    let roles: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT metadata->>'roles' FROM events WHERE aggregate_type = 'Project'",
+    )
+    .fetch_all(log.pool())
+    .await
+    .unwrap();
+    assert_eq!(roles, ["follow_up_manager"]);
+
+    // Each project under its deterministic id, in its owner's stream.
+    let owners: HashMap<String, String> = sqlx::query_as::<_, (String, String)>(
+        "SELECT aggregate_id, tenant FROM events WHERE event_type = 'ProjectRegistered'",
+    )
+    .fetch_all(log.pool())
+    .await
+    .unwrap()
+    .into_iter()
+    .collect();
+    for record in &records {
+        let acronym = record["acronym"].as_str().unwrap();
+        assert!(
+            owners.contains_key(&seed::project_id(acronym).to_string()),
+            "{acronym} was not registered under its deterministic id"
+        );
+    }
+
+    // Counts per tenant: the follow-up partners of Open Call 1; SECURVERSE and Open Call 2 by
+    // lead country (AIRA: PL, RoBriNet: DK), the rest with the coordinator.
+    let mut per_tenant = BTreeMap::new();
+    for tenant in owners.values() {
+        *per_tenant.entry(tenant.as_str()).or_insert(0) += 1;
+    }
+    assert_eq!(
+        per_tenant,
+        BTreeMap::from([
+            ("censec", 4),
+            ("fundingbox", 1),
+            ("hsd", 3),
+            ("l3ce", 2),
+            ("lsec", 3),
+            ("pole-scs", 3),
+            ("safe", 23),
+            ("systematic", 3),
+        ])
+    );
+
+    // Through the projection, as L3CE reads its projects.
+    let written: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(log.pool())
+        .await
+        .unwrap();
+    read_at_least(&log, written as usize).await;
+    ProjectionRunner::new(log.clone(), Arc::new(Projects), RunnerConfig::default())
+        .catch_up()
+        .await
+        .unwrap();
+    let l3ce = TenantSlug::parse("l3ce").unwrap();
+    let rows = projects::projects(log.pool(), &l3ce).await.unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.acronym.as_str()).collect::<Vec<_>>(),
+        ["C-SHIELD", "FusionSec"]
+    );
+    let shield = &rows[0];
+    assert_eq!(shield.title, "C-SHIELD");
+    assert_eq!(shield.stage, Some(Stage::Demonstrator));
+    assert_eq!(shield.open_call.as_deref(), Some("SecurIT Open Call 1"));
+    assert_eq!(
+        shield.features,
+        FeatureSet::parse([
+            "T1", "T8", "P2", "P3", "P5", "P6", "P8", "D2", "D3", "G3", "A1"
+        ])
+        .unwrap()
+    );
+    assert_eq!(
+        shield.applications_beyond_security.as_deref(),
+        Some("environmental protection")
+    );
+    assert_eq!(shield.match_threshold.value(), 0.5);
+    assert_eq!(
+        rows[1].summary,
+        "Equips police patrols to manage incidents and security during large public events."
+    );
+    let safe = TenantSlug::parse("safe").unwrap();
+    let safes = projects::projects(log.pool(), &safe).await.unwrap();
+    assert_eq!(safes.len(), 23);
+    let disgrid = safes.iter().find(|p| p.acronym == "DISGRID").unwrap();
+    assert_eq!(disgrid.stage, None);
+    assert!(disgrid.features.is_empty());
+    assert_eq!(
+        disgrid
+            .countries
+            .iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>(),
+        ["GR"]
+    );
+    let bim = safes.iter().find(|p| p.acronym == "BIM2SIM").unwrap();
+    assert_eq!(
+        bim.consortium
+            .iter()
+            .map(|m| (m.name.as_str(), m.country.as_str()))
+            .collect::<Vec<_>>(),
+        [("APEX Solutions", "FR")]
+    );
+}
+
+#[tokio::test]
+async fn the_two_clusters_of_section_3_3_are_seeded_with_their_projects() {
+    let (_db, log) = log().await;
+    seed::load_if_empty(&log).await.unwrap();
+    let written: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(log.pool())
+        .await
+        .unwrap();
+    read_at_least(&log, written as usize).await;
+    for projection in [
+        Arc::new(Projects) as Arc<dyn ri_projections::Projection>,
+        Arc::new(ri_projections::Clusters),
+    ] {
+        ProjectionRunner::new(log.clone(), projection, RunnerConfig::default())
+            .catch_up()
+            .await
+            .unwrap();
+    }
+    let safe = TenantSlug::parse("safe").unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let rows = ri_projections::clusters::clusters(log.pool(), &safe, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        rows.iter()
+            .map(|c| (c.name.as_str(), c.area_name.as_deref(), c.projects))
+            .collect::<Vec<_>>(),
+        [
+            (
+                "Critical Infrastructure Protection (CI operators: water, DSOs)",
+                Some("CI operators: water, DSOs"),
+                4
+            ),
+            (
+                "Public Space Protection (public event security)",
+                Some("Public event security"),
+                7
+            ),
+        ]
+    );
+    let public = ri_projections::clusters::cluster_dashboard(
+        log.pool(),
+        &safe,
+        &seed::cluster_id("Public Space Protection (public event security)").to_string(),
+        now,
+    )
+    .await
+    .unwrap()
+    .expect("the public space cluster");
+    assert_eq!(
+        public
+            .projects
+            .iter()
+            .map(|p| (p.acronym.as_str(), p.registered))
+            .collect::<Vec<_>>(),
+        [
+            ("Safe Festivals", true),
+            ("AIR-T4S", true),
+            ("CMD BOX", true),
+            ("AI-Disaster Emergency Communication", true),
+            ("ERRATA", true),
+            ("RESPO Communication", true),
+            ("Serval Management", true),
+        ]
+    );
+    assert_eq!(
+        public
+            .stakeholders
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "First responders (Lithuania, France)",
+            "Municipalities",
+            "Private public-event organisers"
+        ]
+    );
+    // L3CE, which led the clustering, owns none of these projects and so no cluster.
+    let l3ce = TenantSlug::parse("l3ce").unwrap();
+    assert!(
+        ri_projections::clusters::clusters(log.pool(), &l3ce, now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

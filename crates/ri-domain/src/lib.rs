@@ -2,6 +2,7 @@
 //! event carries, and the registry of event types and versions. Nothing here does I/O; adapters
 //! (the event store, projections, the API) depend on this crate, never the reverse.
 
+pub mod cluster;
 pub mod instrument;
 pub mod metadata;
 pub mod project;
@@ -29,6 +30,12 @@ pub fn event_registry() -> EventRegistry {
     }
     for event in project::ProjectEvent::TYPES {
         registry = registry.register(project::PROJECT, event, 1);
+    }
+    for event in cluster::AreaEvent::TYPES {
+        registry = registry.register(cluster::END_USER_AREA, event, 1);
+    }
+    for event in cluster::ClusterEvent::TYPES {
+        registry = registry.register(cluster::CLUSTER, event, 1);
     }
     registry
 }

@@ -10,6 +10,7 @@
 //! catalogue, the tenant directory and the audit trail with the read API the GraphQL layer calls.
 
 pub mod catalogue;
+pub mod clusters;
 mod error;
 mod projection;
 pub mod projects;
@@ -19,6 +20,7 @@ pub mod streams;
 pub mod watches;
 
 pub use catalogue::{Audit, Catalogue, Tenants};
+pub use clusters::Clusters;
 pub use error::ProjectionError;
 pub use projection::{Projection, all, by_name};
 pub use projects::Projects;

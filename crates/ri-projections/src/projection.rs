@@ -5,6 +5,7 @@ use ri_eventstore::StoredEvent;
 use sqlx::PgConnection;
 
 use crate::catalogue::{Audit, Catalogue, Tenants};
+use crate::clusters::Clusters;
 use crate::error::ProjectionError;
 use crate::projects::Projects;
 use crate::streams::Streams;
@@ -38,6 +39,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(Audit),
         Arc::new(Watches),
         Arc::new(Projects),
+        Arc::new(Clusters),
     ]
 }
 

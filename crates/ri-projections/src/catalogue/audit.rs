@@ -1,11 +1,13 @@
 //! The `audit` projection: one entry per Tenant and FundingInstrument event, naming the fields
 //! it changed with their old and new values as people read them, and a sentence that says what
-//! happened ("deadline moved from 2025-05-03 to 2025-05-17").
+//! happened ("deadline moved from 2025-05-03 to 2025-05-17"). EndUserArea and ProjectCluster
+//! events are told by [`crate::clusters::audit`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
+use ri_domain::cluster::{AreaEvent, CLUSTER, ClusterEvent, END_USER_AREA};
 use ri_domain::instrument::{INSTRUMENT, InstrumentDetails, InstrumentEvent, InstrumentStatus};
 use ri_domain::tenant::{TENANT, TenantEvent, TenantProfile, TenantStatus};
 use ri_domain::values::{Change, FundingRange};
@@ -34,14 +36,19 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
-    fn said(summary: impl Into<String>) -> Self {
+    pub(crate) fn said(summary: impl Into<String>) -> Self {
         Entry {
             changes: vec![],
             summary: summary.into(),
         }
     }
 
-    fn change(&mut self, field: &str, old: Option<String>, new: Option<String>) -> &mut Self {
+    pub(crate) fn change(
+        &mut self,
+        field: &str,
+        old: Option<String>,
+        new: Option<String>,
+    ) -> &mut Self {
         self.changes.push(FieldChange {
             field: field.to_owned(),
             old,
@@ -51,7 +58,7 @@ impl Entry {
     }
 
     /// A changed field, shown with `show`.
-    fn diff<T>(
+    pub(crate) fn diff<T>(
         &mut self,
         field: &str,
         change: &Option<Change<T>>,
@@ -86,6 +93,8 @@ impl Projection for Audit {
                 match e.aggregate_type.as_str() {
                     TENANT => mine.push((e, Decoded::Tenant(decode(e)?))),
                     INSTRUMENT => mine.push((e, Decoded::Instrument(Box::new(decode(e)?)))),
+                    END_USER_AREA => mine.push((e, Decoded::Area(decode(e)?))),
+                    CLUSTER => mine.push((e, Decoded::Cluster(Box::new(decode(e)?)))),
                     _ => {}
                 }
             }
@@ -115,6 +124,8 @@ impl Projection for Audit {
                         }
                         entry
                     }
+                    Decoded::Area(event) => crate::clusters::audit::area_entry(event),
+                    Decoded::Cluster(event) => crate::clusters::audit::cluster_entry(event),
                 };
                 rows.push(e, actor(e)?, entry);
             }
@@ -128,6 +139,8 @@ impl Projection for Audit {
 enum Decoded {
     Tenant(TenantEvent),
     Instrument(Box<InstrumentEvent>),
+    Area(AreaEvent),
+    Cluster(Box<ClusterEvent>),
 }
 
 async fn last_statuses(

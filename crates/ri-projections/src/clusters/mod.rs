@@ -1,0 +1,707 @@
+//! The `clusters` projection: each tenant's end-user areas (`cluster_areas`) and project
+//! clusters (`clusters`), with the clusters' projects, stakeholders, demo events, invitations
+//! (and every token hash each ever had), feedback, follow-up sessions and next steps, folded
+//! from the EndUserArea and ProjectCluster events; in [`read`] the read API the GraphQL layer
+//! calls (the dashboard, the token lookup, the suggestions), and in [`attempts`] the shared
+//! counter that rate-limits feedback attempts.
+//!
+//! Rows are keyed by tenant: an aggregate belongs to the tenant whose stream holds it, so one
+//! tenant's cluster never touches another's rows, whatever ids the events name. Every table is
+//! under row-level security (see the migration `20261126000007_clusters.sql`); the projection
+//! writes as `app.projector`, and reads set `app.tenant`.
+//!
+//! Robustness: an event of an area or cluster never formed is logged and skipped; a project id
+//! the cluster names is stored as given, and every read joins it with the projects read model
+//! *of the cluster's tenant*, so a project that is not the tenant's shows as unregistered and
+//! reveals nothing of anyone else's.
+
+pub mod attempts;
+pub(crate) mod audit;
+pub mod read;
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use ri_domain::cluster::{
+    AreaEvent, AssignedProject, CLUSTER, ClusterEvent, DemoEvent, END_USER_AREA, Feedback,
+    FeedbackSource, NextStep, Practitioner, Venue,
+};
+use ri_eventstore::StoredEvent;
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::catalogue::as_projector;
+use crate::catalogue::codes::{code, decode};
+use crate::error::ProjectionError;
+use crate::projection::Projection;
+
+pub use attempts::{Attempt, AttemptLimit, record_feedback_attempt};
+pub use read::{
+    AgendaItem, AreaRow, ClusterDashboard, ClusterProject, ClusterRow, CountShare, DemoEventRow,
+    FeedbackRow, InvitationAccess, InvitationRow, InvitationState, NextStepRow,
+    ProjectFeedbackSummary, ProjectMilestone, SessionRow, SharedFeature, StakeholderRow,
+    Suggestion, area, areas, cluster_dashboard, clusters, feedback_entries,
+    invitation_by_token_hash, invitations, suggested_projects,
+};
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Clusters;
+
+#[derive(Debug)]
+enum Decoded {
+    Area(AreaEvent),
+    Cluster(Box<ClusterEvent>),
+}
+
+impl Projection for Clusters {
+    fn name(&self) -> &'static str {
+        "clusters"
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &[
+            "cluster_areas",
+            "clusters",
+            "cluster_projects",
+            "cluster_stakeholders",
+            "cluster_demo_events",
+            "cluster_invitations",
+            "cluster_invitation_tokens",
+            "cluster_feedback",
+            "cluster_sessions",
+            "cluster_next_steps",
+        ]
+    }
+
+    fn apply<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        events: &'a [StoredEvent],
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        async move {
+            let mut mine = Vec::new();
+            for e in events {
+                match e.aggregate_type.as_str() {
+                    END_USER_AREA => mine.push((e, Decoded::Area(decode(e)?))),
+                    CLUSTER => mine.push((e, Decoded::Cluster(Box::new(decode(e)?)))),
+                    _ => {}
+                }
+            }
+            if mine.is_empty() {
+                return Ok(());
+            }
+            as_projector(&mut *conn).await?;
+            for (e, decoded) in mine {
+                match decoded {
+                    Decoded::Area(event) => area_event(&mut *conn, e, event).await?,
+                    Decoded::Cluster(event) => cluster_event(&mut *conn, e, *event).await?,
+                }
+            }
+            Ok(())
+        }
+        .boxed()
+    }
+}
+
+fn skipped(e: &StoredEvent, what: &str) {
+    tracing::warn!(
+        position = e.position,
+        tenant = e.tenant,
+        id = e.aggregate_id,
+        event = e.event_type,
+        "event of {what} never formed; not projected"
+    );
+}
+
+async fn area_event(
+    conn: &mut PgConnection,
+    e: &StoredEvent,
+    event: AreaEvent,
+) -> Result<(), ProjectionError> {
+    let (tenant, id) = (e.tenant.as_str(), e.aggregate_id.as_str());
+    let done = match event {
+        AreaEvent::EndUserAreaNamed {
+            name,
+            domain,
+            description,
+            ..
+        } => {
+            sqlx::query(
+                "INSERT INTO cluster_areas (tenant, id, version, name, domain, own_domain, \
+                     description, named_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+                 ON CONFLICT (tenant, id) DO NOTHING",
+            )
+            .bind(tenant)
+            .bind(id)
+            .bind(e.sequence)
+            .bind(name.as_str())
+            .bind(domain.code())
+            .bind(domain.own_name())
+            .bind(description.as_str())
+            .bind(e.recorded_at)
+            .execute(&mut *conn)
+            .await?
+        }
+        AreaEvent::EndUserAreaRevised {
+            name,
+            domain,
+            description,
+        } => {
+            let domain = domain.map(|c| c.new);
+            sqlx::query(
+                "UPDATE cluster_areas SET name = coalesce($3, name), \
+                     domain = coalesce($4, domain), \
+                     own_domain = CASE WHEN $4::text IS NULL THEN own_domain ELSE $5 END, \
+                     description = coalesce($6, description), version = $7, updated_at = $8 \
+                 WHERE tenant = $1 AND id = $2",
+            )
+            .bind(tenant)
+            .bind(id)
+            .bind(name.as_ref().map(|c| c.new.as_str()))
+            .bind(domain.as_ref().map(|d| d.code()))
+            .bind(domain.as_ref().and_then(|d| d.own_name()))
+            .bind(description.as_ref().map(|c| c.new.as_str()))
+            .bind(e.sequence)
+            .bind(e.recorded_at)
+            .execute(&mut *conn)
+            .await?
+        }
+    };
+    if done.rows_affected() == 0 {
+        skipped(e, "an end-user area");
+    }
+    Ok(())
+}
+
+/// The cluster row's version and time, after any of its events.
+async fn touch(conn: &mut PgConnection, e: &StoredEvent) -> Result<bool, ProjectionError> {
+    let done = sqlx::query(
+        "UPDATE clusters SET version = $3, updated_at = $4 WHERE tenant = $1 AND id = $2",
+    )
+    .bind(&e.tenant)
+    .bind(&e.aggregate_id)
+    .bind(e.sequence)
+    .bind(e.recorded_at)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+fn offset_of(at: OffsetDateTime) -> String {
+    let (h, m, _) = at.offset().as_hms();
+    let sign = if at.offset().is_negative() { '-' } else { '+' };
+    format!("{sign}{:02}:{:02}", h.unsigned_abs(), m.unsigned_abs())
+}
+
+fn agenda_columns(agenda: &[AssignedProject]) -> (Vec<String>, Vec<String>) {
+    agenda
+        .iter()
+        .map(|p| (p.id.to_string(), p.acronym.to_string()))
+        .unzip()
+}
+
+fn venue_columns(venue: &Venue) -> (Option<&str>, Option<&str>) {
+    (
+        venue.place.as_ref().map(|p| p.as_str()),
+        venue.online_link.as_ref().map(|l| l.as_str()),
+    )
+}
+
+async fn cluster_event(
+    conn: &mut PgConnection,
+    e: &StoredEvent,
+    event: ClusterEvent,
+) -> Result<(), ProjectionError> {
+    let (tenant, id) = (e.tenant.as_str(), e.aggregate_id.as_str());
+    if let ClusterEvent::ClusterFormed {
+        area_id,
+        name,
+        description,
+        ..
+    } = &event
+    {
+        sqlx::query(
+            "INSERT INTO clusters (tenant, id, version, area_id, name, description, \
+                 follow_up_manager, formed_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $7) \
+             ON CONFLICT (tenant, id) DO NOTHING",
+        )
+        .bind(tenant)
+        .bind(id)
+        .bind(e.sequence)
+        .bind(area_id.as_str())
+        .bind(name.as_str())
+        .bind(description.as_str())
+        .bind(e.recorded_at)
+        .execute(&mut *conn)
+        .await?;
+        return Ok(());
+    }
+    if !touch(&mut *conn, e).await? {
+        skipped(e, "a cluster");
+        return Ok(());
+    }
+    match event {
+        ClusterEvent::ClusterFormed { .. } => {}
+        ClusterEvent::ClusterRevised {
+            area_id,
+            name,
+            description,
+        } => {
+            sqlx::query(
+                "UPDATE clusters SET area_id = coalesce($3, area_id), name = coalesce($4, name), \
+                     description = coalesce($5, description) \
+                 WHERE tenant = $1 AND id = $2",
+            )
+            .bind(tenant)
+            .bind(id)
+            .bind(area_id.as_ref().map(|c| c.new.as_str()))
+            .bind(name.as_ref().map(|c| c.new.as_str()))
+            .bind(description.as_ref().map(|c| c.new.as_str()))
+            .execute(&mut *conn)
+            .await?;
+        }
+        ClusterEvent::ProjectAssignedToCluster { project } => {
+            sqlx::query(
+                "INSERT INTO cluster_projects (tenant, cluster_id, project_id, acronym, \
+                     assigned_at, position) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (tenant, cluster_id, project_id) DO NOTHING",
+            )
+            .bind(tenant)
+            .bind(id)
+            .bind(project.id.as_str())
+            .bind(project.acronym.as_str())
+            .bind(e.recorded_at)
+            .bind(e.position)
+            .execute(&mut *conn)
+            .await?;
+        }
+        ClusterEvent::ProjectRemovedFromCluster { project } => {
+            sqlx::query(
+                "DELETE FROM cluster_projects \
+                 WHERE tenant = $1 AND cluster_id = $2 AND project_id = $3",
+            )
+            .bind(tenant)
+            .bind(id)
+            .bind(project.id.as_str())
+            .execute(&mut *conn)
+            .await?;
+        }
+        ClusterEvent::FollowUpManagerAssigned { new, .. } => {
+            sqlx::query("UPDATE clusters SET follow_up_manager = $3 WHERE tenant = $1 AND id = $2")
+                .bind(tenant)
+                .bind(id)
+                .bind(&new)
+                .execute(&mut *conn)
+                .await?;
+        }
+        ClusterEvent::StakeholderEngaged { stakeholder: s } => {
+            sqlx::query(
+                "INSERT INTO cluster_stakeholders (tenant, cluster_id, id, kind, name, note, \
+                     engaged_at, position) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (tenant, cluster_id, id) DO NOTHING",
+            )
+            .bind(tenant)
+            .bind(id)
+            .bind(s.id)
+            .bind(code(&s.kind))
+            .bind(s.name.as_str())
+            .bind(s.note.as_str())
+            .bind(e.recorded_at)
+            .bind(e.position)
+            .execute(&mut *conn)
+            .await?;
+        }
+        ClusterEvent::StakeholderDisengaged { stakeholder } => {
+            sqlx::query(
+                "DELETE FROM cluster_stakeholders WHERE tenant = $1 AND cluster_id = $2 AND id = $3",
+            )
+            .bind(tenant)
+            .bind(id)
+            .bind(stakeholder.id)
+            .execute(&mut *conn)
+            .await?;
+        }
+        ClusterEvent::DemoEventScheduled { event } => {
+            insert_demo_event(&mut *conn, e, &event).await?;
+        }
+        ClusterEvent::DemoEventRescheduled {
+            id: event_id,
+            new_starts_at,
+            time_zone,
+            venue,
+            ..
+        } => {
+            let venue = venue.map(|c| c.new);
+            let (place, link) = venue.as_ref().map(venue_columns).unwrap_or((None, None));
+            sqlx::query(
+                "UPDATE cluster_demo_events SET starts_at = $4, utc_offset = $5, \
+                     feedback_closes_at = $4 + make_interval(days => feedback_window_days), \
+                     time_zone = coalesce($6, time_zone), \
+                     place = CASE WHEN $7 THEN $8 ELSE place END, \
+                     online_link = CASE WHEN $7 THEN $9 ELSE online_link END, updated_at = $10 \
+                 WHERE tenant = $1 AND cluster_id = $2 AND id = $3",
+            )
+            .bind(tenant)
+            .bind(id)
+            .bind(event_id)
+            .bind(new_starts_at)
+            .bind(offset_of(new_starts_at))
+            .bind(time_zone.as_ref().map(|c| c.new.as_str()))
+            .bind(venue.is_some())
+            .bind(place)
+            .bind(link)
+            .bind(e.recorded_at)
+            .execute(&mut *conn)
+            .await?;
+        }
+        ClusterEvent::DemoAgendaRevised {
+            id: event_id, new, ..
+        } => {
+            let (ids, acronyms) = agenda_columns(&new);
+            sqlx::query(
+                "UPDATE cluster_demo_events SET agenda = $4, agenda_acronyms = $5, updated_at = $6 \
+                 WHERE tenant = $1 AND cluster_id = $2 AND id = $3",
+            )
+            .bind(tenant)
+            .bind(id)
+            .bind(event_id)
+            .bind(&ids)
+            .bind(&acronyms)
+            .bind(e.recorded_at)
+            .execute(&mut *conn)
+            .await?;
+        }
+        ClusterEvent::DemoEventCancelled {
+            id: event_id,
+            reason,
+        } => {
+            set_event_status(&mut *conn, e, event_id, "CANCELLED", Some(reason.as_str())).await?;
+        }
+        ClusterEvent::DemoEventHeld { id: event_id } => {
+            set_event_status(&mut *conn, e, event_id, "HELD", None).await?;
+        }
+        ClusterEvent::PractitionerInvited {
+            event_id,
+            invitation: i,
+        } => {
+            sqlx::query(
+                "INSERT INTO cluster_invitations (tenant, cluster_id, event_id, id, organisation, \
+                     country, sector, email, token_sha256, expires_at, status, revoke_reason, \
+                     invited_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'ACTIVE', NULL, $11, $11) \
+                 ON CONFLICT (tenant, cluster_id, id) DO NOTHING",
+            )
+            .bind(tenant)
+            .bind(id)
+            .bind(event_id)
+            .bind(i.id)
+            .bind(i.practitioner.organisation.as_str())
+            .bind(i.practitioner.country.as_str())
+            .bind(code(&i.practitioner.sector))
+            .bind(i.email.as_str())
+            .bind(i.token_sha256.as_str())
+            .bind(i.expires_at)
+            .bind(e.recorded_at)
+            .execute(&mut *conn)
+            .await?;
+            issue_token(&mut *conn, e, i.id, i.token_sha256.as_str()).await?;
+        }
+        ClusterEvent::InvitationReissued {
+            invitation_id,
+            token_sha256,
+            expires_at,
+            ..
+        } => {
+            sqlx::query(
+                "UPDATE cluster_invitation_tokens SET retired_at = $4 \
+                 WHERE tenant = $1 AND cluster_id = $2 AND invitation_id = $3 \
+                   AND retired_at IS NULL",
+            )
+            .bind(tenant)
+            .bind(id)
+            .bind(invitation_id)
+            .bind(e.recorded_at)
+            .execute(&mut *conn)
+            .await?;
+            issue_token(&mut *conn, e, invitation_id, token_sha256.as_str()).await?;
+            sqlx::query(
+                "UPDATE cluster_invitations SET token_sha256 = $4, expires_at = $5, \
+                     updated_at = $6 \
+                 WHERE tenant = $1 AND cluster_id = $2 AND id = $3",
+            )
+            .bind(tenant)
+            .bind(id)
+            .bind(invitation_id)
+            .bind(token_sha256.as_str())
+            .bind(expires_at)
+            .bind(e.recorded_at)
+            .execute(&mut *conn)
+            .await?;
+        }
+        ClusterEvent::InvitationRevoked {
+            invitation_id,
+            reason,
+            ..
+        } => {
+            sqlx::query(
+                "UPDATE cluster_invitations SET status = 'REVOKED', revoke_reason = $4, \
+                     updated_at = $5 \
+                 WHERE tenant = $1 AND cluster_id = $2 AND id = $3",
+            )
+            .bind(tenant)
+            .bind(id)
+            .bind(invitation_id)
+            .bind(reason.as_str())
+            .bind(e.recorded_at)
+            .execute(&mut *conn)
+            .await?;
+        }
+        ClusterEvent::DemoFeedbackSubmitted {
+            event_id,
+            source,
+            project,
+            feedback,
+        } => {
+            upsert_feedback(&mut *conn, e, event_id, &source, &project, &feedback).await?;
+        }
+        ClusterEvent::DemoFeedbackRevised {
+            event_id,
+            source,
+            project,
+            new,
+            ..
+        } => {
+            upsert_feedback(&mut *conn, e, event_id, &source, &project, &new).await?;
+        }
+        ClusterEvent::FollowUpSessionRecorded { session } => {
+            sqlx::query(
+                "INSERT INTO cluster_sessions (tenant, cluster_id, id, date, demo_event_id, \
+                     attendees, notes, recorded_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (tenant, cluster_id, id) DO NOTHING",
+            )
+            .bind(tenant)
+            .bind(id)
+            .bind(session.id)
+            .bind(session.date)
+            .bind(session.demo_event_id)
+            .bind(
+                session
+                    .attendees
+                    .names()
+                    .iter()
+                    .map(|n| n.as_str().to_owned())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(session.notes.as_str())
+            .bind(e.recorded_at)
+            .execute(&mut *conn)
+            .await?;
+            for (i, step) in (0_i64..).zip(&session.next_steps) {
+                insert_step(&mut *conn, e, session.id, step, i).await?;
+            }
+        }
+        ClusterEvent::NextStepAdded { session_id, step } => {
+            insert_step(&mut *conn, e, session_id, &step, 0).await?;
+        }
+        ClusterEvent::NextStepCompleted {
+            step_id,
+            completed_on,
+            ..
+        } => {
+            sqlx::query(
+                "UPDATE cluster_next_steps SET completed_on = $4 \
+                 WHERE tenant = $1 AND cluster_id = $2 AND id = $3",
+            )
+            .bind(tenant)
+            .bind(id)
+            .bind(step_id)
+            .bind(completed_on)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn insert_demo_event(
+    conn: &mut PgConnection,
+    e: &StoredEvent,
+    event: &DemoEvent,
+) -> Result<(), ProjectionError> {
+    let (ids, acronyms) = agenda_columns(&event.agenda);
+    let (place, link) = venue_columns(&event.venue);
+    sqlx::query(
+        "INSERT INTO cluster_demo_events (tenant, cluster_id, id, title, starts_at, time_zone, \
+             utc_offset, place, online_link, agenda, agenda_acronyms, feedback_window_days, \
+             feedback_closes_at, status, cancel_reason, scheduled_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'SCHEDULED', NULL, \
+             $14, $14) \
+         ON CONFLICT (tenant, cluster_id, id) DO NOTHING",
+    )
+    .bind(&e.tenant)
+    .bind(&e.aggregate_id)
+    .bind(event.id)
+    .bind(event.title.as_str())
+    .bind(event.starts_at)
+    .bind(event.time_zone.as_str())
+    .bind(offset_of(event.starts_at))
+    .bind(place)
+    .bind(link)
+    .bind(&ids)
+    .bind(&acronyms)
+    .bind(i32::from(event.feedback_window.days()))
+    .bind(event.feedback_closes_at())
+    .bind(e.recorded_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn set_event_status(
+    conn: &mut PgConnection,
+    e: &StoredEvent,
+    event_id: Uuid,
+    status: &str,
+    reason: Option<&str>,
+) -> Result<(), ProjectionError> {
+    sqlx::query(
+        "UPDATE cluster_demo_events SET status = $4, cancel_reason = $5, updated_at = $6 \
+         WHERE tenant = $1 AND cluster_id = $2 AND id = $3",
+    )
+    .bind(&e.tenant)
+    .bind(&e.aggregate_id)
+    .bind(event_id)
+    .bind(status)
+    .bind(reason)
+    .bind(e.recorded_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn issue_token(
+    conn: &mut PgConnection,
+    e: &StoredEvent,
+    invitation_id: Uuid,
+    token_sha256: &str,
+) -> Result<(), ProjectionError> {
+    let done = sqlx::query(
+        "INSERT INTO cluster_invitation_tokens (token_sha256, tenant, cluster_id, \
+             invitation_id, issued_at, retired_at) \
+         VALUES ($1, $2, $3, $4, $5, NULL) \
+         ON CONFLICT (token_sha256) DO NOTHING",
+    )
+    .bind(token_sha256)
+    .bind(&e.tenant)
+    .bind(&e.aggregate_id)
+    .bind(invitation_id)
+    .bind(e.recorded_at)
+    .execute(conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        tracing::warn!(
+            position = e.position,
+            invitation = %invitation_id,
+            "a token hash already belongs to another invitation; the first keeps it"
+        );
+    }
+    Ok(())
+}
+
+/// A feedback row, first or revised. For an invitation, the practitioner is the invitation's.
+async fn upsert_feedback(
+    conn: &mut PgConnection,
+    e: &StoredEvent,
+    event_id: Uuid,
+    source: &FeedbackSource,
+    project: &AssignedProject,
+    feedback: &Feedback,
+) -> Result<(), ProjectionError> {
+    let paper: Option<&Practitioner> = match source {
+        FeedbackSource::Paper { practitioner, .. } => Some(practitioner),
+        FeedbackSource::Invitation { .. } => None,
+    };
+    let codes = feedback
+        .relevant_features
+        .iter()
+        .map(|c| c.as_str().to_owned())
+        .collect::<Vec<_>>();
+    let done = sqlx::query(
+        "INSERT INTO cluster_feedback (tenant, cluster_id, event_id, respondent_id, project_id, \
+             acronym, source, organisation, country, sector, relevance, usability, would_pilot, \
+             feature_codes, comment, submitted_at, updated_at, revisions) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, p.organisation, p.country, p.sector, $11, $12, $13, \
+             $14, $15, $16, $16, 0 \
+         FROM (SELECT $8::text AS organisation, $9::text AS country, $10::text AS sector \
+               WHERE $7 = 'PAPER' \
+               UNION ALL \
+               SELECT organisation, country, sector FROM cluster_invitations \
+               WHERE $7 = 'INVITATION' AND tenant = $1 AND cluster_id = $2 AND id = $4) p \
+         ON CONFLICT (tenant, cluster_id, respondent_id, project_id) DO UPDATE SET \
+             relevance = EXCLUDED.relevance, usability = EXCLUDED.usability, \
+             would_pilot = EXCLUDED.would_pilot, feature_codes = EXCLUDED.feature_codes, \
+             comment = EXCLUDED.comment, updated_at = EXCLUDED.updated_at, \
+             revisions = cluster_feedback.revisions + 1",
+    )
+    .bind(&e.tenant)
+    .bind(&e.aggregate_id)
+    .bind(event_id)
+    .bind(source.respondent_id())
+    .bind(project.id.as_str())
+    .bind(project.acronym.as_str())
+    .bind(source.code())
+    .bind(paper.map(|p| p.organisation.as_str()))
+    .bind(paper.map(|p| p.country.as_str()))
+    .bind(paper.map(|p| code(&p.sector)))
+    .bind(i16::from(feedback.relevance.value()))
+    .bind(i16::from(feedback.usability.value()))
+    .bind(feedback.would_pilot)
+    .bind(&codes)
+    .bind(feedback.comment.as_str())
+    .bind(e.recorded_at)
+    .execute(conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        tracing::warn!(
+            position = e.position,
+            respondent = %source.respondent_id(),
+            "feedback through an invitation the cluster never made; not projected"
+        );
+    }
+    Ok(())
+}
+
+async fn insert_step(
+    conn: &mut PgConnection,
+    e: &StoredEvent,
+    session_id: Uuid,
+    step: &NextStep,
+    index: i64,
+) -> Result<(), ProjectionError> {
+    sqlx::query(
+        "INSERT INTO cluster_next_steps (tenant, cluster_id, session_id, id, project_id, acronym, \
+             action, owner, due, completed_on, added_at, position) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, $11) \
+         ON CONFLICT (tenant, cluster_id, id) DO NOTHING",
+    )
+    .bind(&e.tenant)
+    .bind(&e.aggregate_id)
+    .bind(session_id)
+    .bind(step.id)
+    .bind(step.project.id.as_str())
+    .bind(step.project.acronym.as_str())
+    .bind(step.action.as_str())
+    .bind(step.owner.as_str())
+    .bind(step.due)
+    .bind(e.recorded_at)
+    // Steps of one event keep their order (a session holds at most 50).
+    .bind(e.position.saturating_mul(100).saturating_add(index))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
