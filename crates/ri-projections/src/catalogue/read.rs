@@ -452,7 +452,25 @@ pub async fn audit_trail(
     })
 }
 
-fn malformed(what: &'static str, reason: impl ToString) -> ReadError {
+/// A read-only transaction in which row-level security sees `tenant`.
+pub(crate) async fn as_tenant(
+    pool: &PgPool,
+    tenant: &TenantSlug,
+) -> Result<Transaction<'static, Postgres>, ReadError> {
+    let mut tx = pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await?;
+    sqlx::query(
+        "SELECT set_config('app.tenant', $1, true), set_config('app.platform_admin', '', true), \
+                set_config('app.projector', '', true)",
+    )
+    .bind(tenant.as_str())
+    .execute(&mut *tx)
+    .await?;
+    Ok(tx)
+}
+
+pub(crate) fn malformed(what: &'static str, reason: impl ToString) -> ReadError {
     ReadError::Malformed {
         what,
         reason: reason.to_string(),
@@ -460,7 +478,10 @@ fn malformed(what: &'static str, reason: impl ToString) -> ReadError {
 }
 
 /// A unit enum stored by its serde name.
-fn enumerated<T: DeserializeOwned>(what: &'static str, raw: &str) -> Result<T, ReadError> {
+pub(crate) fn enumerated<T: DeserializeOwned>(
+    what: &'static str,
+    raw: &str,
+) -> Result<T, ReadError> {
     from_code(raw).ok_or_else(|| malformed(what, format!("unknown value {raw:?}")))
 }
 

@@ -17,7 +17,6 @@ use ri_domain::cluster::{
 };
 use ri_domain::project::SuccessCriterion;
 use ri_taxonomy::{FeatureCode, FeatureSet};
-use serde::de::DeserializeOwned;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, Row, Transaction};
@@ -26,7 +25,7 @@ use time::{Date, OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
 use crate::catalogue::ReadError;
-use crate::catalogue::codes::from_code;
+use crate::catalogue::read::{as_tenant, enumerated, malformed};
 
 /// Most features a feedback summary names as most cited.
 pub const TOP_FEATURES: usize = 5;
@@ -327,35 +326,6 @@ pub struct Suggestion {
     pub shared_features: Vec<SharedFeature>,
     /// The member it resembles most, by acronym.
     pub closest_member: Option<String>,
-}
-
-/// A read-only transaction in which row-level security sees `tenant`.
-async fn as_tenant(
-    pool: &PgPool,
-    tenant: &TenantSlug,
-) -> Result<Transaction<'static, Postgres>, ReadError> {
-    let mut tx = pool
-        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .await?;
-    sqlx::query(
-        "SELECT set_config('app.tenant', $1, true), set_config('app.platform_admin', '', true), \
-                set_config('app.projector', '', true)",
-    )
-    .bind(tenant.as_str())
-    .execute(&mut *tx)
-    .await?;
-    Ok(tx)
-}
-
-fn malformed(what: &'static str, reason: impl ToString) -> ReadError {
-    ReadError::Malformed {
-        what,
-        reason: reason.to_string(),
-    }
-}
-
-fn enumerated<T: DeserializeOwned>(what: &'static str, raw: &str) -> Result<T, ReadError> {
-    from_code(raw).ok_or_else(|| malformed(what, format!("unknown value {raw:?}")))
 }
 
 fn slug(raw: &str) -> Result<TenantSlug, ReadError> {

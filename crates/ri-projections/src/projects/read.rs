@@ -17,7 +17,6 @@ use ri_matching::{
     Country, CoverLevel, InstrumentKind, InstrumentProfile, InstrumentStatus, ProjectProfile,
 };
 use ri_taxonomy::{FeatureCode, FeatureSet};
-use serde::de::DeserializeOwned;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, Row, Transaction};
@@ -25,7 +24,7 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::catalogue::ReadError;
-use crate::catalogue::codes::from_code;
+use crate::catalogue::read::{as_tenant, enumerated, malformed};
 
 /// One project as its tenant sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,35 +126,6 @@ pub struct FeatureNeed {
     /// Instruments open now (an open call whose deadline has passed does not count) that fund
     /// it, whoever curates them.
     pub open_instruments: i64,
-}
-
-/// A read-only transaction in which row-level security sees `tenant`.
-async fn as_tenant(
-    pool: &PgPool,
-    tenant: &TenantSlug,
-) -> Result<Transaction<'static, Postgres>, ReadError> {
-    let mut tx = pool
-        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .await?;
-    sqlx::query(
-        "SELECT set_config('app.tenant', $1, true), set_config('app.platform_admin', '', true), \
-                set_config('app.projector', '', true)",
-    )
-    .bind(tenant.as_str())
-    .execute(&mut *tx)
-    .await?;
-    Ok(tx)
-}
-
-fn malformed(what: &'static str, reason: impl ToString) -> ReadError {
-    ReadError::Malformed {
-        what,
-        reason: reason.to_string(),
-    }
-}
-
-fn enumerated<T: DeserializeOwned>(what: &'static str, raw: &str) -> Result<T, ReadError> {
-    from_code(raw).ok_or_else(|| malformed(what, format!("unknown value {raw:?}")))
 }
 
 fn feature_set(bits: i64) -> Result<FeatureSet, ReadError> {
