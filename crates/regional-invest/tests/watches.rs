@@ -178,8 +178,7 @@ async fn a_watch_notifies_new_matches_and_changes_and_feeds_a_calendar() {
         .await;
     assert_eq!(unread["notifications"]["unreadCount"], 1);
     assert_eq!(
-        unread["notifications"]["nodes"][0]["id"],
-        inbox[1]["id"],
+        unread["notifications"]["nodes"][0]["id"], inbox[1]["id"],
         "{unread}"
     );
     let marked = app
@@ -205,8 +204,14 @@ async fn a_watch_notifies_new_matches_and_changes_and_feeds_a_calendar() {
         "text/calendar; charset=utf-8"
     );
     let ics = feed.text().await.unwrap();
-    assert!(ics.contains(&format!("UID:{known}-deadline@regional-invest")), "{ics}");
-    assert!(ics.contains(&format!("UID:{fresh}-deadline@regional-invest")), "{ics}");
+    assert!(
+        ics.contains(&format!("UID:{known}-deadline@regional-invest")),
+        "{ics}"
+    );
+    assert!(
+        ics.contains(&format!("UID:{fresh}-deadline@regional-invest")),
+        "{ics}"
+    );
     assert!(ics.contains("DTSTART:20300331T150000Z"), "{ics}");
     for wrong in [
         format!("/watches/{watch_id}/deadlines.ics?token=guess"),
@@ -236,12 +241,25 @@ async fn a_watch_notifies_new_matches_and_changes_and_feeds_a_calendar() {
     assert_ne!(new_path, calendar_path);
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let old = app.http.get(format!("{base}{calendar_path}")).send().await.unwrap();
-        let new = app.http.get(format!("{base}{new_path}")).send().await.unwrap();
+        let old = app
+            .http
+            .get(format!("{base}{calendar_path}"))
+            .send()
+            .await
+            .unwrap();
+        let new = app
+            .http
+            .get(format!("{base}{new_path}"))
+            .send()
+            .await
+            .unwrap();
         if old.status() == 404 && new.status() == 200 {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the token never rotated");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the token never rotated"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
@@ -351,7 +369,10 @@ async fn bad_watches_and_other_people_s_watches_are_refused_and_store_nothing() 
     let (code, field) = app
         .error(Some(&bob), &operation("MarkNotificationsRead"), json!({}))
         .await;
-    assert_eq!((code.as_str(), field.as_deref()), ("BAD_USER_INPUT", Some("ids")));
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("BAD_USER_INPUT", Some("ids"))
+    );
     // The owner sees it.
     app.eventually(
         |body| body["data"]["watch"]["id"] == id,
@@ -380,7 +401,8 @@ async fn notifications_are_pushed_to_their_recipient_on_any_server_process() {
         )
         .await;
     }
-    let query = "subscription { notifications { kind instrumentId title changes { field old new } } }";
+    let query =
+        "subscription { notifications { kind instrumentId title changes { field old new } } }";
     // Subscribed on the other process.
     let mut mine = common::GraphqlSocket::signed_in(&other, &seeker).await;
     mine.subscribe("n", query, json!({})).await;
@@ -393,7 +415,10 @@ async fn notifications_are_pushed_to_their_recipient_on_any_server_process() {
         publish(&app, &curator, &format!("Border call {n}"), &["T1"]).await;
     })
     .await;
-    assert_eq!(first["data"]["notifications"]["kind"], "NEW_MATCH", "{first}");
+    assert_eq!(
+        first["data"]["notifications"]["kind"], "NEW_MATCH",
+        "{first}"
+    );
     let id = first["data"]["notifications"]["instrumentId"]
         .as_str()
         .unwrap()
@@ -406,7 +431,10 @@ async fn notifications_are_pushed_to_their_recipient_on_any_server_process() {
     .await;
     // Later notices of the same instrument follow; only the recipient's own arrive.
     loop {
-        let next = mine.next("n", common::WS_WAIT).await.expect("the change notice");
+        let next = mine
+            .next("n", common::WS_WAIT)
+            .await
+            .expect("the change notice");
         let item = &next["data"]["notifications"];
         if item["kind"] == "CHANGED" {
             assert_eq!(item["instrumentId"], json!(id));

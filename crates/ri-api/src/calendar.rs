@@ -42,7 +42,10 @@ async fn feed(
     Query(query): Query<FeedQuery>,
 ) -> Response {
     let not_found = || (StatusCode::NOT_FOUND, "no such calendar feed\n").into_response();
-    let Some(token) = query.token.filter(|t| !t.is_empty() && t.len() <= MAX_TOKEN) else {
+    let Some(token) = query
+        .token
+        .filter(|t| !t.is_empty() && t.len() <= MAX_TOKEN)
+    else {
         return not_found();
     };
     match watches::calendar_feed(&db, &id, &sha256_hex(&token)).await {
@@ -124,7 +127,10 @@ mod tests {
         assert!(text.contains("DTSTART:20270301T150000Z"), "{text}");
         assert!(text.contains("SEQUENCE:4"), "{text}");
         // Commas are escaped in text values (RFC 5545 3.3.11).
-        assert!(text.contains("SUMMARY:Deadline: Border call\\, 2027"), "{text}");
+        assert!(
+            text.contains("SUMMARY:Deadline: Border call\\, 2027"),
+            "{text}"
+        );
         assert_eq!(sha256_hex("token").len(), 64);
     }
 }

@@ -25,5 +25,5 @@ pub use error::ProjectionError;
 pub use projection::{Projection, all, by_name};
 pub use projects::Projects;
 pub use replay::{ReplayReport, replay};
-pub use watches::Watches;
 pub use runner::{ProjectionRunner, RunnerConfig};
+pub use watches::Watches;

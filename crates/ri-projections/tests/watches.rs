@@ -523,7 +523,7 @@ fn project_details(acronym: &str, country: &str) -> ri_domain::project::ProjectD
 
 #[tokio::test]
 async fn follow_up_managers_hear_once_when_an_instrument_newly_scores_above_a_project_s_threshold()
- {
+{
     use ri_domain::Role;
     use ri_domain::project::{MatchThreshold, Project, ProjectCommand};
     use ri_domain::tenant::{Tenant, TenantCommand, TenantKind, TenantProfile};
@@ -577,11 +577,14 @@ async fn follow_up_managers_hear_once_when_an_instrument_newly_scores_above_a_pr
     })
     .await;
     // Half of the project's features: 0.5 (a national call in its country).
-    w.publish("half", "Half call", &["T1"], Duration::days(30)).await;
+    w.publish("half", "Half call", &["T1"], Duration::days(30))
+        .await;
     // None of them: never.
-    w.publish("none", "Other call", &["G3"], Duration::days(30)).await;
+    w.publish("none", "Other call", &["G3"], Duration::days(30))
+        .await;
     // Below first, then tagged above: one alert, at the revision.
-    w.publish("later", "Later call", &["G3"], Duration::days(30)).await;
+    w.publish("later", "Later call", &["G3"], Duration::days(30))
+        .await;
     w.instrument(
         "later",
         InstrumentCommand::TagFeatures {
@@ -612,5 +615,8 @@ async fn follow_up_managers_hear_once_when_an_instrument_newly_scores_above_a_pr
     );
     assert!(inbox.iter().all(|n| n.project_id.as_deref() == Some("p-1")));
     assert!(inbox[0].message.contains("SHIELD"), "{:?}", inbox[0]);
-    assert!(w.inbox(owners, "cur").await.is_empty(), "curators are not told");
+    assert!(
+        w.inbox(owners, "cur").await.is_empty(),
+        "curators are not told"
+    );
 }

@@ -208,7 +208,9 @@ pub fn message(
             .chars()
             .any(|c| c == '.' || c == '*' || c == '>' || c.is_whitespace())
     {
-        return Err(encode(format!("tenant {tenant:?} cannot be a subject token")));
+        return Err(encode(format!(
+            "tenant {tenant:?} cannot be a subject token"
+        )));
     }
     let id = n.id.to_string();
     let time = n
@@ -217,12 +219,19 @@ pub fn message(
         .map_err(|e| encode(e.to_string()))?;
     let mut headers = HeaderMap::new();
     headers.insert("Nats-Msg-Id", id.as_str());
-    headers.insert(RECIPIENT, n.recipient.replace(|c: char| c.is_control(), " "));
+    headers.insert(
+        RECIPIENT,
+        n.recipient.replace(|c: char| c.is_control(), " "),
+    );
     headers.insert("ce-specversion", "1.0");
     headers.insert("ce-id", id.as_str());
     headers.insert(
         "ce-source",
-        format!("{}/{}/notifications", crate::message::SOURCE_PREFIX, n.tenant),
+        format!(
+            "{}/{}/notifications",
+            crate::message::SOURCE_PREFIX,
+            n.tenant
+        ),
     );
     headers.insert(
         "ce-type",
@@ -231,9 +240,5 @@ pub fn message(
     headers.insert("ce-time", time);
     headers.insert("content-type", "application/json");
     let body = serde_json::to_vec(n).map_err(|e| encode(e.to_string()))?;
-    Ok((
-        format!("{prefix}.{tenant}.{kind}"),
-        headers,
-        body,
-    ))
+    Ok((format!("{prefix}.{tenant}.{kind}"), headers, body))
 }

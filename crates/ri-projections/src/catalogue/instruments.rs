@@ -122,7 +122,11 @@ impl Row {
     }
 
     /// Applies every event but the draft (which makes a new row).
-    pub(crate) fn apply(&mut self, e: &StoredEvent, event: InstrumentEvent) -> Result<(), ProjectionError> {
+    pub(crate) fn apply(
+        &mut self,
+        e: &StoredEvent,
+        event: InstrumentEvent,
+    ) -> Result<(), ProjectionError> {
         match event {
             InstrumentEvent::InstrumentDrafted { details, .. } => {
                 *self = Row::drafted(e, &details)?;

@@ -8,9 +8,9 @@
 //! is `ri_matching::score` with the default weights at the event's time.
 
 use cqrs_es::Aggregate;
+use ri_domain::Role;
 use ri_domain::project::{Project, ProjectEvent};
 use ri_domain::tenant::{Tenant, TenantEvent};
-use ri_domain::Role;
 use ri_eventstore::StoredEvent;
 use ri_matching::{Country, InstrumentProfile, ProjectProfile, Weights};
 use sqlx::PgConnection;

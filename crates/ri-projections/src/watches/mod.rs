@@ -51,7 +51,8 @@ pub use read::{
 pub struct Watches;
 
 /// Namespace of the notifications' UUIDv5 ids.
-pub(crate) const NOTIFICATION_NAMESPACE: Uuid = Uuid::from_u128(0x6e6f_7469_6669_5249_8000_0000_0000_0001);
+pub(crate) const NOTIFICATION_NAMESPACE: Uuid =
+    Uuid::from_u128(0x6e6f_7469_6669_5249_8000_0000_0000_0001);
 
 /// Whether watch `w` matches instrument `i` (aliases of `watches` and `watch_instruments`),
 /// whatever the instrument's status: the search filter, in SQL, once for both directions.
