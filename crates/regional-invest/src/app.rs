@@ -139,7 +139,8 @@ impl App {
         // drops the copies by message id).
         let notifier_config = ri_relay::NotificationRelayConfig::default();
         let notification_subject_prefix = notifier_config.subject_prefix.clone();
-        let notifier = ri_relay::NotificationRelay::new(pool.clone(), nats.clone(), notifier_config);
+        let notifier =
+            ri_relay::NotificationRelay::new(pool.clone(), nats.clone(), notifier_config);
         tasks.spawn(notifier.run(shutdown.clone()));
         tasks.spawn(crate::expiry::run(
             log.clone(),
@@ -160,18 +161,18 @@ impl App {
 
         // Fail at start, not at the first request, on a missing or unusable key.
         let auth = ri_api::Authenticator::new(&config.auth()?)?;
-        let schema = ri_api::graphql::schema(
-            ri_api::graphql::Api {
-                db: pool.clone(),
-                log: log.clone(),
-                clock: Arc::new(SystemClock),
-                // Subscriptions read what the relay (of whichever process) publishes.
-                nats: Some(nats.clone()),
-                event_subject_prefix,
-                notification_subject_prefix,
-            },
-            config.graphql_introspection,
-        );
+        let auth_for_exports = auth.clone();
+        let api = ri_api::graphql::Api {
+            db: pool.clone(),
+            log: log.clone(),
+            clock: Arc::new(SystemClock),
+            // Subscriptions read what the relay (of whichever process) publishes.
+            nats: Some(nats.clone()),
+            event_subject_prefix,
+            notification_subject_prefix,
+            matching_weights: Arc::new(config.matching_weights()?),
+        };
+        let schema = ri_api::graphql::schema(api.clone(), config.graphql_introspection);
         let router = ri_api::router(ri_api::AppState {
             db: pool.clone(),
             nats,
@@ -184,13 +185,16 @@ impl App {
                 graphiql: config.graphiql,
             },
         ))
-        .merge(ri_api::calendar::routes(pool));
+        .merge(ri_api::calendar::routes(pool))
+        .merge(ri_api::exports::routes(api, auth_for_exports));
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
         let stop = shutdown.clone();
         tasks.spawn(async move {
+            // With the peer's address, for the feedback links' per-address rate limit.
+            let router = router.into_make_service_with_connect_info::<SocketAddr>();
             let served = axum::serve(listener, router)
                 .with_graceful_shutdown(async move { stop.cancelled().await })
                 .await;

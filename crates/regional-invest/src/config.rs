@@ -13,6 +13,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use ri_api::auth::AuthConfig;
 use ri_eventstore::db::DbConfig;
+use ri_matching::{Weights, WeightsConfig};
 use serde::{Deserialize, Serialize};
 
 /// The HS256 secret used when none is configured: fine on a developer machine, and `serve`
@@ -69,6 +70,9 @@ pub struct Config {
     pub graphql_introspection: bool,
     /// How often open calls past their deadline are looked for and closed.
     pub expiry_interval_ms: u64,
+    /// The weights project–instrument matches are scored with (`[matching_weights]` in the
+    /// TOML file; docs/matching.md). Missing fields keep their defaults.
+    pub matching_weights: WeightsConfig,
 }
 
 impl Default for Config {
@@ -90,6 +94,7 @@ impl Default for Config {
             graphiql: true,
             graphql_introspection: true,
             expiry_interval_ms: 10_000,
+            matching_weights: WeightsConfig::default(),
         }
     }
 }
@@ -133,6 +138,12 @@ impl Config {
             rs256_public_key_pem,
             rs256_private_key_pem: None,
         })
+    }
+
+    /// The checked matching weights; an error names the bad setting.
+    pub fn matching_weights(&self) -> anyhow::Result<Weights> {
+        Weights::new(self.matching_weights)
+            .with_context(|| "the matching_weights configuration is refused")
     }
 
     pub fn db(&self) -> DbConfig {
@@ -234,6 +245,54 @@ mod tests {
         assert!(!format!("{:?}", Config::default()).contains(DEV_JWT_SECRET));
         let auth = config.auth().unwrap();
         assert!(!format!("{auth:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn matching_weights_come_from_the_file_and_are_checked() {
+        Jail::expect_with(|jail| {
+            let defaults = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(
+                defaults
+                    .matching_weights()
+                    .map_err(|e| e.to_string())?
+                    .config(),
+                ri_matching::Weights::default().config()
+            );
+            jail.create_file(
+                "regional-invest.toml",
+                "[matching_weights]\nstage_bonus = 0.5\n[matching_weights.categories]\ngeneral = 0.0\n",
+            )?;
+            let config = Config::load().map_err(|e| e.to_string())?;
+            let weights = config.matching_weights().map_err(|e| e.to_string())?;
+            assert_eq!(weights.stage_bonus(), 0.5);
+            assert_eq!(weights.config().categories.general, 0.0);
+            // The others keep their defaults.
+            assert_eq!(weights.config().categories.technique, 1.0);
+
+            // From the environment, a TOML inline table.
+            jail.set_env("RI_MATCHING_WEIGHTS", "{stage_bonus = 0.3}");
+            let config = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(config.matching_weights.stage_bonus, 0.3);
+            jail.set_env("RI_MATCHING_WEIGHTS", "{}");
+
+            jail.create_file(
+                "regional-invest.toml",
+                "[matching_weights]\nstage_bonus = 2.0\n",
+            )?;
+            let config = Config::load().map_err(|e| e.to_string())?;
+            let refused = config.matching_weights().map(|_| ()).unwrap_err();
+            assert!(
+                format!("{refused:#}").contains("stage_bonus"),
+                "{refused:#}"
+            );
+
+            jail.create_file(
+                "regional-invest.toml",
+                "[matching_weights]\nstage_bonnus = 0.5\n",
+            )?;
+            assert!(Config::load().is_err());
+            Ok(())
+        });
     }
 
     #[test]

@@ -5,9 +5,12 @@
 //! - `/metrics`: Prometheus text format.
 //! - `/graphql`: the GraphQL API (POST and GET), GraphiQL for browsers in development.
 //! - `/watches/<id>/deadlines.ics?token=…`: a watch's deadlines as an iCalendar feed.
+//! - `/exports/…` and `/imports/feature-matrix`: CSV and JSON downloads of projects, instruments
+//!   and the match matrix, and the feature-matrix upload ([`exports`]).
 
 pub mod auth;
 pub mod calendar;
+pub mod exports;
 pub mod graphql;
 mod ops;
 mod trace;

@@ -87,3 +87,18 @@ pub(crate) enum InstrumentSort {
     /// Best text match first; only meaningful with `filter.text`.
     Relevance,
 }
+
+/// The deliverable's three criteria of a project's success.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(
+    remote = "ri_domain::project::SuccessCriterion",
+    name = "SuccessCriterion"
+)]
+pub(crate) enum SuccessCriterion {
+    /// Further funding, awards, new contracts.
+    Recognition,
+    /// New collaborations and new markets.
+    NewCollaborationsMarkets,
+    /// The innovation deployed in an operational environment.
+    OperationalDeployment,
+}

@@ -12,6 +12,7 @@
 //! WebSocket hijacking gains nothing: no cookie or ambient credential signs a socket in.
 
 use std::future::ready;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
@@ -21,11 +22,12 @@ use async_graphql::http::{
     WsMessage,
 };
 use async_graphql::{BatchRequest, BatchResponse, Data, ServerError};
+use axum::Extension;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -50,6 +52,33 @@ const CLOSE_FORBIDDEN: u16 = 4403;
 const CLOSE_INIT_TIMEOUT: u16 = 4408;
 /// A close frame's reason has at most this many bytes (RFC 6455, section 5.5).
 const MAX_CLOSE_REASON: usize = 123;
+
+/// The client's address, in every HTTP request's data (for rate limits): the peer's, or, when
+/// the peer is a proxy on this host or a private network (loopback, RFC 1918, unique local),
+/// the last address of its `X-Forwarded-For`. `None` when the server runs without connection
+/// info and no proxy says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ClientIp(pub Option<IpAddr>);
+
+impl ClientIp {
+    fn of(headers: &HeaderMap, peer: Option<SocketAddr>) -> Self {
+        let peer = peer.map(|p| p.ip().to_canonical());
+        let proxied = peer.is_none_or(|ip| match ip {
+            IpAddr::V4(v4) => v4.is_loopback() || v4.is_private(),
+            IpAddr::V6(v6) => v6.is_loopback() || v6.is_unique_local(),
+        });
+        let forwarded = || {
+            headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .next_back()
+                .and_then(|last| last.trim().parse::<IpAddr>().ok())
+        };
+        ClientIp(if proxied { forwarded().or(peer) } else { peer })
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct GraphqlConfig {
@@ -152,6 +181,7 @@ struct GetParams {
 
 async fn get_graphql(
     State(state): State<GraphqlState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     Query(params): Query<GetParams>,
@@ -208,9 +238,11 @@ async fn get_graphql(
             }
         }
     }
+    let client = ClientIp::of(&headers, peer.map(|Extension(ConnectInfo(p))| p));
     execute(
         state,
         headers,
+        client,
         media,
         BatchRequest::Single(request),
         Method::GET,
@@ -357,6 +389,7 @@ fn sign_in(auth: &Authenticator, payload: &serde_json::Value) -> async_graphql::
 
 async fn post_graphql(
     State(state): State<GraphqlState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -389,12 +422,14 @@ async fn post_graphql(
             );
         }
     };
-    execute(state, headers, media, batch, Method::POST).await
+    let client = ClientIp::of(&headers, peer.map(|Extension(ConnectInfo(p))| p));
+    execute(state, headers, client, media, batch, Method::POST).await
 }
 
 async fn execute(
     state: GraphqlState,
     headers: HeaderMap,
+    client: ClientIp,
     media: MediaType,
     batch: BatchRequest,
     method: Method,
@@ -445,9 +480,8 @@ async fn execute(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return r;
     }
-    let response =
-        tracing::Instrument::instrument(state.schema.execute_batch(batch.data(principal)), span)
-            .await;
+    let batch = batch.data(principal).data(client);
+    let response = tracing::Instrument::instrument(state.schema.execute_batch(batch), span).await;
     let response = with_codes(response);
     let status = match (&response, media) {
         // A single request that failed to parse or validate was not executed: no data.
@@ -458,7 +492,10 @@ async fn execute(
         }
         _ => StatusCode::OK,
     };
-    respond(media, status, &response)
+    let mut reply = respond(media, status, &response);
+    // Headers resolvers set (`Retry-After` on RATE_LIMITED).
+    reply.headers_mut().extend(response.http_headers());
+    reply
 }
 
 /// Whether the document's selected operation is a mutation, by a cheap parse.

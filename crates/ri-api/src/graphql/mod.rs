@@ -1,12 +1,14 @@
 //! The GraphQL API: schema, limits, and the request context. Queries and mutations over HTTP,
 //! subscriptions over WebSocket (`graphql-transport-ws`), all on `/graphql`.
 
+mod clusters;
 mod enums;
 pub mod error;
 mod http;
 mod inputs;
 mod mutation;
 mod objects;
+pub mod projects;
 mod query;
 mod subscription;
 pub mod watches;
@@ -18,8 +20,10 @@ use ri_domain::instrument::Clock;
 use ri_eventstore::EventLog;
 use sqlx::PgPool;
 
+pub use clusters::{ClusterMutation, ClusterQuery};
 pub use http::{GraphqlConfig, routes};
 pub use mutation::CoreMutation;
+pub use projects::{ProjectMutation, ProjectQuery};
 pub use query::CoreQuery;
 pub use subscription::SubscriptionRoot;
 pub use watches::{WatchMutation, WatchQuery};
@@ -28,11 +32,16 @@ use crate::auth::Principal;
 
 /// Every query field: each area of the API keeps its own object.
 #[derive(async_graphql::MergedObject, Debug, Default)]
-pub struct QueryRoot(CoreQuery, WatchQuery);
+pub struct QueryRoot(CoreQuery, WatchQuery, ClusterQuery, ProjectQuery);
 
 /// Every mutation: each area of the API keeps its own object.
 #[derive(async_graphql::MergedObject, Debug, Default)]
-pub struct MutationRoot(CoreMutation, WatchMutation);
+pub struct MutationRoot(
+    CoreMutation,
+    WatchMutation,
+    ClusterMutation,
+    ProjectMutation,
+);
 
 pub type ApiSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
@@ -49,6 +58,9 @@ pub struct Api {
     pub event_subject_prefix: String,
     /// The notification relay's prefix: notifications are on `<prefix>.<tenant>.<kind>`.
     pub notification_subject_prefix: String,
+    /// The weights project–instrument matches are scored with (`matching_weights` in the
+    /// configuration; `Weights::default()` unless configured).
+    pub matching_weights: Arc<ri_matching::Weights>,
 }
 
 /// Nesting deeper than this is refused before execution.

@@ -190,6 +190,16 @@ impl Instrument {
     async fn published_at(&self) -> Option<time::OffsetDateTime> {
         self.0.published_at
     }
+    /// Your tenant's projects this instrument fits, best first, with why (see
+    /// `Project.matches`); empty when signed out or without a projects role.
+    async fn matching_projects(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+        #[graphql(desc = "Default 10, at most 100.")] first: Option<i32>,
+        #[graphql(desc = "0 to 1; default 0.")] min_score: Option<f64>,
+    ) -> async_graphql::Result<Vec<super::projects::MatchingProject>> {
+        Ok(super::projects::matching_projects(ctx, &self.0, first, min_score).await?)
+    }
 }
 
 #[derive(SimpleObject, Debug, Clone)]

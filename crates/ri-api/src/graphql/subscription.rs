@@ -154,6 +154,17 @@ impl SubscriptionRoot {
     ) -> async_graphql::Result<impl Stream<Item = super::watches::Notification>> {
         Ok(notification_stream(ctx).await?)
     }
+
+    /// Events of one of your tenant's project clusters as they are recorded (docs/events.md):
+    /// its projects, demo events, invitations, feedback, follow-up. Signed-in users of the
+    /// cluster's tenant only (another tenant's cluster is NOT_FOUND); nothing is replayed.
+    async fn cluster_activity(
+        &self,
+        ctx: &Context<'_>,
+        cluster_id: ID,
+    ) -> async_graphql::Result<impl Stream<Item = super::clusters::ClusterActivity>> {
+        Ok(super::clusters::activity(ctx, cluster_id).await?)
+    }
 }
 
 /// NATS header naming a notification's recipient (ri_relay::notifications::RECIPIENT).
