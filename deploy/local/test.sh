@@ -6,6 +6,21 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash deploy/local/services.sh
 
+# The browser tests (crates/regional-invest/tests/web.rs) drive Debian's headless Chromium with
+# playwright-core from web-tests/ (no browser download: the lock file pins playwright-core only).
+if [ ! -x /usr/bin/chromium ] || ! command -v node >/dev/null 2>&1; then
+    echo "[test] installing Chromium for the browser tests" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    browser_packages=(chromium chromium-driver)
+    command -v node >/dev/null 2>&1 || browser_packages+=(nodejs npm)
+    apt-get install -y -qq "${browser_packages[@]}" >/dev/null
+fi
+if [ ! -d web-tests/node_modules ]; then
+    echo "[test] installing web-tests/ (npm ci)" >&2
+    npm ci --prefix web-tests --no-audit --no-fund >/dev/null
+fi
+
 psql -h 127.0.0.1 -U postgres -d postgres -qAt \
     -c "SELECT format('DROP DATABASE IF EXISTS %I WITH (FORCE);', datname) FROM pg_database WHERE datname LIKE 'ri\_test\_%'" \
     | psql -h 127.0.0.1 -U postgres -d postgres -q >/dev/null

@@ -186,7 +186,8 @@ impl App {
             },
         ))
         .merge(ri_api::calendar::routes(pool))
-        .merge(ri_api::exports::routes(api, auth_for_exports));
+        .merge(ri_api::exports::routes(api, auth_for_exports))
+        .merge(ri_web::routes());
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listen on {}", config.listen))?;

@@ -1,0 +1,277 @@
+//! The web interface end to end: the service started in-process on a fresh database with the
+//! shipped seed, and the browser tests of `web-tests/` run against it in Debian's headless
+//! Chromium, driven by playwright-core. Each test mints the tokens its script needs and passes
+//! them, with the service's address, in the environment; the script's exit status is the
+//! verdict, and its output is printed when it fails. Screenshots go to
+//! `target/web-screenshots/` (with `UPDATE_DOCS_SCREENSHOTS=1`, the search page's also to
+//! `docs/screenshots/search.png`).
+//!
+//! Needs `/usr/bin/chromium` (or `CHROMIUM`), Node.js and `web-tests/node_modules`:
+//! `deploy/local/test.sh` installs what is missing.
+//!
+//! Also here, without a browser: every GraphQL operation the pages send validates against the
+//! API's schema, and the pages' pure modules pass their unit tests.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot unwrap has failed
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
+use async_graphql::{Schema, ServerError, ValidationResult};
+use common::{TestApp, operation};
+use ri_api::graphql::{MutationRoot, QueryRoot, SubscriptionRoot};
+use ri_domain::Role;
+use serde_json::json;
+
+/// How long one browser script may run before it is stopped and the test fails.
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(600);
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn output_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"));
+    let dir = target.join("web-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn chromium() -> PathBuf {
+    std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
+}
+
+/// Fails with what to install when the browser tests cannot run.
+fn require_browser_tools() {
+    let hint = "run `bash deploy/local/test.sh` (it installs them), or \
+                `apt-get install -y chromium chromium-driver` and `npm ci --prefix web-tests`";
+    assert!(
+        chromium().exists(),
+        "{} is missing: {hint}",
+        chromium().display()
+    );
+    assert!(
+        workspace()
+            .join("web-tests/node_modules/playwright-core")
+            .is_dir(),
+        "web-tests/node_modules is missing: {hint}"
+    );
+    let node = Command::new("node").arg("--version").output();
+    assert!(
+        node.is_ok_and(|o| o.status.success()),
+        "Node.js (`node`) is missing: {hint}"
+    );
+}
+
+/// Runs `node <args>` in the workspace with `env`; returns whether it succeeded and its output.
+/// Blocking, so it runs on a blocking thread while the service keeps serving.
+async fn node(args: Vec<String>, env: Vec<(String, String)>, log_name: &str) -> (bool, String) {
+    let log = output_dir().join(format!("{log_name}.log"));
+    let script = args.join(" ");
+    tokio::task::spawn_blocking(move || {
+        let out = std::fs::File::create(&log).unwrap();
+        let mut child = Command::new("node")
+            .args(&args)
+            .current_dir(workspace())
+            .envs(env)
+            .env("SCREENSHOT_DIR", output_dir())
+            .env("CHROMIUM", chromium())
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start node {script}: {e}"));
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if started.elapsed() > SCRIPT_TIMEOUT {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let output = std::fs::read_to_string(&log).unwrap_or_default();
+        match status {
+            Some(status) => (status.success(), output),
+            None => (
+                false,
+                format!("{output}\nstopped after {SCRIPT_TIMEOUT:?}: node {script}"),
+            ),
+        }
+    })
+    .await
+    .unwrap()
+}
+
+/// Runs a browser script against `app` and fails the test, with the script's output, if it fails.
+async fn browser_script(app: &TestApp, script: &str, mut env: Vec<(String, String)>) {
+    require_browser_tools();
+    env.push(("BASE_URL".into(), format!("http://{}", app.app.addr)));
+    let (ok, output) = node(
+        vec![format!("web-tests/{script}")],
+        env,
+        script.trim_end_matches(".mjs"),
+    )
+    .await;
+    assert!(ok, "web-tests/{script} failed:\n{output}");
+}
+
+/// The service with the shipped seed, once its read side shows all of it.
+async fn seeded() -> TestApp {
+    let app = TestApp::start().await;
+    let report = regional_invest::seed::load_if_empty(&app.app.log)
+        .await
+        .unwrap();
+    assert!(!report.skipped, "{report:?}");
+    let admin = app.token("admin", "platform", &[Role::PlatformAdmin]);
+    let instruments = i64::try_from(report.instruments).unwrap();
+    app.eventually_with(
+        |b| b["data"]["instruments"]["totalCount"].as_i64() == Some(instruments),
+        &operation("SearchInstruments"),
+        json!({"filter": {"statuses": ["DRAFT", "OPEN", "CLOSED", "WITHDRAWN", "ARCHIVED"]}}),
+        Some(&admin),
+    )
+    .await;
+    let tenants = report.tenants;
+    app.eventually_with(
+        |b| b["data"]["tenants"].as_array().map(Vec::len) == Some(tenants),
+        &operation("Tenants"),
+        json!({}),
+        None,
+    )
+    .await;
+    app
+}
+
+#[tokio::test]
+async fn the_web_interface_is_served_beside_the_api_without_shadowing_it() {
+    let app = TestApp::start().await;
+    let base = format!("http://{}", app.app.addr);
+    let get = |path: &str, accept: &str| {
+        app.http
+            .get(format!("{base}{path}"))
+            .header("accept", accept)
+            .send()
+    };
+    for path in ["/", "/instruments/x", "/curate", "/curate/new", "/gaps"] {
+        let page = get(path, "text/html").await.unwrap();
+        assert_eq!(page.status(), 200, "{path}");
+        let policy = page.headers()["content-security-policy"].to_str().unwrap();
+        assert!(policy.contains("default-src 'self'"), "{policy}");
+        assert!(page.text().await.unwrap().contains("/assets/js/app.js"));
+    }
+    let script = get("/assets/js/app.js", "*/*").await.unwrap();
+    assert_eq!(
+        script.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    // The API's routes answer as before: GraphiQL for a browser, GraphQL, health.
+    let graphiql = get("/graphql", "text/html").await.unwrap();
+    assert_eq!(graphiql.status(), 200);
+    assert!(graphiql.headers().get("content-security-policy").is_none());
+    assert!(
+        graphiql
+            .text()
+            .await
+            .unwrap()
+            .to_lowercase()
+            .contains("graphiql")
+    );
+    let me = app.ok(None, &operation("Me"), json!({})).await;
+    assert_eq!(me["me"]["authenticated"], false);
+    assert_eq!(get("/healthz", "*/*").await.unwrap().status(), 200);
+    assert_eq!(get("/nowhere", "text/html").await.unwrap().status(), 404);
+    app.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_searches_by_features_and_country_and_opens_an_instrument() {
+    let app = seeded().await;
+    browser_script(&app, "search.mjs", vec![]).await;
+    app.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_curator_creates_and_publishes_an_instrument_and_finds_it_in_the_search() {
+    let app = seeded().await;
+    let curator = app.token("ana", "l3ce", &[Role::Curator]);
+    browser_script(&app, "curator.mjs", vec![("CURATOR_TOKEN".into(), curator)]).await;
+    app.app.stop().await;
+}
+
+#[tokio::test]
+async fn the_pages_pure_modules_pass_their_unit_tests() {
+    let (ok, output) = node(
+        vec!["--test".into(), "web-tests/unit/".into()],
+        vec![],
+        "unit",
+    )
+    .await;
+    assert!(ok, "node --test web-tests/unit/ failed:\n{output}");
+    assert!(output.contains("# fail 0"), "{output}");
+}
+
+/// Says "valid" instead of running an operation: validation is all these tests want.
+struct ValidateOnly;
+
+const VALID: &str = "valid; not executed";
+
+impl ExtensionFactory for ValidateOnly {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ValidateOnly)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ValidateOnly {
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx).await?;
+        Err(vec![ServerError::new(VALID, None)])
+    }
+}
+
+async fn validate(document: &str) -> Vec<String> {
+    let schema = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot,
+    )
+    .extension(ValidateOnly)
+    .finish();
+    let response = schema.execute(document).await;
+    response.errors.into_iter().map(|e| e.message).collect()
+}
+
+#[tokio::test]
+async fn every_operation_the_pages_send_is_valid_against_the_schema() {
+    let operations = ri_web::graphql_operations();
+    assert!(!operations.is_empty());
+    for document in operations {
+        assert_eq!(validate(document).await, [VALID], "{document}");
+    }
+    // The check can tell: a field the schema lacks is refused.
+    let errors = validate("query WebInvented { instruments { noSuchField } }").await;
+    assert!(
+        errors.iter().any(|e| e.contains("noSuchField")) && !errors.contains(&VALID.to_owned()),
+        "{errors:?}"
+    );
+}

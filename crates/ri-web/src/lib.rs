@@ -1,0 +1,108 @@
+//! The web interface: the public search, instrument pages, the curator area and (as their APIs
+//! arrive) the follow-up manager's pages, as plain HTML, CSS and JavaScript modules embedded in
+//! the binary. The pages talk only to the public GraphQL API at `/graphql`; this crate serves
+//! files and knows nothing of the domain.
+//!
+//! Every page path answers with the same `index.html`; the browser's router (`js/app.js`) draws
+//! the page. Only the paths in [`PAGES`] do, so that unknown paths stay 404 and the other
+//! routes of the service (`/graphql`, `/healthz`, `/watches/…`) are never shadowed.
+
+mod assets;
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::map_response;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+pub use assets::{Asset, asset, assets, graphql_operations};
+
+/// The paths the browser's router draws, in axum's syntax. Each answers with `index.html`.
+pub const PAGES: &[&str] = &[
+    "/",
+    "/instruments/{id}",
+    "/curate",
+    "/curate/new",
+    "/curate/{id}",
+    // Follow-up manager pages: placeholders until the projects and clusters API ships.
+    "/projects",
+    "/projects/{id}",
+    "/clusters",
+    "/clusters/{id}",
+    "/feedback/{token}",
+    "/gaps",
+];
+
+/// Only the service's own origin, no inline script or style, no framing. The calendar file of
+/// an instrument is a `blob:` download, which needs no exception.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
+     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The web interface's routes: the pages and `/assets/*`, with their security headers.
+pub fn routes() -> Router {
+    let mut router = Router::new().route("/assets/{*path}", get(serve_asset));
+    for page in PAGES {
+        router = router.route(page, get(index));
+    }
+    router.layer(map_response(security_headers))
+}
+
+async fn index(headers: HeaderMap) -> Response {
+    match asset("index.html") {
+        Some(index) => respond(index, &headers),
+        None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+async fn serve_asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
+    match asset(&path) {
+        // index.html is a page, reached by its paths, not an asset.
+        Some(found) if path != "index.html" => respond(found, &headers),
+        _ => (StatusCode::NOT_FOUND, "no such asset").into_response(),
+    }
+}
+
+/// The file, or 304 when the browser's copy is current. File names carry no content hash (no
+/// build step), so browsers revalidate every time and the ETag keeps that cheap.
+fn respond(asset: &Asset, headers: &HeaderMap) -> Response {
+    let etag = asset.etag();
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag));
+    let common = [
+        (header::ETAG, etag),
+        (header::CACHE_CONTROL, "no-cache".to_owned()),
+    ];
+    if fresh {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
+    }
+    (
+        common,
+        [(header::CONTENT_TYPE, asset.content_type)],
+        asset.bytes,
+    )
+        .into_response()
+}
+
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests;
