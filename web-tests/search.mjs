@@ -205,7 +205,7 @@ test('the search works from the keyboard and on a narrow screen', async () => {
   assertNoProblems(page);
 });
 
-test('the follow-up pages say they come with the projects API and send no request', async () => {
+test('the follow-up pages ask for a sign-in and send nothing without one; a bad link is said to be bad', async () => {
   const page = await newPage(browser);
   const graphql = [];
   page.on('request', (request) => {
@@ -213,16 +213,21 @@ test('the follow-up pages say they come with the projects API and send no reques
   });
   for (const [path, heading] of [
     ['/projects', 'Projects'],
+    ['/projects/p1', 'Project'],
     ['/clusters', 'Clusters'],
+    ['/clusters/c1', 'Cluster dashboard'],
     ['/gaps', 'Feature gaps'],
-    ['/feedback/an-invitation-token', 'Practitioner feedback'],
   ]) {
     await page.goto(`${BASE_URL}${path}`);
     await page.getByRole('heading', { level: 1, name: heading }).waitFor();
-    await page.getByText('Coming with the projects API.').waitFor();
+    await page.getByLabel('Access token').waitFor();
     await assertAccessible(page, path);
   }
   assert.deepEqual(graphql, []);
-  await screenshot(page, 'coming-feedback');
+  await page.goto(`${BASE_URL}/feedback/an-invitation-token`);
+  await page.getByRole('heading', { level: 1, name: 'Practitioner feedback' }).waitFor();
+  await page.getByText('This link is not valid.').waitFor();
+  await assertAccessible(page, 'a bad feedback link');
+  await screenshot(page, 'feedback-bad-link');
   assertNoProblems(page);
 });

@@ -168,7 +168,16 @@ async fn the_web_interface_is_served_beside_the_api_without_shadowing_it() {
             .header("accept", accept)
             .send()
     };
-    for path in ["/", "/instruments/x", "/curate", "/curate/new", "/gaps"] {
+    for path in [
+        "/",
+        "/instruments/x",
+        "/curate",
+        "/curate/new",
+        "/projects",
+        "/clusters/c1",
+        "/feedback/a-token",
+        "/gaps",
+    ] {
         let page = get(path, "text/html").await.unwrap();
         assert_eq!(page.status(), 200, "{path}");
         let policy = page.headers()["content-security-policy"].to_str().unwrap();
@@ -211,6 +220,20 @@ async fn a_curator_creates_and_publishes_an_instrument_and_finds_it_in_the_searc
     let app = seeded().await;
     let curator = app.token("ana", "l3ce", &[Role::Curator]);
     browser_script(&app, "curator.mjs", vec![("CURATOR_TOKEN".into(), curator)]).await;
+    app.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_practitioner_submits_feedback_through_a_link_and_the_dashboard_shows_it() {
+    let app = seeded().await;
+    // SAFE owns the seed's two clusters and the projects in them.
+    let manager = app.token("ona", "safe", &[Role::FollowUpManager]);
+    browser_script(
+        &app,
+        "feedback.mjs",
+        vec![("FOLLOW_UP_TOKEN".into(), manager)],
+    )
+    .await;
     app.app.stop().await;
 }
 

@@ -68,11 +68,15 @@ static ASSETS: &[Asset] = embed![
     ("js/ics.js", JS),
     ("js/search-state.js", JS),
     ("js/taxonomy.js", JS),
+    ("js/signin.js", JS),
     ("js/pages/search.js", JS),
     ("js/pages/instrument.js", JS),
     ("js/pages/curate.js", JS),
     ("js/pages/edit.js", JS),
-    ("js/pages/coming.js", JS),
+    ("js/pages/projects.js", JS),
+    ("js/pages/clusters.js", JS),
+    ("js/pages/feedback.js", JS),
+    ("js/pages/gaps.js", JS),
     ("js/pages/not-found.js", JS),
 ];
 

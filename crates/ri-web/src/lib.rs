@@ -1,5 +1,5 @@
-//! The web interface: the public search, instrument pages, the curator area and (as their APIs
-//! arrive) the follow-up manager's pages, as plain HTML, CSS and JavaScript modules embedded in
+//! The web interface: the public search, instrument pages, the curator area, the follow-up
+//! manager's pages (projects, clusters, feature gaps) and the practitioners' feedback form, as plain HTML, CSS and JavaScript modules embedded in
 //! the binary. The pages talk only to the public GraphQL API at `/graphql`; this crate serves
 //! files and knows nothing of the domain.
 //!
@@ -25,7 +25,7 @@ pub const PAGES: &[&str] = &[
     "/curate",
     "/curate/new",
     "/curate/{id}",
-    // Follow-up manager pages: placeholders until the projects and clusters API ships.
+    // The follow-up manager's pages and the practitioners' feedback form.
     "/projects",
     "/projects/{id}",
     "/clusters",

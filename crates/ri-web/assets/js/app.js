@@ -6,7 +6,10 @@ import * as search from './pages/search.js';
 import * as instrument from './pages/instrument.js';
 import * as curate from './pages/curate.js';
 import * as edit from './pages/edit.js';
-import * as coming from './pages/coming.js';
+import * as projects from './pages/projects.js';
+import * as clusters from './pages/clusters.js';
+import * as feedback from './pages/feedback.js';
+import * as gaps from './pages/gaps.js';
 import * as notFound from './pages/not-found.js';
 import { focusNextPage, navigate, setRouter } from './nav.js';
 
@@ -17,13 +20,13 @@ const ROUTES = [
   [/^\/curate$/, curate, 'curate'],
   [/^\/curate\/new$/, edit, 'curate'],
   [/^\/curate\/(?<id>[^/]+)$/, edit, 'curate'],
-  // Follow-up manager pages (issues 5 and 6): placeholders until their API ships.
-  [/^\/projects$/, coming, 'projects', { page: 'projects' }],
-  [/^\/projects\/(?<id>[^/]+)$/, coming, 'projects', { page: 'project' }],
-  [/^\/clusters$/, coming, 'clusters', { page: 'clusters' }],
-  [/^\/clusters\/(?<id>[^/]+)$/, coming, 'clusters', { page: 'cluster' }],
-  [/^\/feedback\/(?<token>[^/]+)$/, coming, null, { page: 'feedback' }],
-  [/^\/gaps$/, coming, 'gaps', { page: 'gaps' }],
+  // The follow-up manager's pages, and the practitioner's feedback form (no account).
+  [/^\/projects$/, projects, 'projects'],
+  [/^\/projects\/(?<id>[^/]+)$/, projects, 'projects'],
+  [/^\/clusters$/, clusters, 'clusters'],
+  [/^\/clusters\/(?<id>[^/]+)$/, clusters, 'clusters'],
+  [/^\/feedback\/(?<token>[^/]+)$/, feedback, null],
+  [/^\/gaps$/, gaps, 'gaps'],
 ];
 
 const main = document.getElementById('main');

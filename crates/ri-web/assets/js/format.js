@@ -45,6 +45,11 @@ const LABELS = {
   FOLLOW_UP_MANAGER: 'follow-up manager',
   TENANT_ADMIN: 'tenant admin',
   PLATFORM_ADMIN: 'platform admin',
+  PROTOTYPING: 'Prototyping',
+  DEMONSTRATOR: 'Demonstrator',
+  SCHEDULED: 'Scheduled',
+  HELD: 'Held',
+  CANCELLED: 'Cancelled',
 };
 
 /** The reader's label of an enum value (the value itself when unknown). */

@@ -1,9 +1,6 @@
 // Every GraphQL document the pages send, and no other: a test checks each against the API's
 // schema (crates/regional-invest/tests/web.rs), so keep each one a plain template literal marked
 // with the GraphQL comment, without interpolation.
-//
-// Projects, matches, clusters, feedback and feature gaps arrive with their API; their pages
-// (js/pages/coming.js) send nothing until then.
 
 export const TAXONOMY = /* GraphQL */ `
 query WebTaxonomy {
@@ -161,4 +158,137 @@ mutation WebArchiveInstrument($id: ID!, $expectedVersion: Int) {
 export const TENANT = /* GraphQL */ `
 query WebTenant($slug: String!) {
   tenant(slug: $slug) { slug name suspended }
+}`;
+
+// The follow-up manager's pages: projects with their matches, feature gaps, clusters.
+
+export const PROJECTS = /* GraphQL */ `
+query WebProjects($filter: ProjectFilter, $first: Int, $after: String) {
+  projects(filter: $filter, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      id
+      acronym
+      title
+      stage
+      countries
+      features { code label }
+      matches(first: 3) {
+        score
+        instrument { id title deadline timeZone }
+        explanation { coverage matched { features { code } } unmatched { features { code } } }
+      }
+    }
+  }
+}`;
+
+export const PROJECT = /* GraphQL */ `
+query WebProject($id: ID!, $first: Int) {
+  project(id: $id) {
+    id
+    acronym
+    title
+    openCall
+    stage
+    securityDomain
+    consortium { name country }
+    leadCountry
+    countries
+    summary
+    features { code label }
+    matchThreshold
+    matches(first: $first) {
+      score
+      instrument { id title kind coverLevel countries deadline timeZone curator { slug name } }
+      explanation {
+        matched { category { id label } features { code label } }
+        unmatched { category { id label } features { code label } }
+        stageFeatures { code label }
+        coverage
+        stageFit
+        daysToDeadline
+        ruleVersion
+      }
+    }
+  }
+}`;
+
+export const FEATURE_GAPS = /* GraphQL */ `
+query WebFeatureGaps {
+  featureGaps {
+    feature { code label category }
+    projects
+    openInstruments
+  }
+}`;
+
+export const CLUSTERS = /* GraphQL */ `
+query WebClusters {
+  clusters {
+    id
+    name
+    description
+    area { id name }
+    followUpManager
+    projectCount
+    upcomingEventCount
+    openStepCount
+    overdueStepCount
+  }
+}`;
+
+export const CLUSTER = /* GraphQL */ `
+query WebCluster($id: ID!) {
+  cluster(id: $id) {
+    id
+    version
+    name
+    description
+    area { id name }
+    followUpManager
+    projectCount
+    projects { id acronym title registered }
+    upcomingEvents {
+      id title startsAt timeZone place onlineLink status cancelReason
+      agenda { id acronym }
+      invitationCount respondentCount feedbackCount
+    }
+    pastEvents {
+      id title startsAt timeZone place onlineLink status cancelReason feedbackClosesAt
+      agenda { id acronym }
+      invitationCount respondentCount feedbackCount
+    }
+    feedback {
+      projectId
+      acronym
+      count
+      meanRelevance
+      meanUsability
+      wouldPilotShare
+      topFeatures { feature { code label } count }
+    }
+    sessions { id date notes nextSteps { id action due completedOn } }
+    openSteps { id acronym action owner due overdue }
+  }
+}`;
+
+// A practitioner's link: no account, the token is the credential.
+export const FEEDBACK_INVITATION = /* GraphQL */ `
+query WebFeedbackInvitation($token: String!) {
+  invitation(token: $token) {
+    state
+    organisation
+    eventTitle
+    startsAt
+    timeZone
+    feedbackClosesAt
+    agenda { id acronym title features { code label } }
+    feedback { projectId relevance usability wouldPilot relevantFeatures { code } comment }
+  }
+}`;
+
+export const SUBMIT_FEEDBACK = /* GraphQL */ `
+mutation WebSubmitDemoFeedback($token: String!, $projectId: ID!, $input: FeedbackInput!) {
+  submitDemoFeedback(token: $token, projectId: $projectId, input: $input) { projectId acronym receivedAt }
 }`;
