@@ -45,7 +45,7 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
 
 /// Rebuilds one projection from the start of the log and swaps it in.
 pub async fn replay(config: &Config, projection: &str) -> anyhow::Result<ReplayReport> {
-    let projection = ri_projections::by_name(projection)?;
+    let projection = ri_projections::by_name_with(projection, config.matching_weights()?)?;
     let owner = db::owner_pool(&config.db())
         .await
         .context("connect to PostgreSQL")?;
@@ -125,7 +125,7 @@ impl App {
             batch_size: config.projection_batch_size,
             ..RunnerConfig::default()
         };
-        for projection in ri_projections::all() {
+        for projection in ri_projections::all_with(config.matching_weights()?) {
             let runner = ProjectionRunner::new(log.clone(), projection, runner_config.clone());
             tasks.spawn(runner.run(db_config.connect_options()?, shutdown.clone()));
         }

@@ -22,7 +22,7 @@ pub mod watches;
 pub use catalogue::{Audit, Catalogue, Tenants};
 pub use clusters::Clusters;
 pub use error::ProjectionError;
-pub use projection::{Projection, all, by_name};
+pub use projection::{Projection, all, all_with, by_name, by_name_with};
 pub use projects::Projects;
 pub use replay::{ReplayReport, replay};
 pub use runner::{ProjectionRunner, RunnerConfig};

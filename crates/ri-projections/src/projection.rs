@@ -30,21 +30,34 @@ pub trait Projection: Send + Sync + std::fmt::Debug + 'static {
     ) -> BoxFuture<'a, Result<(), ProjectionError>>;
 }
 
-/// Every projection the service runs.
+/// Every projection the service runs, with the default matching weights.
 pub fn all() -> Vec<Arc<dyn Projection>> {
+    all_with(ri_matching::Weights::default())
+}
+
+/// Every projection the service runs; match alerts score with `weights`.
+pub fn all_with(weights: ri_matching::Weights) -> Vec<Arc<dyn Projection>> {
     vec![
         Arc::new(Streams),
         Arc::new(Catalogue),
         Arc::new(Tenants),
         Arc::new(Audit),
-        Arc::new(Watches),
+        Arc::new(Watches::with_weights(weights)),
         Arc::new(Projects),
         Arc::new(Clusters),
     ]
 }
 
 pub fn by_name(name: &str) -> Result<Arc<dyn Projection>, ProjectionError> {
-    let all = all();
+    by_name_with(name, ri_matching::Weights::default())
+}
+
+/// The projection called `name`, its match alerts scoring with `weights`.
+pub fn by_name_with(
+    name: &str,
+    weights: ri_matching::Weights,
+) -> Result<Arc<dyn Projection>, ProjectionError> {
+    let all = all_with(weights);
     let known = all.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ");
     all.into_iter()
         .find(|p| p.name() == name)

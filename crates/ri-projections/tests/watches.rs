@@ -53,13 +53,18 @@ fn codes(codes: &[&str]) -> FeatureSet {
 struct World {
     db: TestDb,
     log: EventLog,
+    weights: ri_matching::Weights,
 }
 
 impl World {
     async fn new() -> Self {
         let db = TestDb::new().await;
         let log = db.log_with(ri_domain::event_registry(), 20);
-        World { db, log }
+        World {
+            db,
+            log,
+            weights: ri_matching::Weights::default(),
+        }
     }
 
     async fn instrument(&self, id: &str, command: InstrumentCommand) {
@@ -142,7 +147,8 @@ impl World {
             batch_size: 3,
             ..RunnerConfig::default()
         };
-        ProjectionRunner::new(self.log.clone(), Arc::new(Watches), config)
+        let watches = Watches::with_weights(self.weights.clone());
+        ProjectionRunner::new(self.log.clone(), Arc::new(watches), config)
             .catch_up()
             .await
             .unwrap();
@@ -263,7 +269,7 @@ async fn a_watch_notifies_once_per_newly_matching_instrument_and_follows_changes
     );
 
     // A replay rebuilds the watches and makes no notification twice.
-    let watches: Arc<dyn Projection> = Arc::new(Watches);
+    let watches: Arc<dyn Projection> = Arc::new(Watches::default());
     replay(&w.log, &w.db.owner, &*watches, 7).await.unwrap();
     assert_eq!(summary(&w.inbox(SEEKERS, "ana").await), summary(&inbox));
     let followed = watches::watched_instruments(&w.db.app, "watch-1", 10)
@@ -524,58 +530,9 @@ fn project_details(acronym: &str, country: &str) -> ri_domain::project::ProjectD
 #[tokio::test]
 async fn follow_up_managers_hear_once_when_an_instrument_newly_scores_above_a_project_s_threshold()
 {
-    use ri_domain::Role;
-    use ri_domain::project::{MatchThreshold, Project, ProjectCommand};
-    use ri_domain::tenant::{Tenant, TenantCommand, TenantKind, TenantProfile};
-
     let w = World::new().await;
     let owners = "delta-hub";
-    let register = TenantCommand::Register {
-        slug: tenant(owners),
-        profile: TenantProfile {
-            name: Title::parse("name", "Delta hub").unwrap(),
-            kind: TenantKind::AmbassadorCluster,
-            country: CountryCode::parse("country", "LT").unwrap(),
-            website: None,
-            domains: vec![],
-            member_count: None,
-        },
-    };
-    for command in [
-        register,
-        TenantCommand::GrantRole {
-            subject: "mia".into(),
-            role: Role::FollowUpManager,
-        },
-        TenantCommand::GrantRole {
-            subject: "cur".into(),
-            role: Role::Curator,
-        },
-    ] {
-        w.log
-            .execute::<Tenant>(&tenant(owners), owners, command, &metadata(owners), ())
-            .await
-            .unwrap();
-    }
-    let project = |command| async {
-        w.log
-            .execute::<Project>(&tenant(owners), "p-1", command, &metadata(owners), ())
-            .await
-            .unwrap()
-    };
-    project(ProjectCommand::Register {
-        tenant: tenant(owners),
-        details: project_details("SHIELD", "LT"),
-    })
-    .await;
-    project(ProjectCommand::DeclareFeatures {
-        features: codes(&["T1", "T8"]),
-    })
-    .await;
-    project(ProjectCommand::SetMatchThreshold {
-        threshold: MatchThreshold::parse("threshold", 0.45).unwrap(),
-    })
-    .await;
+    managed_project(&w, owners, &["T1", "T8"]).await;
     // Half of the project's features: 0.5 (a national call in its country).
     w.publish("half", "Half call", &["T1"], Duration::days(30))
         .await;
@@ -618,5 +575,87 @@ async fn follow_up_managers_hear_once_when_an_instrument_newly_scores_above_a_pr
     assert!(
         w.inbox(owners, "cur").await.is_empty(),
         "curators are not told"
+    );
+}
+
+/// Tenant `owners` with follow-up manager "mia" and curator "cur", and its project "p-1"
+/// (SHIELD, prototyping, Lithuanian lead) with `features` and a match threshold of 0.45.
+async fn managed_project(w: &World, owners: &str, features: &[&str]) {
+    use ri_domain::Role;
+    use ri_domain::project::{MatchThreshold, Project, ProjectCommand};
+    use ri_domain::tenant::{Tenant, TenantCommand, TenantKind, TenantProfile};
+
+    let register = TenantCommand::Register {
+        slug: tenant(owners),
+        profile: TenantProfile {
+            name: Title::parse("name", "Delta hub").unwrap(),
+            kind: TenantKind::AmbassadorCluster,
+            country: CountryCode::parse("country", "LT").unwrap(),
+            website: None,
+            domains: vec![],
+            member_count: None,
+        },
+    };
+    for command in [
+        register,
+        TenantCommand::GrantRole {
+            subject: "mia".into(),
+            role: Role::FollowUpManager,
+        },
+        TenantCommand::GrantRole {
+            subject: "cur".into(),
+            role: Role::Curator,
+        },
+    ] {
+        w.log
+            .execute::<Tenant>(&tenant(owners), owners, command, &metadata(owners), ())
+            .await
+            .unwrap();
+    }
+    let project = |command| async {
+        w.log
+            .execute::<Project>(&tenant(owners), "p-1", command, &metadata(owners), ())
+            .await
+            .unwrap()
+    };
+    project(ProjectCommand::Register {
+        tenant: tenant(owners),
+        details: project_details("SHIELD", "LT"),
+    })
+    .await;
+    project(ProjectCommand::DeclareFeatures {
+        features: codes(features),
+    })
+    .await;
+    project(ProjectCommand::SetMatchThreshold {
+        threshold: MatchThreshold::parse("threshold", 0.45).unwrap(),
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_configured_weights_decide_which_instruments_alert() {
+    // SHIELD needs T1 and G3; the call funds T1 only. With the default weights (T 1, G 0.5)
+    // that is 1 / 1.5 of the project, above its 0.45; with general features weighing five
+    // times a technique, 0.2 / 1.2, below.
+    let mut alerts = Vec::new();
+    for (technique, general) in [(1.0, 0.5), (0.2, 1.0)] {
+        let mut w = World::new().await;
+        let mut config = *w.weights.config();
+        config.categories.technique = technique;
+        config.categories.general = general;
+        w.weights = ri_matching::Weights::new(config).unwrap();
+        managed_project(&w, "delta-hub", &["T1", "G3"]).await;
+        w.publish("call", "Technique call", &["T1"], Duration::days(30))
+            .await;
+        w.project().await;
+        alerts.push(summary(&w.inbox("delta-hub", "mia").await));
+    }
+    assert_eq!(
+        alerts,
+        vec![
+            vec![(NotificationKind::ProjectMatch, "call".to_owned())],
+            vec![]
+        ]
     );
 }

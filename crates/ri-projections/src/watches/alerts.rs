@@ -5,7 +5,7 @@
 //! Like the watches, this is decided in log order against the projection's own state: the
 //! projects (the Project aggregate's state, folded with its own `apply`), the tenants' role
 //! grants (the Tenant aggregate's state) and the instruments (`watch_instruments`). The score
-//! is `ri_matching::score` with the default weights at the event's time.
+//! is `ri_matching::score` with the service's weights (`matching_weights`) at the event's time.
 
 use cqrs_es::Aggregate;
 use ri_domain::Role;
@@ -117,6 +117,7 @@ fn project_profile(project: &Project) -> Option<ProjectProfile> {
 /// project that now scores at or above its threshold and never did for this instrument.
 pub(super) async fn instrument_changed(
     conn: &mut PgConnection,
+    weights: &Weights,
     e: &StoredEvent,
     row: &Row,
 ) -> Result<(), ProjectionError> {
@@ -133,7 +134,6 @@ pub(super) async fn instrument_changed(
             .bind(&row.id)
             .fetch_all(&mut *conn)
             .await?;
-    let weights = Weights::default();
     for (project_id, tenant, Json(project)) in projects {
         if alerted.contains(&project_id) {
             continue;
@@ -141,7 +141,7 @@ pub(super) async fn instrument_changed(
         let Some(profile) = project_profile(&project) else {
             continue;
         };
-        let Ok(m) = ri_matching::score(&weights, &profile, &instrument, e.recorded_at) else {
+        let Ok(m) = ri_matching::score(weights, &profile, &instrument, e.recorded_at) else {
             continue; // ineligible pairs are never matches
         };
         if m.score < project.match_threshold.value() {

@@ -47,8 +47,18 @@ pub use read::{
     notifications, unpublished_notifications, watch, watched_instruments, watches_of,
 };
 
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Watches;
+/// The watches projection; its match alerts score with `weights`.
+#[derive(Debug, Clone, Default)]
+pub struct Watches {
+    weights: ri_matching::Weights,
+}
+
+impl Watches {
+    /// Match alerts scored with the service's configured weights (the same as the API's).
+    pub fn with_weights(weights: ri_matching::Weights) -> Self {
+        Self { weights }
+    }
+}
 
 /// Namespace of the notifications' UUIDv5 ids.
 pub(crate) const NOTIFICATION_NAMESPACE: Uuid =
@@ -128,7 +138,8 @@ impl Projection for Watches {
                 match e.aggregate_type.as_str() {
                     WATCH => watch_event(conn, e, decode(e)?).await?,
                     INSTRUMENT => {
-                        instrument_event(conn, &mut instruments, e, decode(e)?).await?;
+                        instrument_event(conn, &self.weights, &mut instruments, e, decode(e)?)
+                            .await?;
                     }
                     PROJECT => alerts::project_event(conn, e, decode(e)?).await?,
                     TENANT => alerts::tenant_event(conn, e, decode(e)?).await?,
@@ -303,6 +314,7 @@ struct Standing {
 
 async fn instrument_event(
     conn: &mut PgConnection,
+    weights: &ri_matching::Weights,
     cache: &mut BTreeMap<String, Row>,
     e: &StoredEvent,
     event: InstrumentEvent,
@@ -444,7 +456,7 @@ async fn instrument_event(
 
     insert_notices(conn, e, &row, &notices).await?;
     if open && is_announcing {
-        alerts::instrument_changed(conn, e, &row).await?;
+        alerts::instrument_changed(conn, weights, e, &row).await?;
     }
     Ok(())
 }
