@@ -131,7 +131,10 @@ impl App {
         }
         // Every event goes on to NATS JetStream; while NATS is down, commands keep succeeding
         // and the relay catches up when it returns.
-        let relay_config = ri_relay::RelayConfig::default();
+        let relay_config = ri_relay::RelayConfig {
+            batch_size: config.relay_batch_size,
+            ..ri_relay::RelayConfig::default()
+        };
         let event_subject_prefix = relay_config.subject_prefix.clone();
         let relay = ri_relay::Relay::new(log.clone(), nats.clone(), relay_config);
         tasks.spawn(relay.run(db_config.connect_options()?, shutdown.clone()));

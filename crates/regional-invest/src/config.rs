@@ -55,6 +55,8 @@ pub struct Config {
     pub idle_in_transaction_timeout_ms: u64,
     pub snapshot_every: usize,
     pub projection_batch_size: i64,
+    /// Events the relay publishes before it waits for their acknowledgements.
+    pub relay_batch_size: i64,
     /// The `iss` every token must carry (and minted tokens get).
     pub jwt_issuer: String,
     /// The `aud` every token must carry (and minted tokens get).
@@ -87,6 +89,7 @@ impl Default for Config {
             idle_in_transaction_timeout_ms: 60_000,
             snapshot_every: 20,
             projection_batch_size: 1000,
+            relay_batch_size: 500,
             jwt_issuer: "regional-invest".to_owned(),
             jwt_audience: "regional-invest".to_owned(),
             jwt_secret: Secret::new(DEV_JWT_SECRET),
