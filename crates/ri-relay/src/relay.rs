@@ -35,7 +35,8 @@ pub struct RelayConfig {
     /// JetStream drops a message whose id it has seen within this window; it must be longer
     /// than any outage after which a batch is re-published.
     pub duplicate_window: Duration,
-    /// How often to look for events appended by other processes when idle.
+    /// How often to look for events appended by other processes when idle (appends of this
+    /// process wake the relay at once): at most this much latency for other processes' events.
     pub idle_poll: Duration,
     /// Upper bound of the back-off after failures (NATS or PostgreSQL down).
     pub max_backoff: Duration,
@@ -54,7 +55,7 @@ impl Default for RelayConfig {
             batch_size: 500,
             ack_timeout: Duration::from_secs(10),
             duplicate_window: Duration::from_secs(48 * 3600),
-            idle_poll: Duration::from_millis(200),
+            idle_poll: Duration::from_millis(50),
             max_backoff: Duration::from_secs(30),
             takeover_poll: Duration::from_secs(2),
             lock_check: Duration::from_secs(5),
