@@ -909,10 +909,33 @@ async fn plan_instruments(
     for column in columns {
         let row = catalogue::instrument(&api.db, &viewer, &column.header).await?;
         match row {
-            None => problems.push(header_problem(
-                &column,
-                "no instrument has this id".to_owned(),
-            )),
+            // The catalogue follows the log by a moment: an instrument drafted just now is in the
+            // caller's stream before it is in the catalogue.
+            None => match own_instrument_status(api, user, &column.header).await? {
+                Some(ri_domain::instrument::InstrumentStatus::Archived) => {
+                    problems.push(header_problem(
+                        &column,
+                        "the instrument is archived and cannot change".to_owned(),
+                    ));
+                }
+                Some(_) => {
+                    if let Some(other) = planned.iter().find(|p| p.id == column.header) {
+                        problems.push(header_problem(
+                            &column,
+                            format!("column {} names the same instrument", other.column.number),
+                        ));
+                    } else {
+                        planned.push(Planned {
+                            id: column.header.clone(),
+                            column,
+                        });
+                    }
+                }
+                None => problems.push(header_problem(
+                    &column,
+                    "no instrument has this id".to_owned(),
+                )),
+            },
             Some(row) if row.tenant != user.tenant => problems.push(header_problem(
                 &column,
                 format!("the instrument is {}'s, not your tenant's", row.tenant),
@@ -936,6 +959,24 @@ async fn plan_instruments(
         }
     }
     Ok(planned)
+}
+
+/// The status of instrument `id` in the caller's tenant's stream of the log, if it was drafted
+/// there.
+async fn own_instrument_status(
+    api: &Api,
+    user: &User,
+    id: &str,
+) -> Result<Option<ri_domain::instrument::InstrumentStatus>, ApiError> {
+    let store = PersistedEventStore::<_, FundingInstrument>::new_event_store(
+        api.log.for_tenant(user.tenant.clone()),
+    );
+    let context = store.load_aggregate(id).await.map_err(from_command)?;
+    Ok(context
+        .aggregate
+        .details
+        .is_some()
+        .then_some(context.aggregate.status))
 }
 
 /// Sets one column's aggregate's features to exactly the column's: what it added and removed,
