@@ -13,6 +13,7 @@ pub mod calendar;
 pub mod exports;
 pub mod graphql;
 mod ops;
+mod secret;
 mod trace;
 
 pub use auth::{AuthConfig, AuthError, Authenticator, Principal, User, mint_token};

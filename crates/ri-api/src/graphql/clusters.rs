@@ -1429,28 +1429,10 @@ fn domain(kind: AreaDomain, own: Option<&str>) -> Result<DomainArea, ApiError> {
 // ---------------------------------------------------------------------------------------------
 // Practitioner links
 
-const BASE64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/// `bytes` in base64url without padding (RFC 4648, section 5).
-fn base64url(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let byte = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
-        let n = (byte(0) << 16) | (byte(1) << 8) | byte(2);
-        for i in 0..=chunk.len() {
-            let index = (n >> (18 - 6 * i)) & 63;
-            out.push(char::from(BASE64URL[index as usize]));
-        }
-    }
-    out
-}
-
 /// A fresh link token (256 random bits, base64url: 43 characters) and its SHA-256.
 fn link_token() -> Result<(String, TokenHash), ApiError> {
-    let bytes: [u8; 32] = rand::rng().random();
-    let token = base64url(&bytes);
-    let hash = TokenHash::parse("token", &crate::calendar::sha256_hex(&token))?;
-    Ok((token, hash))
+    let (token, hash) = crate::secret::new_token();
+    Ok((token, TokenHash::parse("token", &hash)?))
 }
 
 fn link(token: &str) -> String {
@@ -1551,7 +1533,7 @@ async fn open_link(
     token: &str,
 ) -> async_graphql::Result<Option<(InvitationAccess, TokenHash)>> {
     let token = token_of(token);
-    let hash = crate::calendar::sha256_hex(token.unwrap_or_default());
+    let hash = crate::secret::sha256_hex(token.unwrap_or_default());
     count_attempt(ctx, &hash).await?;
     if token.is_none() {
         return Ok(None);
@@ -2337,23 +2319,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base64url_follows_rfc_4648() {
-        // RFC 4648, section 10, without padding.
-        for (raw, encoded) in [
-            ("", ""),
-            ("f", "Zg"),
-            ("fo", "Zm8"),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg"),
-            ("fooba", "Zm9vYmE"),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64url(raw.as_bytes()), encoded, "{raw:?}");
-        }
-        assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
-    }
-
-    #[test]
     fn link_tokens_are_43_url_safe_characters_and_only_their_hash_is_kept() {
         let (token, hash) = link_token().unwrap();
         assert_eq!(token.len(), 43);
@@ -2362,7 +2327,7 @@ mod tests {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         );
-        assert_eq!(hash.as_str(), crate::calendar::sha256_hex(&token));
+        assert_eq!(hash.as_str(), crate::secret::sha256_hex(&token));
         assert_ne!(link_token().unwrap().0, token);
         assert_eq!(link(&token), format!("/feedback/{token}"));
     }

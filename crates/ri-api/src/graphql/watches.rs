@@ -4,7 +4,6 @@
 
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
 use cqrs_es::AggregateError;
-use rand::RngExt;
 use ri_domain::values::{CountryCode, SearchText, Title};
 use ri_domain::watch::{self, ReminderDays, Watch as WatchAggregate, WatchCommand, WatchError};
 use ri_domain::{EventMetadata, TenantSlug};
@@ -285,18 +284,6 @@ fn watch_id(id: &ID) -> Result<String, ApiError> {
         .map_err(|_| ApiError::not_found("watch"))
 }
 
-/// A fresh calendar token (256 random bits, hex) and its SHA-256.
-fn calendar_token() -> (String, String) {
-    let bytes: [u8; 32] = rand::rng().random();
-    let token = hex(&bytes);
-    let hash = crate::calendar::sha256_hex(&token);
-    (token, hash)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn calendar_path(id: &str, token: &str) -> String {
     format!("/watches/{id}/deadlines.ics?token={token}")
 }
@@ -358,7 +345,7 @@ pub(crate) async fn create(
     let filter = input.filter.parse()?;
     let days = reminder_days(input.reminder_days.as_deref())?.unwrap_or_default();
     let id = Uuid::now_v7().to_string();
-    let (token, hash) = calendar_token();
+    let (token, hash) = crate::secret::new_token();
     let command = WatchCommand::Create {
         owner: user.subject.clone(),
         name,
@@ -409,7 +396,7 @@ pub(crate) async fn rotate_calendar_token(
 ) -> Result<WatchChange, ApiError> {
     let user = signed_in(ctx)?;
     let id = watch_id(&id)?;
-    let (token, hash) = calendar_token();
+    let (token, hash) = crate::secret::new_token();
     let command = WatchCommand::RotateCalendarToken {
         by: user.subject.clone(),
         calendar_token_sha256: hash,
