@@ -4,7 +4,8 @@
 //! with a durable checkpoint written in the same transaction as the rows, so a crash at any
 //! point neither loses nor doubles an update; across several processes, an advisory lock lets
 //! exactly one of them run each projection. [`replay`] rebuilds a projection from the start of
-//! the log into fresh tables and swaps their contents in.
+//! the log into fresh tables and swaps their contents in. An event a projection cannot apply is
+//! recorded in `projection_failures` and skipped, live and in replay alike ([`failures`]).
 //!
 //! Projections: [`streams`] (the operators' view of the log) and, in [`catalogue`], the instrument
 //! catalogue, the tenant directory and the audit trail with the read API the GraphQL layer calls.
@@ -12,6 +13,9 @@
 pub mod catalogue;
 pub mod clusters;
 mod error;
+mod failures;
+mod instants;
+mod isolate;
 mod projection;
 pub mod projects;
 mod replay;
@@ -22,6 +26,7 @@ pub mod watches;
 pub use catalogue::{Audit, Catalogue, Tenants};
 pub use clusters::Clusters;
 pub use error::ProjectionError;
+pub use failures::{ProjectionFailure, failures};
 pub use projection::{Projection, all, all_with, by_name, by_name_with};
 pub use projects::Projects;
 pub use replay::{ReplayReport, replay};

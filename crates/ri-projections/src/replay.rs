@@ -15,10 +15,14 @@ use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 use crate::error::ProjectionError;
 use crate::projection::Projection;
 use crate::runner::LOCK_NAMESPACE;
+use crate::{failures, isolate};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplayReport {
     pub events: u64,
+    /// Events the projection could not apply, recorded in `projection_failures` and skipped,
+    /// as the live runner does.
+    pub failures: u64,
     pub elapsed: Duration,
     pub checkpoint: Checkpoint,
 }
@@ -53,10 +57,11 @@ pub async fn replay(
         .bind(name)
         .execute(&mut *guard)
         .await?;
-    let (events, checkpoint) = outcome?;
+    let (events, failures, checkpoint) = outcome?;
     cleanup?;
     Ok(ReplayReport {
         events,
+        failures,
         elapsed: started.elapsed(),
         checkpoint,
     })
@@ -68,7 +73,7 @@ async fn rebuild(
     projection: &dyn Projection,
     schema: &str,
     batch_size: i64,
-) -> Result<(u64, Checkpoint), ProjectionError> {
+) -> Result<(u64, u64, Checkpoint), ProjectionError> {
     let name = projection.name();
     let reader = log.reader();
     let mut setup = owner.begin().await?;
@@ -93,19 +98,21 @@ async fn rebuild(
     // the current one is applied.
     let mut at = Checkpoint::START;
     let mut events = 0u64;
+    let mut skipped = 0u64;
     let mut next = reader.read_after(owner, at, batch_size).await?;
     while let Some(cp) = next.last().map(StoredEvent::checkpoint) {
         let batch = next;
         let apply = async {
             let mut tx = owner.begin().await?;
-            apply_to_copy(&mut tx, projection, schema, &batch).await?;
+            let skipped = apply_to_copy(&mut tx, projection, schema, &batch).await?;
             tx.commit().await?;
-            Ok::<_, ProjectionError>(())
+            failures::count(name, skipped);
+            Ok::<_, ProjectionError>(skipped)
         };
         let (fetched, applied) = tokio::join!(reader.read_after(owner, cp, batch_size), apply);
-        applied?;
+        skipped += count(applied?);
         at = cp;
-        events += batch.len() as u64;
+        events += count(batch.len());
         next = fetched?;
     }
 
@@ -121,11 +128,13 @@ async fn rebuild(
         .bind(name)
         .execute(&mut *tx)
         .await?;
-    while let Some((cp, n)) =
+    let mut skipped_at_swap = 0;
+    while let Some((cp, n, failed)) =
         apply_batch(&reader, &mut tx, projection, schema, at, batch_size).await?
     {
         at = cp;
         events += n;
+        skipped_at_swap += failed;
     }
     let tables = projection
         .tables()
@@ -145,7 +154,12 @@ async fn rebuild(
     }
     at.store(&mut *tx, name).await?;
     tx.commit().await?;
-    Ok((events, at))
+    failures::count(name, skipped_at_swap);
+    Ok((events, skipped + count(skipped_at_swap), at))
+}
+
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
 }
 
 /// Reads one batch after `at` and applies it to the copy in `schema`, on `conn`.
@@ -156,29 +170,30 @@ async fn apply_batch(
     schema: &str,
     at: Checkpoint,
     batch_size: i64,
-) -> Result<Option<(Checkpoint, u64)>, ProjectionError> {
+) -> Result<Option<(Checkpoint, u64, usize)>, ProjectionError> {
     let batch = reader.read_after(&mut *conn, at, batch_size).await?;
     let Some(last) = batch.last() else {
         return Ok(None);
     };
-    apply_to_copy(conn, projection, schema, &batch).await?;
-    Ok(Some((last.checkpoint(), batch.len() as u64)))
+    let skipped = apply_to_copy(conn, projection, schema, &batch).await?;
+    Ok(Some((last.checkpoint(), count(batch.len()), skipped)))
 }
 
-/// Applies `batch` to the copy of the projection's tables in `schema`.
+/// Applies `batch` to the copy of the projection's tables in `schema`, skipping (and recording)
+/// the events it cannot apply the way the live runner does; returns how many it skipped.
 async fn apply_to_copy(
     conn: &mut PgConnection,
     projection: &dyn Projection,
     schema: &str,
     batch: &[StoredEvent],
-) -> Result<(), ProjectionError> {
+) -> Result<usize, ProjectionError> {
     sqlx::query("SELECT set_config('search_path', $1, true)")
         .bind(schema)
         .execute(&mut *conn)
         .await?;
-    projection.apply(&mut *conn, batch).await?;
+    let skipped = isolate::apply_isolating(&mut *conn, projection, batch).await?;
     sqlx::query("SELECT set_config('search_path', 'public', true)")
         .execute(&mut *conn)
         .await?;
-    Ok(())
+    Ok(skipped)
 }

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::ProjectionError;
 use crate::projection::Projection;
+use crate::{failures, isolate};
 
 /// Namespace of the projections' advisory locks (the other key is `hashtext(name)`).
 pub(crate) const LOCK_NAMESPACE: i32 = 0x5249_5052; // "RIPR"
@@ -57,8 +58,10 @@ impl ProjectionRunner {
     }
 
     /// Applies the next batch after the checkpoint, with the checkpoint, in one transaction.
-    /// Returns how many events it applied (0: nothing visible, or another process moved the
-    /// checkpoint first, in which case nothing was written).
+    /// Returns how many events it took (0: nothing visible, or another process moved the
+    /// checkpoint first, in which case nothing was written). An event the projection cannot
+    /// apply is recorded in `projection_failures` and skipped; a failure of the environment
+    /// (connection, pool, lock time-out) is returned and the batch is retried.
     pub async fn step(&self) -> Result<usize, ProjectionError> {
         let name = self.name();
         let pool = self.log.pool();
@@ -76,8 +79,9 @@ impl ProjectionRunner {
             tx.rollback().await?;
             return Ok(0);
         }
-        self.projection.apply(&mut tx, &batch).await?;
+        let skipped = isolate::apply_isolating(&mut tx, self.projection.as_ref(), &batch).await?;
         tx.commit().await?;
+        failures::count(name, skipped);
         metrics::counter!("ri_projection_events_total", "projection" => name)
             .increment(batch.len() as u64);
         metrics::gauge!("ri_projection_position", "projection" => name).set(last.position as f64);
@@ -97,8 +101,9 @@ impl ProjectionRunner {
     }
 
     /// Runs until `shutdown`: waits for this projection's advisory lock (held on a connection
-    /// of its own, so it is released when this process dies), then follows the log. Errors are
-    /// logged and retried: a projection that cannot apply an event stalls rather than skips it.
+    /// of its own, so it is released when this process dies), then follows the log. Failures of
+    /// the environment are logged and retried; an event that cannot be applied is recorded in
+    /// `projection_failures` and skipped (see [`crate::failures`]).
     pub async fn run(self, lock_options: PgConnectOptions, shutdown: CancellationToken) {
         let config = FollowConfig {
             idle_poll: self.config.idle_poll,

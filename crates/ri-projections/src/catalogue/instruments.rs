@@ -15,6 +15,7 @@ use time::{Date, OffsetDateTime};
 
 use super::codes::{code, decode_all, iso_date};
 use crate::error::ProjectionError;
+use crate::instants::storable_opt;
 use crate::projection::Projection;
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -175,6 +176,7 @@ impl Row {
                 self.set_features(set);
             }
             InstrumentEvent::InstrumentScheduleSet { new, .. } => {
+                storable_opt(e.position, "deadline", new.deadline)?;
                 self.opening_date = new.opening_date;
                 self.deadline = new.deadline;
                 self.time_zone = new.time_zone;
@@ -191,6 +193,7 @@ impl Row {
             }
             InstrumentEvent::InstrumentClosed => self.status = code(&InstrumentStatus::Closed),
             InstrumentEvent::InstrumentReopened { new, .. } => {
+                storable_opt(e.position, "deadline", new.deadline)?;
                 self.opening_date = new.opening_date;
                 self.deadline = new.deadline;
                 self.time_zone = new.time_zone;

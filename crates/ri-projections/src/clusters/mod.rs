@@ -23,7 +23,7 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use ri_domain::cluster::{
     AreaEvent, AssignedProject, CLUSTER, ClusterEvent, DemoEvent, END_USER_AREA, Feedback,
-    FeedbackSource, NextStep, Practitioner, Venue,
+    FeedbackSource, FeedbackWindow, NextStep, Practitioner, Venue,
 };
 use ri_eventstore::StoredEvent;
 use sqlx::PgConnection;
@@ -33,6 +33,7 @@ use uuid::Uuid;
 use crate::catalogue::as_projector;
 use crate::catalogue::codes::{code, decode};
 use crate::error::ProjectionError;
+use crate::instants::{plus_days, storable, storable_opt};
 use crate::projection::Projection;
 
 pub use attempts::{Attempt, AttemptLimit, record_feedback_attempt};
@@ -335,6 +336,15 @@ async fn cluster_event(
             venue,
             ..
         } => {
+            storable(e.position, "demo event start", new_starts_at)?;
+            // The window of the stored event is applied in SQL; whatever it is, the close
+            // must stay within what the readers can hold.
+            plus_days(
+                e.position,
+                "demo event start plus its feedback window",
+                new_starts_at,
+                i64::from(FeedbackWindow::MAX_DAYS),
+            )?;
             let venue = venue.map(|c| c.new);
             let (place, link) = venue.as_ref().map(venue_columns).unwrap_or((None, None));
             sqlx::query(
@@ -388,6 +398,7 @@ async fn cluster_event(
             event_id,
             invitation: i,
         } => {
+            let expires_at = storable_opt(e.position, "invitation expiry", i.expires_at)?;
             sqlx::query(
                 "INSERT INTO cluster_invitations (tenant, cluster_id, event_id, id, organisation, \
                      country, sector, email, token_sha256, expires_at, status, revoke_reason, \
@@ -404,7 +415,7 @@ async fn cluster_event(
             .bind(code(&i.practitioner.sector))
             .bind(i.email.as_str())
             .bind(i.token_sha256.as_str())
-            .bind(i.expires_at)
+            .bind(expires_at)
             .bind(e.recorded_at)
             .execute(&mut *conn)
             .await?;
@@ -416,6 +427,7 @@ async fn cluster_event(
             expires_at,
             ..
         } => {
+            let expires_at = storable_opt(e.position, "invitation expiry", expires_at)?;
             sqlx::query(
                 "UPDATE cluster_invitation_tokens SET retired_at = $4 \
                  WHERE tenant = $1 AND cluster_id = $2 AND invitation_id = $3 \
@@ -533,6 +545,14 @@ async fn insert_demo_event(
     e: &StoredEvent,
     event: &DemoEvent,
 ) -> Result<(), ProjectionError> {
+    let starts_at = storable(e.position, "demo event start", event.starts_at)?;
+    // Not `DemoEvent::feedback_closes_at`: its addition is unchecked.
+    let closes_at = plus_days(
+        e.position,
+        "demo event start plus its feedback window",
+        starts_at,
+        i64::from(event.feedback_window.days()),
+    )?;
     let (ids, acronyms) = agenda_columns(&event.agenda);
     let (place, link) = venue_columns(&event.venue);
     sqlx::query(
@@ -547,7 +567,7 @@ async fn insert_demo_event(
     .bind(&e.aggregate_id)
     .bind(event.id)
     .bind(event.title.as_str())
-    .bind(event.starts_at)
+    .bind(starts_at)
     .bind(event.time_zone.as_str())
     .bind(offset_of(event.starts_at))
     .bind(place)
@@ -555,7 +575,7 @@ async fn insert_demo_event(
     .bind(&ids)
     .bind(&acronyms)
     .bind(i32::from(event.feedback_window.days()))
-    .bind(event.feedback_closes_at())
+    .bind(closes_at)
     .bind(e.recorded_at)
     .execute(conn)
     .await?;
