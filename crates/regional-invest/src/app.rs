@@ -1,4 +1,4 @@
-//! `serve`, `migrate` and `replay`.
+//! `serve`, `migrate`, `replay` and `failures`.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -9,7 +9,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use ri_domain::instrument::SystemClock;
 use ri_eventstore::db;
 use ri_eventstore::{EventLog, LogConfig};
-use ri_projections::{ProjectionRunner, ReplayReport, RunnerConfig};
+use ri_projections::{ProjectionFailure, ProjectionRunner, ReplayReport, RunnerConfig};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -64,6 +64,26 @@ pub async fn replay(config: &Config, projection: &str) -> anyhow::Result<ReplayR
     .with_context(|| format!("replay {}", projection.name()))?;
     owner.close().await;
     Ok(report)
+}
+
+/// Up to `limit` events the projections recorded as failures and skipped, of `projection` (a
+/// known name) or of all, in log order (`regional-invest failures`).
+pub async fn failures(
+    config: &Config,
+    projection: Option<&str>,
+    limit: i64,
+) -> anyhow::Result<Vec<ProjectionFailure>> {
+    if let Some(name) = projection {
+        ri_projections::by_name(name)?;
+    }
+    let pool = db::app_pool(&config.db())
+        .await
+        .context("connect to PostgreSQL")?;
+    let failures = ri_projections::failures(&pool, projection, limit)
+        .await
+        .context("read projection_failures")?;
+    pool.close().await;
+    Ok(failures)
 }
 
 /// Loads the seed into the configured database if it holds no tenant yet.

@@ -7,5 +7,5 @@ pub mod expiry;
 pub mod seed;
 pub mod telemetry;
 
-pub use app::{App, migrate, replay, seed_database};
+pub use app::{App, failures, migrate, replay, seed_database};
 pub use config::Config;

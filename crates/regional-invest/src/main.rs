@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use regional_invest::{App, Config, migrate, replay, telemetry};
+use regional_invest::{App, Config, failures, migrate, replay, telemetry};
 use ri_api::auth::{Authenticator, mint_token};
 use ri_domain::{Role, TenantSlug};
 
@@ -39,6 +39,15 @@ enum Command {
     Replay {
         /// The projection's name (see `docs/architecture.md`).
         projection: String,
+    },
+    /// Print the events projections could not apply and skipped, oldest first, one per line
+    /// (see `docs/decisions/0004-poison-events.md`).
+    Failures {
+        /// Only this projection's.
+        projection: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+        limit: i64,
     },
     /// Mint a development JWT and print it alone on stdout (HS256 with `RI_JWT_SECRET`).
     Token {
@@ -91,6 +100,38 @@ fn token(
     Ok(())
 }
 
+/// `failures`: no telemetry, so that stdout holds the failures, one tab-separated line each.
+async fn print_failures(
+    config: &Config,
+    projection: Option<&str>,
+    limit: i64,
+) -> anyhow::Result<()> {
+    let failures = failures(config, projection, limit).await?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "position\tprojection\tevent_type\ttenant\taggregate\tevent_id\trecorded_at\terror"
+    )
+    .context("could not write the failures")?;
+    for f in &failures {
+        writeln!(
+            out,
+            "{}\t{}\t{}\t{}\t{}/{}\t{}\t{}\t{}",
+            f.position,
+            f.projection,
+            f.event_type,
+            f.tenant,
+            f.aggregate_type,
+            f.aggregate_id,
+            f.event_id,
+            f.recorded_at,
+            f.error.replace(['\t', '\n'], " ")
+        )
+        .context("could not write the failures")?;
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -102,6 +143,9 @@ async fn main() -> anyhow::Result<()> {
     } = &cli.command
     {
         return token(&Config::load()?, tenant, roles, sub, *ttl_hours);
+    }
+    if let Command::Failures { projection, limit } = &cli.command {
+        return print_failures(&Config::load()?, projection.as_deref(), *limit).await;
     }
     let _telemetry = telemetry::init()?;
     let config = Config::load()?;
@@ -138,7 +182,8 @@ async fn main() -> anyhow::Result<()> {
                 "replayed"
             );
         }
-        Command::Token { .. } => {} // handled above, before telemetry
+        Command::Failures { .. } => {} // handled above, before telemetry
+        Command::Token { .. } => {}    // handled above, before telemetry
     }
     Ok(())
 }

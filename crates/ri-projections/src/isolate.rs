@@ -56,7 +56,9 @@ async fn under_savepoint(
     projection: &dyn Projection,
     events: &[StoredEvent],
 ) -> Result<Option<ProjectionError>, ProjectionError> {
-    sqlx::query("SAVEPOINT ri_apply").execute(&mut *conn).await?;
+    sqlx::query("SAVEPOINT ri_apply")
+        .execute(&mut *conn)
+        .await?;
     match guarded(conn, projection, events).await {
         Ok(()) => {
             sqlx::query("RELEASE SAVEPOINT ri_apply")

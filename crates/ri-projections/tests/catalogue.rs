@@ -22,9 +22,7 @@ use ri_projections::catalogue::{
     self, FeatureMatch, FieldChange, InstrumentFilter, InstrumentPage, InstrumentSort, ReadError,
     Viewer,
 };
-use ri_projections::{
-    Audit, Catalogue, Projection, ProjectionError, ProjectionRunner, RunnerConfig, replay,
-};
+use ri_projections::{Audit, Catalogue, Projection, ProjectionRunner, RunnerConfig, replay};
 use ri_taxonomy::{FeatureCode, FeatureSet};
 use ri_testkit::{TestDb, metadata, read_at_least, tenant};
 use sqlx::{AssertSqlSafe, PgPool};
@@ -1404,7 +1402,7 @@ async fn replay_of_each_projection_equals_the_live_tables() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_payload_that_does_not_decode_stops_the_projection_with_its_position() {
+async fn a_payload_that_does_not_decode_is_recorded_with_its_position_and_skipped() {
     let w = World::new().await;
     w.db.exec(
         "INSERT INTO events (event_id, tenant, aggregate_type, aggregate_id, sequence, event_type, \
@@ -1420,19 +1418,21 @@ async fn a_payload_that_does_not_decode_stops_the_projection_with_its_position()
         .await
         .unwrap();
     for projection in [Arc::new(Catalogue) as Arc<dyn Projection>, Arc::new(Audit)] {
-        let err = ProjectionRunner::new(w.log.clone(), projection, RunnerConfig::default())
+        let name = projection.name();
+        let applied = ProjectionRunner::new(w.log.clone(), projection, RunnerConfig::default())
             .catch_up()
             .await
-            .unwrap_err();
-        match err {
-            ProjectionError::BadEvent {
-                position: at,
-                reason,
-            } => {
-                assert_eq!(at, position);
-                assert!(reason.contains("InstrumentRevised"), "{reason}");
-            }
-            other => panic!("expected a bad event, got {other}"),
-        }
+            .unwrap();
+        assert_eq!(applied, 1, "{name} moved past the event");
+        let failures = ri_projections::failures(&w.db.app, Some(name), 10)
+            .await
+            .unwrap();
+        assert_eq!(failures.len(), 1, "{name}: {failures:?}");
+        assert_eq!(failures[0].position, position);
+        assert!(
+            failures[0].error.contains("InstrumentRevised"),
+            "{name}: {}",
+            failures[0].error
+        );
     }
 }

@@ -249,7 +249,8 @@ impl World {
             tenant: tenant(ALPHA),
             acronym: Acronym::parse("acronym", "P-ALPHA").unwrap(),
         };
-        self.cluster(ClusterCommand::AssignProject { project }).await;
+        self.cluster(ClusterCommand::AssignProject { project })
+            .await;
         self.cluster(ClusterCommand::ScheduleDemoEvent {
             id: Uuid::from_u128(0xe1),
             title: title("Demo day"),
@@ -311,7 +312,9 @@ impl World {
             && self.has("projects", "id", "p-beta").await
             && self.has("cluster_areas", "id", "area-beta").await
             && self.has("audit_entries", "aggregate_id", "area-beta").await
-            && self.has("stream_summaries", "aggregate_id", "area-beta").await
+            && self
+                .has("stream_summaries", "aggregate_id", "area-beta")
+                .await
     }
 
     async fn failures(&self) -> Vec<ProjectionFailure> {
@@ -356,7 +359,10 @@ async fn poison_events_are_recorded_and_skipped_and_replay_skips_the_same() {
         let applied = w.runner(projection, 1000).catch_up().await;
         assert!(applied.is_ok(), "{name} halted: {applied:?}");
     }
-    assert!(w.beta_work_is_visible().await, "BETA's work after the poison");
+    assert!(
+        w.beta_work_is_visible().await,
+        "BETA's work after the poison"
+    );
 
     let failures = w.failures().await;
     assert_eq!(recorded(&failures), expected_failures(deadline, demo));
@@ -374,7 +380,10 @@ async fn poison_events_are_recorded_and_skipped_and_replay_skips_the_same() {
     }
     let counted_after = ["catalogue", "watches", "clusters"].map(failures_counted);
     for (before, after) in counted_before.iter().zip(&counted_after) {
-        assert!(after > before, "counted: {counted_before:?} → {counted_after:?}");
+        assert!(
+            after > before,
+            "counted: {counted_before:?} → {counted_after:?}"
+        );
     }
     // The valid deadline stands; the demo event that would close in year 10000 is not there.
     let kept: Option<OffsetDateTime> =
@@ -407,7 +416,11 @@ async fn poison_events_are_recorded_and_skipped_and_replay_skips_the_same() {
             );
         }
     }
-    assert_eq!(w.failures().await, failures, "one row per projection and event");
+    assert_eq!(
+        w.failures().await,
+        failures,
+        "one row per projection and event"
+    );
 }
 
 async fn dump_tables(w: &World, projection: &dyn Projection) -> Vec<String> {
@@ -504,7 +517,10 @@ async fn a_projection_that_panics_on_an_event_skips_only_that_event() {
     assert_eq!(failures.len(), 1, "{failures:?}");
     assert_eq!(failures[0].aggregate_id, "p-bug");
     assert_eq!(failures[0].projection, "streams");
-    assert!(failures[0].error.contains("panicked: a bug met p-bug"), "{failures:?}");
+    assert!(
+        failures[0].error.contains("panicked: a bug met p-bug"),
+        "{failures:?}"
+    );
     // The panicking event's rows were rolled back; its neighbours' were kept.
     let streams: Vec<String> =
         sqlx::query_scalar("SELECT aggregate_id FROM stream_summaries ORDER BY aggregate_id")
@@ -553,12 +569,18 @@ async fn a_batch_whose_connection_is_terminated_is_retried_not_skipped() {
     let runner = w.runner(Arc::new(TerminatesOnce::default()), 100);
     let err = runner.catch_up().await.unwrap_err();
     assert!(err.is_transient(), "{err}");
-    assert!(w.failures().await.is_empty(), "a transient failure skips nothing");
+    assert!(
+        w.failures().await.is_empty(),
+        "a transient failure skips nothing"
+    );
     let summaries: i64 = sqlx::query_scalar("SELECT count(*) FROM stream_summaries")
         .fetch_one(&w.db.owner)
         .await
         .unwrap();
-    assert_eq!(summaries, 0, "the batch was rolled back, checkpoint and all");
+    assert_eq!(
+        summaries, 0,
+        "the batch was rolled back, checkpoint and all"
+    );
 
     // Retried (as the live runner's follow loop does): everything applied, nothing skipped.
     assert_eq!(runner.catch_up().await.unwrap(), 2);

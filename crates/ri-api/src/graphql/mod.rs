@@ -1,6 +1,7 @@
 //! The GraphQL API: schema, limits, and the request context. Queries and mutations over HTTP,
 //! subscriptions over WebSocket (`graphql-transport-ws`), all on `/graphql`.
 
+mod admin;
 mod clusters;
 mod enums;
 pub mod error;
@@ -32,7 +33,13 @@ use crate::auth::Principal;
 
 /// Every query field: each area of the API keeps its own object.
 #[derive(async_graphql::MergedObject, Debug, Default)]
-pub struct QueryRoot(CoreQuery, WatchQuery, ClusterQuery, ProjectQuery);
+pub struct QueryRoot(
+    CoreQuery,
+    WatchQuery,
+    ClusterQuery,
+    ProjectQuery,
+    admin::AdminQuery,
+);
 
 /// Every mutation: each area of the API keeps its own object.
 #[derive(async_graphql::MergedObject, Debug, Default)]
