@@ -93,10 +93,19 @@ pub(crate) async fn record(
     .bind(&e.aggregate_type)
     .bind(&e.aggregate_id)
     .bind(&e.event_type)
-    .bind(error.to_string())
+    .bind(storable_text(&error.to_string()))
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// `text` as a `text` column holds it: without NUL (which PostgreSQL refuses, and an error
+/// may quote it from the event) and at most 4,000 characters.
+fn storable_text(text: &str) -> String {
+    text.chars()
+        .take(4_000)
+        .map(|c| if c == '\0' { '\u{fffd}' } else { c })
+        .collect()
 }
 
 /// Counts `n` skipped events of `projection`; call it once their transaction committed.
@@ -168,6 +177,12 @@ mod tests {
 
     fn db(code: &'static str) -> ProjectionError {
         ProjectionError::Database(sqlx::Error::Database(Box::new(Coded(code))))
+    }
+
+    #[test]
+    fn error_texts_are_stored_without_nul_and_bounded() {
+        assert_eq!(storable_text("a\0b"), "a\u{fffd}b");
+        assert_eq!(storable_text(&"x".repeat(10_000)).chars().count(), 4_000);
     }
 
     #[test]

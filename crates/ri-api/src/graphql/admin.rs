@@ -48,17 +48,17 @@ impl From<ri_projections::ProjectionFailure> for ProjectionFailure {
 
 /// Platform operators' queries.
 #[derive(Debug, Default)]
-pub struct AdminQuery;
+pub(crate) struct AdminQuery;
 
 #[Object]
 impl AdminQuery {
     /// Events the projections could not apply and skipped, in log order; only `projection`'s
-    /// when given. Platform admins only.
+    /// when given; at most `first` (default 100, capped at 500). Platform admins only.
     async fn projection_failures(
         &self,
         ctx: &Context<'_>,
         projection: Option<String>,
-        #[graphql(default = 100)] first: i32,
+        first: Option<i32>,
     ) -> Result<Vec<ProjectionFailure>, ApiError> {
         let user = principal(ctx)
             .user()
@@ -68,6 +68,7 @@ impl AdminQuery {
                 "projection failures need the platform_admin role",
             ));
         }
+        let first = first.unwrap_or(100);
         if first < 0 {
             return Err(ApiError::field("first", "must not be negative"));
         }
