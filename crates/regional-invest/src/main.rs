@@ -178,6 +178,7 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!(
                 projection,
                 events = report.events,
+                skipped = report.failures,
                 seconds = report.elapsed.as_secs_f64(),
                 "replayed"
             );
