@@ -456,7 +456,7 @@ async fn live_runners_keep_running_past_poison_events() {
                 .fetch_all(&w.db.owner)
                 .await
                 .unwrap();
-        if at_head.len() == 7 && w.beta_work_is_visible().await {
+        if at_head.len() == ri_projections::all().len() && w.beta_work_is_visible().await {
             break;
         }
         assert!(
