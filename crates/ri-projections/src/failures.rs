@@ -110,10 +110,8 @@ fn storable_text(text: &str) -> String {
 
 /// Counts `n` skipped events of `projection`; call it once their transaction committed.
 pub(crate) fn count(projection: &'static str, n: usize) {
-    if n > 0 {
-        metrics::counter!("ri_projection_failures_total", "projection" => projection)
-            .increment(u64::try_from(n).unwrap_or(u64::MAX));
-    }
+    metrics::counter!("ri_projection_failures_total", "projection" => projection)
+        .increment(u64::try_from(n).unwrap_or(u64::MAX));
 }
 
 /// Up to `limit` recorded failures, of `projection` or of all, in log order.

@@ -127,6 +127,8 @@ impl Follower for ProjectionRunner {
     }
 
     async fn prepare(&self) -> Result<(), ProjectionError> {
+        // Exported from the start (at 0), so an alert on its increase sees the first failure.
+        failures::count(self.name(), 0);
         Ok(Checkpoint::ensure(self.log.pool(), self.name()).await?)
     }
 
