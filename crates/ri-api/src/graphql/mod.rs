@@ -2,6 +2,7 @@
 //! subscriptions over WebSocket (`graphql-transport-ws`), all on `/graphql`.
 
 mod clusters;
+pub(crate) mod command;
 mod enums;
 pub mod error;
 mod http;
@@ -75,6 +76,7 @@ pub fn schema(api: Api, introspection: bool) -> ApiSchema {
         SubscriptionRoot,
     )
     .data(api)
+    .extension(error::RetryAfter)
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY);
     if introspection {

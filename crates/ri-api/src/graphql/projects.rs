@@ -23,7 +23,7 @@ use std::cmp::Ordering;
 use std::collections::HashSet;
 
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
-use cqrs_es::AggregateError;
+use ri_app::policy;
 use ri_domain::instrument::{self, InstrumentStatus as DomainInstrumentStatus};
 use ri_domain::project::{
     Acronym, Consortium, ConsortiumMember as DomainMember, InstrumentRef, MatchThreshold,
@@ -31,8 +31,7 @@ use ri_domain::project::{
     ProjectCommand, ProjectDetails, ProjectError, ProjectPatch,
 };
 use ri_domain::values::{CountryCode, CurrencyCode, FieldError, Link, ShortText, Summary, Title};
-use ri_domain::{EventMetadata, Role, TenantSlug};
-use ri_eventstore::StoreError;
+use ri_domain::{Role, TenantSlug};
 use ri_matching::{
     Country, CoverLevel as MatchCoverLevel, ExclusionRule, Explanation,
     InstrumentKind as MatchKind, InstrumentProfile, InstrumentStatus as MatchStatus, Match,
@@ -43,13 +42,13 @@ use ri_taxonomy::FeatureSet;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+use super::command::{app, caller, version};
 use super::enums::{FeatureMatch, SuccessCriterion};
-use super::error::{ApiError, Code, from_command};
+use super::error::{ApiError, Code, from_failure};
 use super::inputs::features;
 use super::objects::{Category, Feature, Instrument, PageInfo};
 use super::{Api, principal};
 use crate::auth::{Principal, User};
-use crate::trace::current_traceparent;
 
 /// Matches listed per project (or projects per instrument) unless `first` says otherwise.
 const DEFAULT_MATCHES: i32 = 10;
@@ -658,9 +657,9 @@ pub(crate) fn reader(principal: &Principal) -> Result<&User, ApiError> {
     }
 }
 
-/// A signed-in member of an active tenant holding one of `roles`, or why not.
-pub(crate) async fn writer<'a>(
-    api: &Api,
+/// A signed-in member of a tenant holding one of `roles`, or why not. Whether the tenant is
+/// active is decided with each command (and up front by an import), from its own events.
+pub(crate) fn writer<'a>(
     principal: &'a Principal,
     roles: &[Role],
     what: &str,
@@ -673,23 +672,7 @@ pub(crate) async fn writer<'a>(
             names.join(" or ")
         )));
     }
-    match catalogue::tenant(&api.db, &user.tenant).await {
-        Ok(Some(tenant)) if tenant.status == ri_domain::tenant::TenantStatus::Suspended => Err(
-            ApiError::forbidden("your tenant is suspended and cannot make changes"),
-        ),
-        Ok(Some(_)) => Ok(user),
-        Ok(None) => Err(ApiError::forbidden("your tenant is not registered")),
-        Err(e) => Err(e.into()),
-    }
-}
-
-pub(crate) fn metadata(user: &User) -> EventMetadata {
-    EventMetadata::new(
-        user.subject.clone(),
-        user.tenant.clone(),
-        user.roles.clone(),
-    )
-    .with_traceparent(current_traceparent())
+    Ok(user)
 }
 
 /// A project id as the log spells it; anything else names no project.
@@ -716,14 +699,6 @@ impl From<ProjectError> for ApiError {
     }
 }
 
-/// Project errors as the caller sees them: another tenant's project is NOT_FOUND too.
-pub(crate) fn project_error(err: AggregateError<ProjectError>) -> ApiError {
-    if let Some(StoreError::TenantMismatch { .. }) = StoreError::find(&err) {
-        return ApiError::not_found("project");
-    }
-    from_command(err)
-}
-
 /// Runs `command` on the caller's tenant's project `id`; returns the new version.
 pub(crate) async fn execute(
     api: &Api,
@@ -732,14 +707,18 @@ pub(crate) async fn execute(
     expected: Option<usize>,
     command: ProjectCommand,
 ) -> Result<usize, ApiError> {
-    api.log
-        .execute_at::<ProjectAggregate>(&user.tenant, id, command, &metadata(user), (), expected)
+    app(api)
+        .execute::<ProjectAggregate>(
+            &caller(user),
+            &policy::CHANGE_PROJECTS,
+            &user.tenant,
+            id,
+            command,
+            || (),
+            expected,
+        )
         .await
-        .map_err(project_error)
-}
-
-fn version(v: usize) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
+        .map_err(|f| from_failure(f, "project", ApiError::from))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1231,7 +1210,7 @@ async fn change(
     recorded: Option<Uuid>,
 ) -> Result<ProjectChange, ApiError> {
     let api = ctx.data_unchecked::<Api>();
-    let user = writer(api, principal(ctx), &WRITE_ROLES, "changing projects").await?;
+    let user = writer(principal(ctx), &WRITE_ROLES, "changing projects")?;
     let command = command()?;
     let expected = super::mutation::expected(expected_version)?;
     let id = project_id(id.as_str())?;
@@ -1256,8 +1235,13 @@ impl ProjectMutation {
         input: RegisterProjectInput,
     ) -> async_graphql::Result<ProjectChange> {
         let api = ctx.data_unchecked::<Api>();
-        let user = writer(api, principal(ctx), &WRITE_ROLES, "registering projects").await?;
+        let user = writer(principal(ctx), &WRITE_ROLES, "registering projects")?;
         let details = input.parse().map_err(ApiError::from)?;
+        // A suspended tenant hears so before it hears about its acronyms.
+        app(api)
+            .authorise(&caller(user), &policy::CHANGE_PROJECTS, &user.tenant)
+            .await
+            .map_err(ApiError::from)?;
         let taken = read::projects(&api.db, &user.tenant)
             .await
             .map_err(ApiError::from)?
@@ -1383,7 +1367,7 @@ impl ProjectMutation {
     ) -> async_graphql::Result<ProjectChange> {
         let api = ctx.data_unchecked::<Api>();
         // Checked before the catalogue is asked for the instrument's name.
-        writer(api, principal(ctx), &WRITE_ROLES, "changing projects").await?;
+        writer(principal(ctx), &WRITE_ROLES, "changing projects")?;
         let instrument_id = input
             .instrument_id
             .as_ref()
