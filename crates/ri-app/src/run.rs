@@ -166,6 +166,9 @@ impl App {
     /// Runs `command` for `caller` on the aggregate `id` of `owner` under `policy`, refused as
     /// a conflict unless the aggregate is at `expected` (when given). Returns the aggregate's
     /// version after the command. `services` makes the aggregate's services for each try.
+    // Who, under which rule, on which stream, what, with what, at which version: each is
+    // needed, and a struct of them would only be taken apart again here.
+    #[allow(clippy::too_many_arguments)]
     pub async fn execute<A>(
         &self,
         caller: &Caller,

@@ -204,7 +204,7 @@ pub(super) async fn run(
         command,
     )
     .await
-    .map_err(|f| from_failure(f, "cluster", |e| refusal(e)))?;
+    .map_err(|f| from_failure(f, "cluster", refusal))?;
     Ok((id, v))
 }
 
