@@ -58,3 +58,12 @@ pub const ADMINISTER_TENANTS: Policy = Policy {
     tenant: TenantRule::Unchecked,
     attempts: 1,
 };
+
+/// The platform closing a call whose deadline has passed: bookkeeping of the platform's own,
+/// done for a suspended tenant's published calls too.
+pub const EXPIRE_CALLS: Policy = Policy {
+    roles: &[],
+    doing: "closing expired calls",
+    tenant: TenantRule::Unchecked,
+    attempts: 1,
+};
