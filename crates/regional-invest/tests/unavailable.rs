@@ -1,8 +1,8 @@
 //! The service under database faults, over HTTP: its PostgreSQL backends are terminated
 //! between and during requests, and then it cannot connect at all (its connections go through
 //! a TCP relay this test closes). Queries and mutations answer either their data or
-//! UNAVAILABLE with a `Retry-After` header, never INTERNAL, and once PostgreSQL can be reached
-//! again the service answers as before, without a restart.
+//! UNAVAILABLE with a `Retry-After` header (downloads: 503), never INTERNAL, and once
+//! PostgreSQL can be reached again the service answers as before, without a restart.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot unwrap has failed
 
@@ -204,6 +204,15 @@ async fn terminated_backends_and_refused_connections_are_unavailable_never_inter
     let answer = send(&app, Some(&curator), &mutation, input).await;
     assert!(served_or_unavailable(&answer), "{answer:?}");
     assert_eq!(answer.body["data"], Value::Null, "{answer:?}");
+    // The downloads beside /graphql say the same, in HTTP: 503 with Retry-After.
+    let download = app
+        .http
+        .get(format!("http://{}/exports/instruments.csv", app.app.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status().as_u16(), 503);
+    assert!(download.headers().contains_key("retry-after"));
 
     // PostgreSQL reachable again: the same requests are served, without a restart.
     relay.set_open(true);
