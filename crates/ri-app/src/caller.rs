@@ -45,15 +45,6 @@ impl Caller {
         self
     }
 
-    /// The same caller, in the same conversation, acting for `tenant` with `roles`.
-    pub fn acting_for(&self, tenant: &TenantSlug, roles: Vec<Role>) -> Self {
-        Self {
-            tenant: tenant.clone(),
-            roles,
-            ..self.clone()
-        }
-    }
-
     pub fn has_role(&self, role: Role) -> bool {
         self.roles.contains(&role)
     }

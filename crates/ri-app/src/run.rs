@@ -85,16 +85,6 @@ impl<E: std::error::Error> Failure<E> {
             },
         }
     }
-
-    /// The failure as one error: the refusal mapped by `refusal`, another tenant's stream as
-    /// `what` NOT_FOUND.
-    pub fn into_error(self, what: &str, refusal: impl FnOnce(E) -> AppError) -> AppError {
-        match self {
-            Failure::Refused(e) => refusal(e),
-            Failure::OtherTenant => AppError::not_found(what),
-            Failure::Error(e) => e,
-        }
-    }
 }
 
 /// The application layer: the one way commands reach the log. Cheap to clone.
