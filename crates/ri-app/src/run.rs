@@ -207,3 +207,49 @@ async fn back_off(attempt: u32) {
     );
     tokio::time::sleep(pause).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Code;
+    use crate::policy;
+
+    fn caller(roles: Vec<Role>) -> Caller {
+        let tenant = TenantSlug::parse("l3ce").unwrap_or_else(|e| panic!("{e}"));
+        Caller::new("ana", tenant, roles)
+    }
+
+    #[test]
+    fn a_policy_permits_any_of_its_roles_and_names_them_when_it_refuses() {
+        let curating = &policy::CURATE_INSTRUMENTS;
+        assert!(curating.permits(&caller(vec![Role::Curator])).is_ok());
+        assert!(curating.permits(&caller(vec![Role::TenantAdmin])).is_ok());
+        let refused = curating
+            .permits(&caller(vec![Role::FollowUpManager]))
+            .err()
+            .unwrap_or_else(|| panic!("a follow-up manager curated"));
+        assert_eq!(refused.code, Code::Forbidden);
+        assert_eq!(
+            refused.message,
+            "curating instruments needs the curator or tenant_admin role"
+        );
+        // Watches need no role; feedback links act with none.
+        assert!(policy::KEEP_WATCHES.permits(&caller(vec![])).is_ok());
+        assert!(policy::GIVE_FEEDBACK.permits(&caller(vec![])).is_ok());
+    }
+
+    #[test]
+    fn every_write_but_tenant_administration_and_expiry_needs_an_active_tenant() {
+        for p in [
+            policy::CURATE_INSTRUMENTS,
+            policy::CHANGE_PROJECTS,
+            policy::RUN_CLUSTERS,
+            policy::GIVE_FEEDBACK,
+            policy::KEEP_WATCHES,
+        ] {
+            assert_eq!(p.tenant, TenantRule::Active, "{}", p.doing);
+        }
+        assert_eq!(policy::ADMINISTER_TENANTS.tenant, TenantRule::Unchecked);
+        assert_eq!(policy::EXPIRE_CALLS.tenant, TenantRule::Unchecked);
+    }
+}
