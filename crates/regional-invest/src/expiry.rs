@@ -11,11 +11,11 @@
 
 use std::time::Duration;
 
+use ri_app::{App, Caller, Code, Failure, policy};
+use ri_domain::TenantSlug;
 use ri_domain::instrument::{
     FundingInstrument, InstrumentCommand, InstrumentError, InstrumentServices,
 };
-use ri_domain::metadata::SYSTEM_ACTOR;
-use ri_domain::{EventMetadata, TenantSlug};
 use ri_eventstore::EventLog;
 use tokio_util::sync::CancellationToken;
 
@@ -29,33 +29,39 @@ pub async fn close_expired(log: &EventLog) -> anyhow::Result<usize> {
     )
     .fetch_all(log.pool())
     .await?;
+    let app = App::new(log.clone());
     let mut closed = 0;
     for (id, tenant) in due {
         let Ok(tenant) = TenantSlug::parse(&tenant) else {
             tracing::warn!(%id, %tenant, "an instrument's tenant is not a valid slug");
             continue;
         };
-        let metadata = EventMetadata::new(SYSTEM_ACTOR, tenant.clone(), vec![]);
-        let outcome = log
+        let outcome = app
             .execute::<FundingInstrument>(
+                &Caller::system(tenant.clone(), vec![]),
+                &policy::EXPIRE_CALLS,
                 &tenant,
                 &id,
                 InstrumentCommand::Close,
-                &metadata,
-                InstrumentServices::default(),
+                InstrumentServices::default,
+                None,
             )
             .await;
         match outcome {
-            Ok(()) => {
+            Ok(_) => {
                 closed += 1;
                 tracing::info!(instrument = %id, tenant.id = %tenant, "call closed: deadline passed");
             }
             // Another process closed it first, or the read model lagged behind a change.
-            Err(cqrs_es::AggregateError::AggregateConflict)
-            | Err(cqrs_es::AggregateError::UserError(InstrumentError::WrongStatus(..)))
-            | Err(cqrs_es::AggregateError::UserError(InstrumentError::Invalid(_))) => {}
-            Err(e) => {
+            Err(Failure::Refused(
+                InstrumentError::WrongStatus(..) | InstrumentError::Invalid(_),
+            )) => {}
+            Err(Failure::Error(e)) if e.code == Code::Conflict => {}
+            Err(Failure::Error(e)) => {
                 tracing::warn!(instrument = %id, error = %e, "could not close an expired call")
+            }
+            Err(other) => {
+                tracing::warn!(instrument = %id, error = ?other, "could not close an expired call")
             }
         }
     }

@@ -111,6 +111,7 @@
 use std::collections::HashMap;
 
 use anyhow::{Context, anyhow, bail};
+use ri_app::{App, Caller, Failure, policy};
 use ri_domain::cluster::{
     AggregateRef, AreaCommand, AreaDomain, ClusterCommand, ClusterServices, EndUserArea,
     ProjectCluster, ProjectRef, Stakeholder, StakeholderKind,
@@ -119,7 +120,6 @@ use ri_domain::instrument::{
     CoverLevel, FundingInstrument, InstrumentCommand, InstrumentDetails, InstrumentKind,
     InstrumentServices, Schedule,
 };
-use ri_domain::metadata::SYSTEM_ACTOR;
 use ri_domain::project::{
     Acronym, Consortium, ConsortiumMember, OpenCall, Project, ProjectCommand, ProjectDetails, Stage,
 };
@@ -127,7 +127,7 @@ use ri_domain::tenant::{Tenant, TenantCommand, TenantKind, TenantProfile};
 use ri_domain::values::{
     CountryCode, CurrencyCode, FieldError, FundingRange, Link, ShortText, Summary, Title, distinct,
 };
-use ri_domain::{EventMetadata, Role, TenantSlug, TraceParent};
+use ri_domain::{Role, TenantSlug, TraceParent};
 use ri_eventstore::EventLog;
 use ri_taxonomy::FeatureSet;
 use serde::Deserialize;
@@ -786,19 +786,23 @@ fn deadline_at(raw: &str) -> Result<OffsetDateTime, FieldError> {
 
 impl Plan {
     async fn run(self, log: &EventLog) -> anyhow::Result<SeedReport> {
-        let run = Metadata::new();
+        let app = App::new(log.clone());
+        let run = Run::new();
         for tenant in &self.tenants {
-            log.execute::<Tenant>(
+            app.execute::<Tenant>(
+                &run.as_role(&tenant.slug, Role::PlatformAdmin),
+                &policy::ADMINISTER_TENANTS,
                 &tenant.slug,
                 tenant.slug.as_str(),
                 TenantCommand::Register {
                     slug: tenant.slug.clone(),
                     profile: tenant.profile.clone(),
                 },
-                &run.for_tenant(&tenant.slug, Role::PlatformAdmin),
-                (),
+                || (),
+                None,
             )
             .await
+            .map_err(failed)
             .with_context(|| format!("seed: register the tenant {}", tenant.slug))?;
         }
 
@@ -834,15 +838,19 @@ impl Plan {
                 }
             }
             let id = instrument.id.to_string();
+            let curator = run.as_role(&instrument.owner, Role::Curator);
             for command in commands {
-                log.execute::<FundingInstrument>(
+                app.execute::<FundingInstrument>(
+                    &curator,
+                    &policy::CURATE_INSTRUMENTS,
                     &instrument.owner,
                     &id,
                     command,
-                    &run.for_tenant(&instrument.owner, Role::Curator),
-                    InstrumentServices::default(),
+                    InstrumentServices::default,
+                    None,
                 )
                 .await
+                .map_err(failed)
                 .with_context(|| format!("seed: instrument {title:?} ({id})"))?;
             }
         }
@@ -864,21 +872,25 @@ impl Plan {
                 });
             }
             let id = project.id.to_string();
+            let manager = run.as_role(&project.owner, Role::FollowUpManager);
             for command in commands {
-                log.execute::<Project>(
+                app.execute::<Project>(
+                    &manager,
+                    &policy::CHANGE_PROJECTS,
                     &project.owner,
                     &id,
                     command,
-                    &run.for_tenant(&project.owner, Role::FollowUpManager),
-                    (),
+                    || (),
+                    None,
                 )
                 .await
+                .map_err(failed)
                 .with_context(|| format!("seed: project {acronym:?} ({id})"))?;
             }
         }
 
         for cluster in &self.clusters {
-            cluster.run(log, &run).await?;
+            cluster.run(&app, &run).await?;
         }
 
         tracing::info!(
@@ -1034,10 +1046,12 @@ fn cluster_plan(
 }
 
 impl ClusterPlan {
-    async fn run(&self, log: &EventLog, run: &Metadata) -> anyhow::Result<()> {
-        let metadata = run.for_tenant(&self.owner, Role::FollowUpManager);
+    async fn run(&self, app: &App, run: &Run) -> anyhow::Result<()> {
+        let manager = run.as_role(&self.owner, Role::FollowUpManager);
         let area = self.area_id.to_string();
-        log.execute::<EndUserArea>(
+        app.execute::<EndUserArea>(
+            &manager,
+            &policy::RUN_CLUSTERS,
             &self.owner,
             &area,
             AreaCommand::Name {
@@ -1046,10 +1060,11 @@ impl ClusterPlan {
                 domain: self.domain.clone(),
                 description: self.area_description.clone(),
             },
-            &metadata,
-            (),
+            || (),
+            None,
         )
         .await
+        .map_err(failed)
         .with_context(|| format!("seed: end-user area {:?} ({area})", self.area_name.as_str()))?;
         let mut commands = vec![ClusterCommand::Form {
             tenant: self.owner.clone(),
@@ -1074,28 +1089,32 @@ impl ClusterPlan {
         }));
         let id = self.id.to_string();
         for command in commands {
-            log.execute::<ProjectCluster>(
+            app.execute::<ProjectCluster>(
+                &manager,
+                &policy::RUN_CLUSTERS,
                 &self.owner,
                 &id,
                 command,
-                &metadata,
-                ClusterServices::default(),
+                ClusterServices::default,
+                None,
             )
             .await
+            .map_err(failed)
             .with_context(|| format!("seed: cluster {:?} ({id})", self.name.as_str()))?;
         }
         Ok(())
     }
 }
 
-/// One load is one conversation: every command shares its correlation id and trace.
+/// One load is one conversation: every command shares its correlation id and trace, and gets
+/// a command id of its own (the application layer gives each command one).
 #[derive(Debug)]
-struct Metadata {
+struct Run {
     correlation_id: Uuid,
     traceparent: TraceParent,
 }
 
-impl Metadata {
+impl Run {
     fn new() -> Self {
         Self {
             correlation_id: Uuid::now_v7(),
@@ -1103,12 +1122,22 @@ impl Metadata {
         }
     }
 
-    fn for_tenant(&self, tenant: &TenantSlug, role: Role) -> EventMetadata {
-        let mut metadata = EventMetadata::new(SYSTEM_ACTOR, tenant.clone(), vec![role])
-            .with_traceparent(self.traceparent.clone());
-        metadata.correlation_id = self.correlation_id;
-        metadata.causation_id = self.correlation_id;
-        metadata
+    /// The platform acting for `tenant` in `role`, in this load's conversation.
+    fn as_role(&self, tenant: &TenantSlug, role: Role) -> Caller {
+        let mut caller =
+            Caller::system(tenant.clone(), vec![role]).with_traceparent(self.traceparent.clone());
+        caller.correlation_id = self.correlation_id;
+        caller.causation_id = self.correlation_id;
+        caller
+    }
+}
+
+/// A command's failure as the seed reports it.
+fn failed<E: std::fmt::Debug>(failure: Failure<E>) -> anyhow::Error {
+    match failure {
+        Failure::Refused(e) => anyhow::anyhow!("refused: {e:?}"),
+        Failure::OtherTenant => anyhow::anyhow!("the aggregate belongs to another tenant"),
+        Failure::Error(e) => anyhow::anyhow!("{}: {}", e.code.as_str(), e.message),
     }
 }
 

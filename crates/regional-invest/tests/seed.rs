@@ -166,6 +166,40 @@ async fn the_first_load_registers_every_tenant_and_instrument_and_the_second_wri
 }
 
 #[tokio::test]
+async fn every_command_id_in_the_seeded_log_names_one_command() {
+    let (_db, log) = log().await;
+    seed::load_if_empty(&log).await.unwrap();
+
+    // A command writes to one aggregate in one transaction: a command id shared by events of
+    // two aggregates, or of two transactions, was given to two commands.
+    let shared: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT metadata->>'command_id', \
+                count(DISTINCT (aggregate_type, aggregate_id)), \
+                count(DISTINCT tx_id::text), count(DISTINCT recorded_at) \
+         FROM events GROUP BY 1 \
+         HAVING count(DISTINCT (aggregate_type, aggregate_id)) > 1 \
+             OR count(DISTINCT tx_id::text) > 1 OR count(DISTINCT recorded_at) > 1",
+    )
+    .fetch_all(log.pool())
+    .await
+    .unwrap();
+    assert!(
+        shared.is_empty(),
+        "command ids of several commands: {shared:?}"
+    );
+
+    // And every transaction (every command) has a command id of its own.
+    let (commands, transactions): (i64, i64) = sqlx::query_as(
+        "SELECT count(DISTINCT metadata->>'command_id'), count(DISTINCT tx_id::text) FROM events",
+    )
+    .fetch_one(log.pool())
+    .await
+    .unwrap();
+    assert_eq!(commands, transactions);
+    assert!(commands > 100, "the seed ran {commands} commands");
+}
+
+#[tokio::test]
 async fn tenant_slugs_are_unique_valid_and_each_tenant_owns_its_registration() {
     let (_db, log) = log().await;
     seed::load_if_empty(&log).await.unwrap();

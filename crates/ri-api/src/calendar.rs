@@ -53,7 +53,8 @@ async fn feed(
         Ok(None) => not_found(),
         Err(e) => {
             tracing::warn!(error = %e, "calendar feed unavailable");
-            (StatusCode::SERVICE_UNAVAILABLE, "try again later\n").into_response()
+            let retry = [(header::RETRY_AFTER, ri_app::RETRY_AFTER_SECONDS.to_string())];
+            (StatusCode::SERVICE_UNAVAILABLE, retry, "try again later\n").into_response()
         }
     }
 }

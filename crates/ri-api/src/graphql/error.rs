@@ -2,39 +2,17 @@
 //! `extensions.code` from the closed set of the API contract, and `extensions.field` when an
 //! input was wrong. Internal details are logged here, once, and never sent to clients.
 
+use std::sync::Arc;
+
 use async_graphql::ErrorExtensions;
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
 use cqrs_es::AggregateError;
+use ri_app::{AppError, Failure, RETRY_AFTER_SECONDS};
 use ri_domain::instrument::InstrumentError;
 use ri_domain::tenant::TenantError;
 use ri_domain::values::FieldError;
-use ri_eventstore::StoreError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Code {
-    Unauthenticated,
-    Forbidden,
-    NotFound,
-    BadUserInput,
-    Conflict,
-    RateLimited,
-    Unavailable,
-    Internal,
-}
-
-impl Code {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Code::Unauthenticated => "UNAUTHENTICATED",
-            Code::Forbidden => "FORBIDDEN",
-            Code::NotFound => "NOT_FOUND",
-            Code::BadUserInput => "BAD_USER_INPUT",
-            Code::Conflict => "CONFLICT",
-            Code::RateLimited => "RATE_LIMITED",
-            Code::Unavailable => "UNAVAILABLE",
-            Code::Internal => "INTERNAL",
-        }
-    }
-}
+pub use ri_app::Code;
 
 /// An error as the API reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,49 +76,84 @@ impl From<ApiError> for async_graphql::Error {
     }
 }
 
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        Self {
+            code: e.code,
+            message: e.message,
+            field: e.field,
+        }
+    }
+}
+
+/// Database failures are classified once, by the application layer: availability is
+/// UNAVAILABLE, anything else INTERNAL.
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => {
-                tracing::warn!(error = %e, "database unavailable");
-                ApiError::new(
-                    Code::Unavailable,
-                    "the database is not answering; try again",
-                )
-            }
-            other => ApiError::internal(&other),
-        }
+        AppError::from(e).into()
     }
 }
 
-/// Maps what a command returned. `what` names the aggregate for NOT_FOUND.
+/// Maps what a command returned: the aggregate's own refusal through its `Into<ApiError>`,
+/// everything else through the application layer's one mapping.
 pub fn from_command<E: std::error::Error + Into<ApiError>>(err: AggregateError<E>) -> ApiError {
-    if let Some(store) = StoreError::find(&err) {
-        return match store {
-            StoreError::TenantMismatch { .. } => ApiError::forbidden("not your tenant's"),
-            StoreError::Conflict => conflict(),
-            other => ApiError::internal(other),
-        };
-    }
-    match err {
-        AggregateError::UserError(e) => e.into(),
-        AggregateError::AggregateConflict => conflict(),
-        AggregateError::DatabaseConnectionError(e) => {
-            tracing::warn!(error = %e, "database unavailable");
-            ApiError::new(
-                Code::Unavailable,
-                "the database is not answering; try again",
-            )
-        }
-        other => ApiError::internal(&other),
+    match ri_app::error::from_aggregate(&err) {
+        Some(mapped) => mapped.into(),
+        None => match err {
+            AggregateError::UserError(e) => e.into(),
+            other => ApiError::internal(&other),
+        },
     }
 }
 
-fn conflict() -> ApiError {
-    ApiError::new(
-        Code::Conflict,
-        "changed meanwhile: reload and apply your change to the current version",
-    )
+/// A command's failure from the application layer: `refusal` words the aggregate's own, another
+/// tenant's stream is `what` NOT_FOUND, as if it did not exist.
+pub(crate) fn from_failure<E>(
+    failure: Failure<E>,
+    what: &str,
+    refusal: impl FnOnce(E) -> ApiError,
+) -> ApiError {
+    match failure {
+        Failure::Refused(e) => refusal(e),
+        Failure::OtherTenant => ApiError::not_found(what),
+        Failure::Error(e) => e.into(),
+    }
+}
+
+/// Sets `Retry-After` on every response that carries an UNAVAILABLE error, so that clients
+/// (and proxies) know to try again, and when.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RetryAfter;
+
+impl ExtensionFactory for RetryAfter {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(RetryAfter)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for RetryAfter {
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> async_graphql::Response {
+        let mut response = next.run(ctx, operation_name).await;
+        let unavailable = response.errors.iter().any(|e| {
+            e.extensions
+                .as_ref()
+                .and_then(|x| x.get("code"))
+                .is_some_and(|c| *c == async_graphql::Value::from(Code::Unavailable.as_str()))
+        });
+        if unavailable && !response.http_headers.contains_key("retry-after") {
+            response.http_headers.insert(
+                "retry-after",
+                axum::http::HeaderValue::from(RETRY_AFTER_SECONDS),
+            );
+        }
+        response
+    }
 }
 
 impl From<InstrumentError> for ApiError {

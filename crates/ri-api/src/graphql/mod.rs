@@ -3,6 +3,7 @@
 
 mod admin;
 mod clusters;
+pub(crate) mod command;
 mod enums;
 pub mod error;
 mod http;
@@ -82,6 +83,7 @@ pub fn schema(api: Api, introspection: bool) -> ApiSchema {
         SubscriptionRoot,
     )
     .data(api)
+    .extension(error::RetryAfter)
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY);
     if introspection {

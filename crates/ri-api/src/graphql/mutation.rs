@@ -3,19 +3,19 @@
 //! the caller's identity in the events' metadata, and returns the aggregate's new version.
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use ri_app::policy;
 use ri_domain::instrument::{FundingInstrument, InstrumentCommand, InstrumentServices, Schedule};
-use ri_domain::tenant::{Tenant, TenantCommand, TenantProfile, TenantStatus};
+use ri_domain::tenant::{Tenant, TenantCommand, TenantProfile};
 use ri_domain::values::{CountryCode, Link, ShortText, Title};
-use ri_domain::{EventMetadata, Role, TenantSlug};
+use ri_domain::{Role, TenantSlug};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use super::enums::TenantKind;
-use super::error::{ApiError, from_command};
+use super::error::{ApiError, from_failure};
 use super::inputs::{InstrumentInput, InstrumentPatchInput, features, short_text};
 use super::{Api, principal};
 use crate::auth::User;
-use crate::trace::current_traceparent;
 
 #[derive(SimpleObject, Debug, Clone)]
 pub(crate) struct InstrumentChange {
@@ -81,47 +81,17 @@ pub(crate) struct RegisterTenantInput {
 #[derive(Debug, Default)]
 pub struct CoreMutation;
 
-fn metadata(user: &User) -> EventMetadata {
-    EventMetadata::new(
-        user.subject.clone(),
-        user.tenant.clone(),
-        user.roles.clone(),
-    )
-    .with_traceparent(current_traceparent())
-}
+pub(super) use super::command::expected;
+use super::command::{app, caller, version};
 
-pub(super) fn expected(version: Option<i64>) -> Result<Option<usize>, ApiError> {
-    version
-        .map(|v| {
-            usize::try_from(v)
-                .map_err(|_| ApiError::field("expectedVersion", "must not be negative"))
-        })
-        .transpose()
-}
-
-fn version(v: usize) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-/// The signed-in curator of an active tenant, or why not.
-async fn curator<'a>(ctx: &'a Context<'_>) -> Result<&'a User, ApiError> {
+/// The signed-in curator, or why not (whether their tenant is active is decided with the
+/// command, from the tenant's own events).
+fn curator<'a>(ctx: &'a Context<'_>) -> Result<&'a User, ApiError> {
     let user = principal(ctx)
         .user()
         .ok_or_else(ApiError::unauthenticated)?;
-    if !(user.has_role(Role::Curator) || user.has_role(Role::TenantAdmin)) {
-        return Err(ApiError::forbidden(
-            "curating instruments needs the curator role",
-        ));
-    }
-    let api = ctx.data_unchecked::<Api>();
-    match ri_projections::catalogue::tenant(&api.db, &user.tenant).await {
-        Ok(Some(tenant)) if tenant.status == TenantStatus::Suspended => Err(ApiError::forbidden(
-            "your tenant is suspended and cannot make changes",
-        )),
-        Ok(Some(_)) => Ok(user),
-        Ok(None) => Err(ApiError::forbidden("your tenant is not registered")),
-        Err(e) => Err(ApiError::internal(&e)),
-    }
+    policy::CURATE_INSTRUMENTS.permits(&caller(user))?;
+    Ok(user)
 }
 
 fn platform_admin<'a>(ctx: &'a Context<'_>) -> Result<&'a User, ApiError> {
@@ -150,30 +120,30 @@ async fn run(
     expected_version: Option<i64>,
     command: InstrumentCommand,
 ) -> Result<InstrumentChange, ApiError> {
-    let user = curator(ctx).await?;
+    let user = curator(ctx)?;
     let api = ctx.data_unchecked::<Api>();
     let id_str = instrument_id(id)?;
-    let services = InstrumentServices {
+    let services = || InstrumentServices {
         clock: api.clock.clone(),
     };
-    match api
-        .log
-        .execute_at::<FundingInstrument>(
+    match app(api)
+        .execute::<FundingInstrument>(
+            &caller(user),
+            &policy::CURATE_INSTRUMENTS,
             &user.tenant,
             &id_str,
             command,
-            &metadata(user),
             services,
             expected(expected_version)?,
         )
         .await
+        .map_err(|f| from_failure(f, "instrument", ApiError::from))
     {
         Ok(v) => Ok(InstrumentChange {
             id: ID(id_str),
             version: version(v),
         }),
-        Err(e) => {
-            let err = from_command(e);
+        Err(err) => {
             if err.code == super::error::Code::NotFound {
                 let public = ri_projections::catalogue::Viewer::anonymous();
                 if let Ok(Some(other)) =
@@ -219,20 +189,18 @@ async fn run_tenant(
 ) -> Result<TenantChange, ApiError> {
     let api = ctx.data_unchecked::<Api>();
     // The event belongs to the tenant acted on; the actor is recorded as who did it.
-    let meta = EventMetadata::new(actor.subject.clone(), slug.clone(), actor.roles.clone())
-        .with_traceparent(current_traceparent());
-    let v = api
-        .log
-        .execute_at::<Tenant>(
+    let v = app(api)
+        .execute::<Tenant>(
+            &caller(actor),
+            &policy::ADMINISTER_TENANTS,
             slug,
             slug.as_str(),
             command,
-            &meta,
-            (),
+            || (),
             expected(expected_version)?,
         )
         .await
-        .map_err(from_command)?;
+        .map_err(|f| from_failure(f, "tenant", ApiError::from))?;
     Ok(TenantChange {
         slug: slug.to_string(),
         version: version(v),
@@ -260,23 +228,21 @@ impl CoreMutation {
         }
         .parse()?;
         let api = ctx.data_unchecked::<Api>();
-        let meta = EventMetadata::new(admin.subject.clone(), slug.clone(), admin.roles.clone())
-            .with_traceparent(current_traceparent());
-        let v = api
-            .log
-            .execute_at::<Tenant>(
+        let v = app(api)
+            .execute::<Tenant>(
+                &caller(admin),
+                &policy::ADMINISTER_TENANTS,
                 &slug,
                 slug.as_str(),
                 TenantCommand::Register {
                     slug: slug.clone(),
                     profile,
                 },
-                &meta,
-                (),
+                || (),
                 None,
             )
             .await
-            .map_err(from_command)?;
+            .map_err(|f| from_failure(f, "tenant", ApiError::from))?;
         Ok(TenantChange {
             slug: slug.to_string(),
             version: version(v),
@@ -289,7 +255,7 @@ impl CoreMutation {
         ctx: &Context<'_>,
         input: InstrumentInput,
     ) -> async_graphql::Result<InstrumentChange> {
-        let user = curator(ctx).await?;
+        let user = curator(ctx)?;
         let details = input.parse().map_err(ApiError::from)?;
         let id = ID(Uuid::now_v7().to_string());
         let command = InstrumentCommand::Draft {

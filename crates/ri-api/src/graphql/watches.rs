@@ -3,22 +3,21 @@
 //! the same tenant or another, is NOT_FOUND, as if it did not exist.
 
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
-use cqrs_es::AggregateError;
+use ri_app::policy;
+use ri_domain::TenantSlug;
 use ri_domain::values::{CountryCode, SearchText, Title};
 use ri_domain::watch::{self, ReminderDays, Watch as WatchAggregate, WatchCommand, WatchError};
-use ri_domain::{EventMetadata, TenantSlug};
-use ri_eventstore::StoreError;
 use ri_projections::watches::{self as read, NotificationKind as ReadKind};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::command::{app, caller, expected, version};
 use super::enums::{CoverLevel, FeatureMatch, InstrumentKind};
-use super::error::{ApiError, Code, from_command};
+use super::error::{ApiError, Code, from_failure};
 use super::inputs::features;
 use super::objects::{Feature, FieldChange, Instrument, PageInfo};
 use super::{Api, principal};
 use crate::auth::User;
-use crate::trace::current_traceparent;
 
 /// Instruments listed per watch, at most.
 const MAX_WATCHED: i64 = 100;
@@ -288,14 +287,6 @@ fn calendar_path(id: &str, token: &str) -> String {
     format!("/watches/{id}/deadlines.ics?token={token}")
 }
 
-/// Watch errors as the caller sees them: another tenant's watch is NOT_FOUND too.
-fn watch_error(err: AggregateError<WatchError>) -> ApiError {
-    if let Some(StoreError::TenantMismatch { .. }) = StoreError::find(&err) {
-        return ApiError::not_found("watch");
-    }
-    from_command(err)
-}
-
 impl From<WatchError> for ApiError {
     fn from(e: WatchError) -> Self {
         match e {
@@ -307,6 +298,7 @@ impl From<WatchError> for ApiError {
     }
 }
 
+/// Runs `command` on the caller's watch `id`; another tenant's watch is NOT_FOUND too.
 async fn run(
     ctx: &Context<'_>,
     user: &User,
@@ -315,25 +307,19 @@ async fn run(
     command: WatchCommand,
 ) -> Result<i64, ApiError> {
     let api = ctx.data_unchecked::<Api>();
-    let meta = EventMetadata::new(
-        user.subject.clone(),
-        user.tenant.clone(),
-        user.roles.clone(),
-    )
-    .with_traceparent(current_traceparent());
-    let v = api
-        .log
-        .execute_at::<WatchAggregate>(
+    let v = app(api)
+        .execute::<WatchAggregate>(
+            &caller(user),
+            &policy::KEEP_WATCHES,
             &user.tenant,
             id,
             command,
-            &meta,
-            (),
-            super::mutation::expected(expected_version)?,
+            || (),
+            expected(expected_version)?,
         )
         .await
-        .map_err(watch_error)?;
-    Ok(i64::try_from(v).unwrap_or(i64::MAX))
+        .map_err(|f| from_failure(f, "watch", ApiError::from))?;
+    Ok(version(v))
 }
 
 pub(crate) async fn create(

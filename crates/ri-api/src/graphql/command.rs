@@ -1,0 +1,39 @@
+//! How resolvers reach the application layer ([`ri_app`]): the caller of the request, the
+//! versions the API speaks, and the command's failure in the API's terms.
+
+use ri_app::{App, Caller};
+
+use super::Api;
+use super::error::ApiError;
+use crate::auth::User;
+use crate::trace::current_traceparent;
+
+/// The application layer on the request's log.
+pub(crate) fn app(api: &Api) -> App {
+    App::new(api.log.clone())
+}
+
+/// The signed-in user as the caller of commands, in the request's trace.
+pub(crate) fn caller(user: &User) -> Caller {
+    Caller::new(
+        user.subject.clone(),
+        user.tenant.clone(),
+        user.roles.clone(),
+    )
+    .with_traceparent(current_traceparent())
+}
+
+/// `expectedVersion` as the log counts.
+pub(crate) fn expected(version: Option<i64>) -> Result<Option<usize>, ApiError> {
+    version
+        .map(|v| {
+            usize::try_from(v)
+                .map_err(|_| ApiError::field("expectedVersion", "must not be negative"))
+        })
+        .transpose()
+}
+
+/// A version as the API reports it.
+pub(crate) fn version(v: usize) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,174 @@
+//! Queries.
+
+use super::*;
+
+pub(super) fn matches_filter(
+    project: &ProjectRow,
+    filter: &ProjectFilter,
+    wanted: FeatureSet,
+) -> bool {
+    if let Some(text) = filter.text.as_deref() {
+        let haystack =
+            format!("{} {} {}", project.acronym, project.title, project.summary).to_lowercase();
+        if !text
+            .split_whitespace()
+            .all(|word| haystack.contains(&word.to_lowercase()))
+        {
+            return false;
+        }
+    }
+    if !wanted.is_empty() {
+        let ok = match filter.feature_match {
+            FeatureMatch::Any => project.features.intersects(wanted),
+            FeatureMatch::All => wanted.is_subset(project.features),
+        };
+        if !ok {
+            return false;
+        }
+    }
+    filter.stages.is_empty()
+        || project
+            .stage
+            .is_some_and(|s| filter.stages.contains(&ProjectStage::from(s)))
+}
+
+pub(super) async fn projects(
+    ctx: &Context<'_>,
+    filter: ProjectFilter,
+    first: u32,
+    after: Option<String>,
+) -> Result<ProjectConnection, ApiError> {
+    let user = reader(principal(ctx))?;
+    if filter
+        .text
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > 200)
+    {
+        return Err(ApiError::field("filter.text", "at most 200 characters"));
+    }
+    let wanted = features("filter.features", &filter.features)?;
+    let api = ctx.data_unchecked::<Api>();
+    let all: Vec<ProjectRow> = read::projects(&api.db, &user.tenant)
+        .await?
+        .into_iter()
+        .filter(|p| matches_filter(p, &filter, wanted))
+        .collect();
+    let start = match after {
+        None => 0,
+        Some(cursor) => {
+            all.iter()
+                .position(|p| p.id == cursor)
+                .ok_or_else(|| ApiError::field("after", "not a cursor of this list"))?
+                + 1
+        }
+    };
+    let total_count = i64::try_from(all.len()).unwrap_or(i64::MAX);
+    let page: Vec<ProjectRow> = all
+        .into_iter()
+        .skip(start)
+        .take(first as usize + 1)
+        .collect();
+    let has_next_page = page.len() > first as usize;
+    let nodes: Vec<Project> = page.into_iter().take(first as usize).map(Project).collect();
+    Ok(ProjectConnection {
+        page_info: PageInfo {
+            has_next_page,
+            end_cursor: nodes.last().map(|p| p.0.id.clone()),
+        },
+        nodes,
+        total_count,
+    })
+}
+
+pub(super) async fn feature_gaps(
+    ctx: &Context<'_>,
+    tenant: Option<String>,
+) -> Result<Vec<FeatureGap>, ApiError> {
+    let user = reader(principal(ctx))?;
+    let tenant = match tenant {
+        None => user.tenant.clone(),
+        Some(raw) => {
+            let slug =
+                TenantSlug::parse(&raw).map_err(|e| ApiError::field("tenant", e.to_string()))?;
+            if slug != user.tenant && !user.has_role(Role::PlatformAdmin) {
+                return Err(ApiError::forbidden(
+                    "only your own tenant's feature gaps (or, for a platform admin, any tenant's)",
+                ));
+            }
+            slug
+        }
+    };
+    let api = ctx.data_unchecked::<Api>();
+    Ok(read::feature_needs(&api.db, &tenant)
+        .await?
+        .into_iter()
+        .map(|n| FeatureGap {
+            feature: Feature(n.feature),
+            projects: n.projects,
+            open_instruments: n.open_instruments,
+        })
+        .collect())
+}
+
+/// Projects, their matches and the feature gaps: queries.
+#[derive(Debug, Default)]
+pub struct ProjectQuery;
+
+#[Object]
+impl ProjectQuery {
+    /// Your tenant's projects, by acronym; `after` is the previous page's `endCursor`.
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ProjectFilter>,
+        #[graphql(desc = "Default 50, at most 100.")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ProjectConnection> {
+        let first = crate::graphql::query::first(first, 50)?;
+        Ok(projects(ctx, filter.unwrap_or_default(), first, after).await?)
+    }
+
+    /// One of your tenant's projects; null for an unknown id or another tenant's project.
+    async fn project(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Project>> {
+        let user = reader(principal(ctx))?;
+        let Ok(id) = project_id(id.as_str()) else {
+            return Ok(None);
+        };
+        let api = ctx.data_unchecked::<Api>();
+        let row = read::project(&api.db, &user.tenant, &id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(row.map(Project))
+    }
+
+    /// The features your tenant's projects declare, in taxonomy order, each with how many of
+    /// them need it and how many instruments open now fund it: what curators should look
+    /// for. `tenant` (default: yours) may name another tenant for platform admins only.
+    async fn feature_gaps(
+        &self,
+        ctx: &Context<'_>,
+        tenant: Option<String>,
+    ) -> async_graphql::Result<Vec<FeatureGap>> {
+        Ok(feature_gaps(ctx, tenant).await?)
+    }
+
+    /// Your tenant's projects (rows) by instruments (columns), each cell the score or the rule
+    /// that excludes the pair. Default rows: all your projects, by acronym; default columns:
+    /// every instrument open now, soonest deadline first (at most 200). Ids in the order given;
+    /// an unknown one is NOT_FOUND. Also a CSV download: `/exports/match-matrix.csv`.
+    async fn match_matrix(
+        &self,
+        ctx: &Context<'_>,
+        project_ids: Option<Vec<ID>>,
+        instrument_ids: Option<Vec<ID>>,
+    ) -> async_graphql::Result<MatchMatrix> {
+        let user = reader(principal(ctx))?;
+        let api = ctx.data_unchecked::<Api>();
+        let ids = |ids: Option<Vec<ID>>| ids.map(|v| v.into_iter().map(|i| i.0).collect());
+        let project_ids: Option<Vec<String>> = ids(project_ids);
+        let instrument_ids: Option<Vec<String>> = ids(instrument_ids);
+        let matrix =
+            match_matrix(api, user, project_ids.as_deref(), instrument_ids.as_deref()).await?;
+        Ok(matrix.into())
+    }
+}
