@@ -98,8 +98,24 @@ impl From<ApiError> for async_graphql::Error {
     }
 }
 
+/// PostgreSQL refused a character of a text the caller sent (a NUL: `22021` in `text`,
+/// `22P05` in `jsonb`). The fields the API parses refuse it first, naming themselves; this is
+/// the net under the rest (an id, say), so that such input is never `INTERNAL`.
+fn unstorable_text(e: &sqlx::Error) -> Option<ApiError> {
+    let code = e.as_database_error()?.code()?;
+    matches!(code.as_ref(), "22021" | "22P05").then(|| {
+        ApiError::new(
+            Code::BadUserInput,
+            "the input holds a character that cannot be stored (NUL)",
+        )
+    })
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
+        if let Some(bad) = unstorable_text(&e) {
+            return bad;
+        }
         match e {
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => {
                 tracing::warn!(error = %e, "database unavailable");
@@ -119,6 +135,9 @@ pub fn from_command<E: std::error::Error + Into<ApiError>>(err: AggregateError<E
         return match store {
             StoreError::TenantMismatch { .. } => ApiError::forbidden("not your tenant's"),
             StoreError::Conflict => conflict(),
+            StoreError::Database(e) => {
+                unstorable_text(e).unwrap_or_else(|| ApiError::internal(store))
+            }
             other => ApiError::internal(other),
         };
     }
