@@ -33,8 +33,10 @@ const FIRST: i64 = datetime!(1900-01-01 0:00 UTC).unix_timestamp();
 /// The first instant no longer accepted, 2200-01-01T00:00:00Z, as a Unix timestamp.
 const END: i64 = datetime!(2200-01-01 0:00 UTC).unix_timestamp();
 
-/// The latest offset in use anywhere (Kiribati, UTC+14): "today" somewhere on Earth.
+/// The easternmost offset in use (Kiribati, UTC+14): the first place a day begins.
 const EARLIEST_ZONE_HOURS: i64 = 14;
+/// The westernmost offset in use (Baker Island, UTC−12): the last place a day ends.
+const LATEST_ZONE_HOURS: i64 = 12;
 
 fn range() -> String {
     format!("must lie in the years {FIRST_YEAR} to {LAST_YEAR} (UTC)")
@@ -154,17 +156,13 @@ pub fn time_zone(field: &'static str, raw: &str) -> Result<String, FieldError> {
     Ok(tz.iana_name().unwrap_or(zone).to_owned())
 }
 
-/// The day `at` falls on in the IANA zone `zone`; the day at `at`'s own offset when the zone
-/// is unknown (an event stored before zones were checked).
-pub fn local_day(at: OffsetDateTime, zone: &str) -> Date {
-    let in_zone = || -> Option<Date> {
-        let tz = jiff::tz::db().get(zone).ok()?;
-        let ts = jiff::Timestamp::from_second(at.unix_timestamp()).ok()?;
-        let d = tz.to_datetime(ts).date();
-        let month = time::Month::try_from(u8::try_from(d.month()).ok()?).ok()?;
-        Date::from_calendar_date(i32::from(d.year()), month, u8::try_from(d.day()).ok()?).ok()
-    };
-    in_zone().unwrap_or_else(|| at.date())
+/// The earliest day it is anywhere on Earth at `at` (in UTC−12), so that "not before the
+/// event" holds for a day given in any time zone.
+pub fn earliest_day(at: OffsetDateTime) -> Date {
+    let utc = at.checked_to_offset(UtcOffset::UTC).unwrap_or(at);
+    utc.checked_sub(Duration::hours(LATEST_ZONE_HOURS))
+        .unwrap_or(utc)
+        .date()
 }
 
 #[cfg(test)]

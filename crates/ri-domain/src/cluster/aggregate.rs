@@ -876,7 +876,7 @@ impl Aggregate for ProjectCluster {
                     .feedback_window
                     .checked_closes("startsAt", starts_at)?;
                 in_future("startsAt", starts_at, now)?;
-                let starts_on = when::local_day(starts_at, time_zone.as_str());
+                let starts_on = when::earliest_day(starts_at);
                 if let Some(earlier) = self
                     .sessions
                     .iter()
@@ -1134,12 +1134,13 @@ impl Aggregate for ProjectCluster {
                 when::day("date", date)?;
                 if let Some(event_id) = demo_event_id {
                     let demo = self.demo(event_id)?;
-                    let starts_on =
-                        when::local_day(demo.event.starts_at, demo.event.time_zone.as_str());
+                    // Not before the day the event started anywhere on Earth: the session's
+                    // day may be given in any time zone.
+                    let starts_on = when::earliest_day(demo.event.starts_at);
                     if date < starts_on {
                         return Err(FieldError::new(
                             "date",
-                            format!("{date} is before its demo event on {starts_on}"),
+                            format!("{date} is before its demo event (started {starts_on})"),
                         )
                         .into());
                     }
