@@ -385,6 +385,21 @@ async fn query_inputs_are_bad_input_never_a_panic_nor_internal() {
         "{code}"
     );
     assert_eq!(app.event_count().await, before);
+    // Reads by such an id or token find nothing or refuse it; none answers INTERNAL.
+    let manager = app.token("ona", &slug, &[Role::FollowUpManager]);
+    for (name, variables) in [
+        ("Cluster", json!({"id": "a\u{0}b"})),
+        ("Project", json!({"id": "a\u{0}b"})),
+        ("FeedbackInvitation", json!({"token": "a\u{0}b"})),
+        ("Notifications", json!({"after": "1\u{0}"})),
+    ] {
+        let (status, body) = app.gql(Some(&manager), &operation(name), variables).await;
+        let code = &body["errors"][0]["extensions"]["code"];
+        assert!(
+            code.is_null() || code == "BAD_USER_INPUT" || code == "NOT_FOUND",
+            "{name}: {status} {body}"
+        );
+    }
     still_answers(&app).await;
 }
 
