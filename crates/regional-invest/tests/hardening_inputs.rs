@@ -347,7 +347,7 @@ async fn query_inputs_are_bad_input_never_a_panic_nor_internal() {
     app.ok(
         None,
         &search,
-        json!({"filter": {"text": "border\tcontrol\n"}}),
+        json!({"filter": {"text": "border\tcontrol\r\n"}}),
     )
     .await;
 

@@ -109,7 +109,10 @@ fn time_zones_are_names_of_the_iana_database() {
     );
     assert_eq!(time_zone("timeZone", " UTC "), Ok("UTC".into()));
     // Stored as the database spells it, whatever the case given.
-    assert_eq!(time_zone("timeZone", "europe/vilnius"), Ok("Europe/Vilnius".into()));
+    assert_eq!(
+        time_zone("timeZone", "europe/vilnius"),
+        Ok("Europe/Vilnius".into())
+    );
     for bad in [
         "Mars/Olympus",
         "Europe/Dubln",

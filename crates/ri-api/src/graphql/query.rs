@@ -49,6 +49,7 @@ impl InstrumentFilter {
     pub(crate) fn parse(self) -> Result<ReadFilter, ApiError> {
         let text = self
             .text
+            .map(|t| t.replace(|c: char| c.is_whitespace() && c.is_control(), " "))
             .filter(|t| !t.trim().is_empty())
             .map(|t| SearchText::parse("filter.text", &t).map(|t| t.as_str().to_owned()))
             .transpose()?;
@@ -234,3 +235,7 @@ impl CoreQuery {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "query_props.rs"]
+mod props;
