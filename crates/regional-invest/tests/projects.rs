@@ -326,7 +326,7 @@ async fn a_follow_up_manager_registers_a_project_sees_explained_matches_records_
         .ok(
             Some(&manager),
             &operation("RecordProjectMilestone"),
-            json!({"id": id, "input": {"criterion": "NEW_COLLABORATIONS_MARKETS", "date": "2030-01-10", "description": "Pilot with the Vilnius police"}}),
+            json!({"id": id, "input": {"criterion": "NEW_COLLABORATIONS_MARKETS", "date": "2026-01-10", "description": "Pilot with the Vilnius police"}}),
         )
         .await;
     assert!(milestone["recordProjectMilestone"]["recordedId"].is_string());
@@ -334,7 +334,7 @@ async fn a_follow_up_manager_registers_a_project_sees_explained_matches_records_
         .ok(
             Some(&manager),
             &operation("RecordFundingApplication"),
-            json!({"id": id, "input": {"instrumentId": lt, "status": "SUBMITTED", "date": "2030-01-15", "amount": {"amount": 50000, "currency": "EUR"}}}),
+            json!({"id": id, "input": {"instrumentId": lt, "status": "SUBMITTED", "date": "2026-01-15", "amount": {"amount": 50000, "currency": "EUR"}}}),
         )
         .await;
     let application = applied["recordFundingApplication"]["recordedId"]
@@ -345,7 +345,7 @@ async fn a_follow_up_manager_registers_a_project_sees_explained_matches_records_
         .ok(
             Some(&manager),
             &operation("ChangeFundingApplicationStatus"),
-            json!({"id": id, "applicationId": application, "input": {"status": "AWARDED", "date": "2030-04-01", "evidenceLink": "https://example.eu/awards/vascreen"}}),
+            json!({"id": id, "applicationId": application, "input": {"status": "AWARDED", "date": "2026-04-01", "evidenceLink": "https://example.eu/awards/vascreen"}}),
         )
         .await;
     let version = awarded["changeFundingApplicationStatus"]["version"].clone();
@@ -368,7 +368,7 @@ async fn a_follow_up_manager_registers_a_project_sees_explained_matches_records_
         .find(|m| m["fundingApplicationId"] == json!(application))
         .unwrap_or_else(|| panic!("no award milestone in {milestones:?}"));
     assert_eq!(award["criterion"], "RECOGNITION");
-    assert_eq!(award["date"], "2030-04-01");
+    assert_eq!(award["date"], "2026-04-01");
     assert_eq!(
         award["description"],
         "Funding awarded: Lithuanian security call (50000 EUR)"

@@ -99,7 +99,9 @@ impl AppError {
     /// UNAVAILABLE when `cause` (or anything it was caused by) is about availability,
     /// INTERNAL otherwise.
     pub fn unexpected(cause: &(dyn StdError + 'static)) -> Self {
-        if is_unavailability(cause) {
+        if let Some(bad) = unstorable_text(cause) {
+            bad
+        } else if is_unavailability(cause) {
             Self::unavailable(&Chain(cause))
         } else {
             Self::internal(&Chain(cause))
@@ -121,6 +123,28 @@ impl From<StoreError> for AppError {
             other => AppError::unexpected(&other),
         }
     }
+}
+
+/// PostgreSQL refused a character of a text the caller sent (a NUL: `22021` in `text`,
+/// `22P05` in `jsonb`). The fields the API parses refuse it first, naming themselves; this is
+/// the net under the rest (an id, say), so that such input is never `INTERNAL`.
+fn unstorable_text(err: &(dyn StdError + 'static)) -> Option<AppError> {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let sqlx = e.downcast_ref::<sqlx::Error>().or_else(|| match e.downcast_ref() {
+            Some(StoreError::Database(sqlx)) => Some(sqlx),
+            _ => None,
+        });
+        let code = sqlx.and_then(|s| s.as_database_error()).and_then(|d| d.code());
+        if code.is_some_and(|c| matches!(c.as_ref(), "22021" | "22P05")) {
+            return Some(AppError::new(
+                Code::BadUserInput,
+                "the input holds a character that cannot be stored (NUL)",
+            ));
+        }
+        next = e.source();
+    }
+    None
 }
 
 /// SQLSTATEs that say the server cannot serve now, not that the request was wrong:

@@ -10,6 +10,7 @@ pub mod tenant;
 pub mod values;
 pub mod versioning;
 pub mod watch;
+pub mod when;
 
 pub use metadata::{EventMetadata, MetadataError, Role, TraceParent};
 pub use tenant::{TenantSlug, TenantSlugError};
@@ -39,3 +40,6 @@ pub fn event_registry() -> EventRegistry {
     }
     registry
 }
+
+#[cfg(test)]
+mod bounds_tests;

@@ -246,6 +246,17 @@ fn header_row(parsed: &mut Parsed, headers: &mut Vec<Option<String>>, row: u64, 
             });
             continue;
         }
+        if cell.chars().any(char::is_control) {
+            parsed.problems.push(Problem {
+                row,
+                column,
+                header: Some(cell.clone()),
+                feature: None,
+                value: cell.clone(),
+                reason: "an id holds no control characters".to_owned(),
+            });
+            continue;
+        }
         if let Some(first) = first_seen.get(&cell.to_lowercase()) {
             parsed.problems.push(Problem {
                 row,
@@ -517,3 +528,7 @@ mod tests {
         assert_eq!(back, columns);
     }
 }
+
+#[cfg(test)]
+#[path = "feature_matrix_props.rs"]
+mod props;

@@ -3,7 +3,8 @@
 
 use async_graphql::{Context, ID, InputObject, Object};
 use ri_domain::TenantSlug;
-use ri_domain::values::CountryCode;
+use ri_domain::values::{CountryCode, SearchText};
+use ri_domain::when;
 use ri_projections::catalogue::{self as read, InstrumentFilter as ReadFilter, ReadError, Viewer};
 use time::OffsetDateTime;
 
@@ -42,12 +43,20 @@ pub(crate) struct InstrumentFilter {
 }
 
 impl InstrumentFilter {
-    fn parse(self) -> Result<ReadFilter, ApiError> {
-        if self.text.as_ref().is_some_and(|t| t.chars().count() > 200) {
-            return Err(ApiError::field("filter.text", "at most 200 characters"));
-        }
+    /// Every field checked: text of at most 200 characters without control characters (tabs
+    /// and line breaks count as spaces; a NUL is refused, PostgreSQL cannot hold it), instants
+    /// within the bounds of `ri_domain::when`: never a panic nor `INTERNAL` on any input.
+    pub(crate) fn parse(self) -> Result<ReadFilter, ApiError> {
+        let text = self
+            .text
+            .map(|t| t.replace(|c: char| c.is_whitespace() && c.is_control(), " "))
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| SearchText::parse("filter.text", &t).map(|t| t.as_str().to_owned()))
+            .transpose()?;
+        let instant =
+            |field, at: Option<OffsetDateTime>| at.map(|at| when::instant(field, at)).transpose();
         Ok(ReadFilter {
-            text: self.text.filter(|t| !t.trim().is_empty()),
+            text,
             cover_levels: self.cover_levels.into_iter().map(Into::into).collect(),
             countries: self
                 .countries
@@ -61,8 +70,8 @@ impl InstrumentFilter {
                 FeatureMatch::All => read::FeatureMatch::All,
             },
             statuses: self.statuses.into_iter().map(Into::into).collect(),
-            deadline_from: self.deadline_from,
-            deadline_to: self.deadline_to,
+            deadline_from: instant("filter.deadlineFrom", self.deadline_from)?,
+            deadline_to: instant("filter.deadlineTo", self.deadline_to)?,
             tenant: self
                 .tenant
                 .map(|t| {
@@ -72,6 +81,11 @@ impl InstrumentFilter {
                 .transpose()?,
         })
     }
+}
+
+/// Whether `id` can be an aggregate's id at all: at most 200 characters, no control characters.
+pub(crate) fn plausible_id(id: &str) -> bool {
+    id.len() <= 200 && !id.chars().any(char::is_control)
 }
 
 pub(super) fn viewer(ctx: &Context<'_>) -> Viewer {
@@ -145,6 +159,10 @@ impl CoreQuery {
         ctx: &Context<'_>,
         id: ID,
     ) -> async_graphql::Result<Option<Instrument>> {
+        if !plausible_id(id.as_str()) {
+            // No instrument has such an id (and PostgreSQL refuses a NUL in text).
+            return Ok(None);
+        }
         let api = ctx.data_unchecked::<Api>();
         let row = read::instrument(&api.db, &viewer(ctx), id.as_str())
             .await
@@ -183,6 +201,9 @@ impl CoreQuery {
         if principal(ctx).user().is_none() {
             return Err(ApiError::unauthenticated().into());
         }
+        if !plausible_id(aggregate_id.as_str()) {
+            return Err(ApiError::field("aggregateId", "not an id").into());
+        }
         let api = ctx.data_unchecked::<Api>();
         let page = read::audit_trail(
             &api.db,
@@ -214,3 +235,7 @@ impl CoreQuery {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "query_props.rs"]
+mod props;

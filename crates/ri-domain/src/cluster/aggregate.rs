@@ -13,6 +13,7 @@ use super::values::{
 use crate::instrument::{Clock, SystemClock};
 use crate::tenant::TenantSlug;
 use crate::values::{Change, FieldError, ShortText, Summary, Title};
+use crate::when;
 
 pub const CLUSTER: &str = "ProjectCluster";
 
@@ -611,6 +612,7 @@ impl ProjectCluster {
             .project(&plan.project_id)
             .ok_or_else(|| ClusterError::ProjectNotAssigned(plan.project_id.to_string()))?
             .clone();
+        when::day("due", plan.due)?;
         if plan.due < after {
             return Err(FieldError::new(
                 "due",
@@ -842,6 +844,8 @@ impl Aggregate for ProjectCluster {
                     )
                     .into());
                 }
+                when::instant("startsAt", starts_at)?;
+                feedback_window.checked_closes("startsAt", starts_at)?;
                 in_future("startsAt", starts_at, now)?;
                 ClusterEvent::DemoEventScheduled {
                     event: DemoEvent {
@@ -867,7 +871,26 @@ impl Aggregate for ProjectCluster {
                         "it can no longer be rescheduled",
                     ));
                 }
+                when::instant("startsAt", starts_at)?;
+                demo.event
+                    .feedback_window
+                    .checked_closes("startsAt", starts_at)?;
                 in_future("startsAt", starts_at, now)?;
+                let starts_on = when::earliest_day(starts_at);
+                if let Some(earlier) = self
+                    .sessions
+                    .iter()
+                    .find(|s| s.session.demo_event_id == Some(id) && s.session.date < starts_on)
+                {
+                    return Err(FieldError::new(
+                        "startsAt",
+                        format!(
+                            "the follow-up session of {} would be before the demo event",
+                            earlier.session.date
+                        ),
+                    )
+                    .into());
+                }
                 let time_zone = Change::between(&demo.event.time_zone, &time_zone);
                 let venue = venue.and_then(|new| Change::between(&demo.event.venue, &new));
                 if starts_at == demo.event.starts_at && time_zone.is_none() && venue.is_none() {
@@ -946,6 +969,7 @@ impl Aggregate for ProjectCluster {
                     return Err(FieldError::new("token", "this token is already in use").into());
                 }
                 if let Some(at) = invitation.expires_at {
+                    when::instant("expiresAt", at)?;
                     in_future("expiresAt", at, now)?;
                 }
                 ClusterEvent::PractitionerInvited {
@@ -974,6 +998,7 @@ impl Aggregate for ProjectCluster {
                     return Err(FieldError::new("token", "this token is already in use").into());
                 }
                 if let Some(at) = expires_at {
+                    when::instant("expiresAt", at)?;
                     in_future("expiresAt", at, now)?;
                 }
                 ClusterEvent::InvitationReissued {
@@ -1106,8 +1131,19 @@ impl Aggregate for ProjectCluster {
                     )
                     .into());
                 }
+                when::day("date", date)?;
                 if let Some(event_id) = demo_event_id {
-                    self.demo(event_id)?;
+                    let demo = self.demo(event_id)?;
+                    // Not before the day the event started anywhere on Earth: the session's
+                    // day may be given in any time zone.
+                    let starts_on = when::earliest_day(demo.event.starts_at);
+                    if date < starts_on {
+                        return Err(FieldError::new(
+                            "date",
+                            format!("{date} is before its demo event (started {starts_on})"),
+                        )
+                        .into());
+                    }
                 }
                 if next_steps.len() > MAX_STEPS {
                     return Err(FieldError::new(

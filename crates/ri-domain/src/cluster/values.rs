@@ -309,24 +309,9 @@ impl TokenHash {
 pub struct TimeZoneName(String);
 
 impl TimeZoneName {
+    /// A name the bundled IANA database knows ([`crate::when::time_zone`]).
     pub fn parse(field: &'static str, raw: &str) -> Result<Self, FieldError> {
-        let zone = raw.trim();
-        let plausible = !zone.is_empty()
-            && zone.len() <= 64
-            && zone.split('/').all(|part| {
-                !part.is_empty()
-                    && part
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "_+-".contains(c))
-            });
-        if plausible {
-            Ok(Self(zone.to_owned()))
-        } else {
-            Err(FieldError::new(
-                field,
-                format!("{zone:?} is not an IANA time zone name"),
-            ))
-        }
+        crate::when::time_zone(field, raw).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -393,9 +378,21 @@ impl FeedbackWindow {
         self.0
     }
 
-    /// When the window of an event starting at `starts_at` closes.
+    /// When the window of an event starting at `starts_at` closes. Saturates rather than
+    /// overflow: a command accepts only a start whose window closes within the bounds of
+    /// [`crate::when`] ([`checked_closes`](Self::checked_closes)).
     pub fn closes(self, starts_at: OffsetDateTime) -> OffsetDateTime {
-        starts_at + time::Duration::days(i64::from(self.0))
+        starts_at.saturating_add(time::Duration::days(i64::from(self.0)))
+    }
+
+    /// When the window of an event starting at `starts_at` closes, or an error naming `field`
+    /// when that is outside the bounds of [`crate::when`].
+    pub fn checked_closes(
+        self,
+        field: &'static str,
+        starts_at: OffsetDateTime,
+    ) -> Result<OffsetDateTime, FieldError> {
+        crate::when::days_after(field, starts_at, self.0)
     }
 }
 
@@ -638,5 +635,6 @@ mod tests {
         assert!(AggregateRef::parse("projectId", "3c0e52a1-7b94-4f08").is_ok());
         assert!(TimeZoneName::parse("timeZone", "Europe/Vilnius").is_ok());
         assert!(TimeZoneName::parse("timeZone", "Europe//Vilnius").is_err());
+        assert!(TimeZoneName::parse("timeZone", "Mars/Olympus").is_err());
     }
 }

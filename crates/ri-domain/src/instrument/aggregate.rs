@@ -11,6 +11,7 @@ use super::details::{
 };
 use crate::tenant::TenantSlug;
 use crate::values::{Change, FieldError, ShortText};
+use crate::when;
 
 pub const INSTRUMENT: &str = "FundingInstrument";
 
@@ -66,12 +67,38 @@ pub struct Schedule {
 }
 
 impl Schedule {
+    /// A schedule from raw values: the days and the deadline within the bounds of
+    /// [`crate::when`], the deadline not before the opening date, the zone one of the IANA
+    /// database.
     pub fn new(
         opening_date: Option<Date>,
         deadline: Option<OffsetDateTime>,
         time_zone: Option<&str>,
     ) -> Result<Self, FieldError> {
-        if let (Some(opens), Some(closes)) = (opening_date, deadline)
+        let time_zone = time_zone
+            .map(str::trim)
+            .filter(|z| !z.is_empty())
+            .map(|z| when::time_zone("timeZone", z))
+            .transpose()?;
+        let schedule = Self {
+            opening_date,
+            deadline,
+            time_zone,
+        };
+        schedule.check()?;
+        Ok(schedule)
+    }
+
+    /// What [`new`](Self::new) checks, for a schedule built otherwise: the aggregate checks
+    /// every schedule a command gives it.
+    pub fn check(&self) -> Result<(), FieldError> {
+        if let Some(opens) = self.opening_date {
+            when::day("openingDate", opens)?;
+        }
+        if let Some(closes) = self.deadline {
+            when::instant("deadline", closes)?;
+        }
+        if let (Some(opens), Some(closes)) = (self.opening_date, self.deadline)
             && closes.date() < opens
         {
             return Err(FieldError::new(
@@ -79,27 +106,15 @@ impl Schedule {
                 format!("{} is before the opening date {opens}", closes.date()),
             ));
         }
-        let time_zone = time_zone.map(str::trim).filter(|z| !z.is_empty());
-        if let Some(zone) = time_zone {
-            let plausible = zone.len() <= 64
-                && zone.split('/').all(|part| {
-                    !part.is_empty()
-                        && part
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || "_+-".contains(c))
-                });
-            if !plausible {
-                return Err(FieldError::new(
-                    "timeZone",
-                    format!("{zone:?} is not an IANA time zone name"),
-                ));
-            }
+        if let Some(zone) = &self.time_zone
+            && when::time_zone("timeZone", zone)? != *zone
+        {
+            return Err(FieldError::new(
+                "timeZone",
+                format!("{zone:?} is not spelled as the IANA database spells it"),
+            ));
         }
-        Ok(Self {
-            opening_date,
-            deadline,
-            time_zone: time_zone.map(str::to_owned),
-        })
+        Ok(())
     }
 
     /// The deadline change as people read it: "deadline moved from 2025-05-03 to 2025-05-17".
@@ -344,6 +359,7 @@ impl Aggregate for FundingInstrument {
             }
             InstrumentCommand::SetSchedule { schedule } => {
                 self.existing()?;
+                schedule.check()?;
                 if schedule == self.schedule {
                     return Err(InstrumentError::Unchanged);
                 }
@@ -411,6 +427,7 @@ impl Aggregate for FundingInstrument {
             }
             InstrumentCommand::Reopen { schedule } => {
                 let details = self.existing()?;
+                schedule.check()?;
                 if self.status != InstrumentStatus::Closed {
                     return Err(InstrumentError::WrongStatus(
                         self.status,

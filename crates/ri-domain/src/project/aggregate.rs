@@ -10,8 +10,10 @@ use super::values::{
     MilestoneDescription, Money, ProjectChanges, ProjectDetails, ProjectPatch, SuccessCriterion,
     SuccessMilestone, iso_date,
 };
+use crate::instrument::{Clock, SystemClock};
 use crate::tenant::TenantSlug;
 use crate::values::{Change, FieldError, Link, ShortText, Title};
+use crate::when;
 
 pub const PROJECT: &str = "Project";
 
@@ -230,6 +232,7 @@ impl Project {
     ) -> Result<ProjectEvent, ProjectError> {
         let id = award_milestone_id(application.id);
         self.check_new_milestone(id)?;
+        milestone_date(application.date)?;
         let mut text = format!("Funding awarded: {}", application.instrument_name);
         if let Some(amount) = &application.amount {
             text.push_str(&format!(" ({amount})"));
@@ -245,6 +248,17 @@ impl Project {
             },
         })
     }
+}
+
+/// A milestone records what happened: its day is within the bounds of [`crate::when`] and not
+/// after today anywhere on Earth.
+///
+/// The project aggregate has no services to pass a clock in (its commands are run with `()`
+/// by the API, the CSV import, the seed and the tests), so this one rule reads the system
+/// clock; it only refuses days that have not come anywhere yet.
+fn milestone_date(date: Date) -> Result<Date, FieldError> {
+    when::day("date", date)?;
+    when::not_in_future("date", date, SystemClock.now())
 }
 
 fn evidence_only_with_award(
@@ -323,6 +337,7 @@ impl Aggregate for Project {
             } => {
                 self.registered()?;
                 self.check_new_milestone(id)?;
+                milestone_date(date)?;
                 vec![ProjectEvent::SuccessMilestoneRecorded {
                     milestone: SuccessMilestone {
                         id,
@@ -354,6 +369,7 @@ impl Aggregate for Project {
                     )
                     .into());
                 }
+                when::day("date", date)?;
                 evidence_only_with_award(status, &evidence_link)?;
                 let application = FundingApplication {
                     id,
@@ -387,6 +403,7 @@ impl Aggregate for Project {
                         to: status,
                     });
                 }
+                when::day("date", date)?;
                 if date < current.date {
                     return Err(FieldError::new(
                         "date",

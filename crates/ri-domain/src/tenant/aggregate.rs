@@ -166,8 +166,11 @@ impl Tenant {
 
 fn subject(raw: &str) -> Result<String, FieldError> {
     let s = raw.trim();
-    if s.is_empty() || s.chars().count() > 255 {
-        return Err(FieldError::new("subject", "must be 1 to 255 characters"));
+    if s.is_empty() || s.chars().count() > 255 || s.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            "subject",
+            "must be 1 to 255 characters, no control characters",
+        ));
     }
     Ok(s.to_owned())
 }
@@ -418,7 +421,7 @@ mod tests {
             })
             .then_expect_error(TenantError::Invalid(FieldError::new(
                 "subject",
-                "must be 1 to 255 characters",
+                "must be 1 to 255 characters, no control characters",
             )));
     }
 

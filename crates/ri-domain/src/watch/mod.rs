@@ -237,8 +237,12 @@ impl Aggregate for Watch {
                     return Err(WatchError::AlreadyExists);
                 }
                 let owner = owner.trim().to_owned();
-                if owner.is_empty() {
-                    return Err(FieldError::new("owner", "must not be empty").into());
+                if owner.is_empty() || owner.chars().any(char::is_control) {
+                    return Err(FieldError::new(
+                        "owner",
+                        "must not be empty nor hold control characters",
+                    )
+                    .into());
                 }
                 WatchEvent::WatchCreated {
                     owner,

@@ -7,6 +7,8 @@ use super::read::ReadError;
 
 /// Longer than any cursor this module makes.
 const MAX_LEN: usize = 2048;
+/// Longer than any id a cursor carries.
+const MAX_ID_LEN: usize = 512;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "s")]
@@ -56,7 +58,21 @@ impl Cursor {
             })
             .collect::<Option<Vec<u8>>>()
             .ok_or_else(bad)?;
-        serde_json::from_slice(&bytes).map_err(|_| bad())
+        let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        // A crafted cursor is still input: its instant goes to sqlx (which panics encoding one
+        // PostgreSQL cannot hold) and its id to PostgreSQL (which refuses a NUL).
+        let (k, id) = match &cursor {
+            Cursor::Deadline { k, id } => (*k, Some(id)),
+            Cursor::Updated { k, id } => (Some(*k), Some(id)),
+            Cursor::Relevance { id, .. } => (None, Some(id)),
+            Cursor::Audit { .. } => (None, None),
+        };
+        if k.is_some_and(|k| ri_domain::when::instant("after", k).is_err())
+            || id.is_some_and(|id| id.len() > MAX_ID_LEN || id.chars().any(char::is_control))
+        {
+            return Err(bad());
+        }
+        Ok(cursor)
     }
 }
 
@@ -89,7 +105,19 @@ mod tests {
         ] {
             assert_eq!(Cursor::decode(&cursor.encode()).ok(), Some(cursor));
         }
-        for garbage in ["", "zz", "abc", "7b7d", "éé", &"00".repeat(2000)] {
+        let crafted = |json: &str| json.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+        for garbage in [
+            "",
+            "zz",
+            "abc",
+            "7b7d",
+            "éé",
+            &"00".repeat(2000),
+            &crafted(r#"{"s":"d","k":"9999-12-31T23:59:59-23:59","id":"x"}"#),
+            &crafted(r#"{"s":"u","k":"1000-01-01T00:00:00Z","id":"x"}"#),
+            &crafted(r#"{"s":"d","k":null,"id":"a\u0000b"}"#),
+            &crafted(r#"{"s":"r","k":7,"id":"a\u0000b"}"#),
+        ] {
             match Cursor::decode(garbage) {
                 Err(ReadError::BadInput { field, .. }) => assert_eq!(field, "after"),
                 other => panic!("{garbage:?} gave {other:?}"),
@@ -97,3 +125,7 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "input_tests.rs"]
+mod input_tests;

@@ -57,6 +57,29 @@ impl Search {
                 reason: format!("must be at most {MAX_TEXT_CHARS} characters"),
             });
         }
+        // PostgreSQL refuses a NUL in text; other control characters are no words either.
+        if let Some(t) = &text
+            && t.chars().any(|c| c.is_control() && !c.is_whitespace())
+        {
+            return Err(ReadError::BadInput {
+                field: "text",
+                reason: "must not contain control characters".to_owned(),
+            });
+        }
+        // sqlx panics encoding an instant PostgreSQL cannot hold.
+        for (field, at) in [
+            ("deadlineFrom", filter.deadline_from),
+            ("deadlineTo", filter.deadline_to),
+        ] {
+            if let Some(at) = at
+                && let Err(e) = ri_domain::when::instant(field, at)
+            {
+                return Err(ReadError::BadInput {
+                    field,
+                    reason: e.reason,
+                });
+            }
+        }
         let order = match sort {
             InstrumentSort::Relevance if text.is_some() => Order::Relevance,
             InstrumentSort::Relevance | InstrumentSort::DeadlineSoonest => Order::Deadline,

@@ -91,19 +91,25 @@ export function localZone() {
 }
 
 /**
- * An instant as the clocks of `zone` (else the reader's) show it:
- * "31 March 2030 at 17:00 (Europe/Brussels, CEST)".
+ * An instant as the clocks of `zone` show it, the zone named:
+ * "31 March 2030 at 17:00 (Europe/Brussels, CEST)". Without a zone (a time of the service's
+ * own, such as "last changed"), the reader's zone, named too. A zone the browser does not
+ * know is never swapped silently for another: the instant is shown in UTC, saying so.
  */
 export function formatInstant(iso, zone) {
   if (!iso) return '';
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
-  const timeZone = isTimeZone(zone) ? zone : localZone();
-  return new Intl.DateTimeFormat(LOCALE, {
+  const unknown = Boolean(zone) && !isTimeZone(zone);
+  const timeZone = zone && !unknown ? zone : unknown ? 'UTC' : localZone();
+  const shown = new Intl.DateTimeFormat(LOCALE, {
     dateStyle: 'long',
     timeStyle: 'short',
     timeZone,
-  }).format(date) + ` (${zoneName(date, timeZone)})`;
+  }).format(date);
+  return unknown
+    ? `${shown} (UTC; the time zone ${JSON.stringify(String(zone))} is unknown)`
+    : `${shown} (${zoneName(date, timeZone)})`;
 }
 
 function zoneName(date, timeZone) {
