@@ -87,17 +87,37 @@ impl Measure {
 
     /// The first limit this exceeds, as a message for the caller.
     pub fn refusal(&self, limits: &CostLimits) -> Option<String> {
-        let over = |what: &str, value: u64, limit: u64| {
-            (value > limit).then(|| format!("the query {what} {value}; at most {limit} allowed"))
+        let over = |value: u64, limit: u64, what: &dyn Fn() -> String| {
+            (value > limit).then(|| format!("{}; at most {limit} allowed", what()))
         };
-        over(
-            "selects, once its fragments are expanded, fields:",
-            self.fields,
-            limits.fields,
-        )
-        .or_else(|| over("nests fields to depth", self.depth, limits.depth))
-        .or_else(|| over("has aliases:", self.aliases, limits.aliases))
-        .or_else(|| over("has an estimated cost of", self.cost, limits.cost))
+        over(self.fields, limits.fields, &|| {
+            format!(
+                "the query is too large: it selects {} fields once its fragments are expanded",
+                self.fields
+            )
+        })
+        .or_else(|| {
+            over(self.depth, limits.depth, &|| {
+                format!(
+                    "the query is too deep: it nests fields {} levels",
+                    self.depth
+                )
+            })
+        })
+        .or_else(|| {
+            over(self.aliases, limits.aliases, &|| {
+                format!("the query has too many aliases: {}", self.aliases)
+            })
+        })
+        .or_else(|| {
+            over(self.cost, limits.cost, &|| {
+                format!(
+                    "the query is too costly: its estimated cost is {} (lists weighted by their \
+                     page size)",
+                    self.cost
+                )
+            })
+        })
     }
 }
 

@@ -525,12 +525,23 @@ async fn execute(
         return reply;
     };
     let response = with_codes(response);
-    let not_run = |r: &async_graphql::Response| r.data == async_graphql::Value::Null && r.is_err();
+    // Parse, validation and cost errors carry no path: the request was not executed.
+    let not_run = |r: &async_graphql::Response| {
+        r.data == async_graphql::Value::Null
+            && r.is_err()
+            && r.errors.iter().all(|e| e.path.is_empty())
+    };
+    let failed = |r: &async_graphql::Response| r.data == async_graphql::Value::Null && r.is_err();
     let mut reply = match (&response, media) {
-        // A single request that failed to parse or validate (or was refused by its cost) was
-        // not executed: 400, and no `data` entry at all.
+        // Not executed: no `data` entry at all, and 400 for the GraphQL media type.
         (BatchResponse::Single(r), MediaType::GraphqlResponse) if not_run(r) => {
             respond(media, StatusCode::BAD_REQUEST, &without_data(r))
+        }
+        (BatchResponse::Single(r), MediaType::Json) if not_run(r) => {
+            respond(media, StatusCode::OK, &without_data(r))
+        }
+        (BatchResponse::Single(r), MediaType::GraphqlResponse) if failed(r) => {
+            respond(media, StatusCode::BAD_REQUEST, &response)
         }
         _ => respond(media, StatusCode::OK, &response),
     };
