@@ -236,11 +236,11 @@ proptest! {
     #[test]
     fn the_checker_never_panics_on_arbitrary_documents(query in documents()) {
         let _ = check(&query, &Variables::default(), shape(), &CostLimits::ANONYMOUS);
-        if let Ok(document) = async_graphql::parser::parse_query(&query) {
-            if let Ok(m) = measure(&document, &Variables::default(), shape()) {
-                prop_assert!(m.depth <= m.fields);
-                prop_assert!(m.fields <= m.cost);
-            }
+        if let Ok(document) = async_graphql::parser::parse_query(&query)
+            && let Ok(m) = measure(&document, &Variables::default(), shape())
+        {
+            prop_assert!(m.depth <= m.fields);
+            prop_assert!(m.fields <= m.cost);
         }
     }
 }
