@@ -16,7 +16,7 @@ if [ ! -x /usr/bin/chromium ] || ! command -v node >/dev/null 2>&1; then
     command -v node >/dev/null 2>&1 || browser_packages+=(nodejs npm)
     apt-get install -y -qq "${browser_packages[@]}" >/dev/null
 fi
-if [ ! -d web-tests/node_modules ]; then
+if [ ! -d web-tests/node_modules ] || [ ! -d web-tests/node_modules/graphql-http ]; then
     echo "[test] installing web-tests/ (npm ci)" >&2
     npm ci --prefix web-tests --no-audit --no-fund >/dev/null
 fi

@@ -201,13 +201,7 @@ impl App {
             nats,
             metrics,
         })
-        .merge(ri_api::graphql::routes(
-            schema,
-            auth,
-            ri_api::graphql::GraphqlConfig {
-                graphiql: config.graphiql,
-            },
-        ))
+        .merge(ri_api::graphql::routes(schema, auth, config.graphql()))
         .merge(ri_api::calendar::routes(pool))
         .merge(ri_api::exports::routes(api, auth_for_exports))
         .merge(ri_web::routes());

@@ -12,6 +12,7 @@ use anyhow::Context;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use ri_api::auth::AuthConfig;
+use ri_api::graphql::{GraphqlConfig, TrustedProxies};
 use ri_eventstore::db::DbConfig;
 use ri_matching::{Weights, WeightsConfig};
 use serde::{Deserialize, Serialize};
@@ -70,6 +71,14 @@ pub struct Config {
     pub graphiql: bool,
     /// Schema introspection (development; switch off in production).
     pub graphql_introspection: bool,
+    /// How long one GraphQL request may run before it is stopped and answered UNAVAILABLE.
+    pub graphql_timeout_ms: u64,
+    /// Operations one GraphQL batch may hold (signed-in callers only); larger ones are refused.
+    pub graphql_max_batch: usize,
+    /// The proxies whose `X-Forwarded-For` names the client, as addresses or CIDR networks
+    /// (`RI_TRUSTED_PROXIES=10.0.0.0/8,::1`, or a TOML list). None by default: the peer's
+    /// address is the client's.
+    pub trusted_proxies: TrustedProxies,
     /// How often open calls past their deadline are looked for and closed.
     pub expiry_interval_ms: u64,
     /// The weights project–instrument matches are scored with (`[matching_weights]` in the
@@ -96,6 +105,12 @@ impl Default for Config {
             jwt_public_key_file: None,
             graphiql: true,
             graphql_introspection: true,
+            graphql_timeout_ms: ri_api::graphql::DEFAULT_REQUEST_TIMEOUT
+                .as_millis()
+                .try_into()
+                .unwrap_or(u64::MAX),
+            graphql_max_batch: ri_api::graphql::DEFAULT_MAX_BATCH,
+            trusted_proxies: TrustedProxies::none(),
             expiry_interval_ms: 10_000,
             matching_weights: WeightsConfig::default(),
         }
@@ -147,6 +162,16 @@ impl Config {
     pub fn matching_weights(&self) -> anyhow::Result<Weights> {
         Weights::new(self.matching_weights)
             .with_context(|| "the matching_weights configuration is refused")
+    }
+
+    /// The GraphQL endpoint's settings.
+    pub fn graphql(&self) -> GraphqlConfig {
+        GraphqlConfig {
+            graphiql: self.graphiql,
+            max_batch: self.graphql_max_batch,
+            request_timeout: Duration::from_millis(self.graphql_timeout_ms),
+            trusted_proxies: self.trusted_proxies.clone(),
+        }
     }
 
     pub fn db(&self) -> DbConfig {
@@ -293,6 +318,66 @@ mod tests {
                 "regional-invest.toml",
                 "[matching_weights]\nstage_bonnus = 0.5\n",
             )?;
+            assert!(Config::load().is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_the_environment_or_the_file_and_default_to_none() {
+        Jail::expect_with(|jail| {
+            let defaults = Config::load().map_err(|e| e.to_string())?;
+            assert!(defaults.trusted_proxies.is_empty());
+            assert!(defaults.graphql().trusted_proxies.is_empty());
+            assert_eq!(defaults.graphql().max_batch, 10);
+            assert_eq!(defaults.graphql().request_timeout, Duration::from_secs(10));
+
+            jail.create_file(
+                "regional-invest.toml",
+                "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\ngraphql_timeout_ms = 2500",
+            )?;
+            let config = Config::load().map_err(|e| e.to_string())?;
+            assert!(
+                config
+                    .trusted_proxies
+                    .contains("10.1.2.3".parse().map_err(|_| "ip")?)
+            );
+            assert!(
+                !config
+                    .trusted_proxies
+                    .contains("192.168.0.1".parse().map_err(|_| "ip")?)
+            );
+            assert_eq!(
+                config.graphql().request_timeout,
+                Duration::from_millis(2500)
+            );
+
+            jail.set_env("RI_TRUSTED_PROXIES", "127.0.0.1");
+            let config = Config::load().map_err(|e| e.to_string())?;
+            assert!(
+                config
+                    .trusted_proxies
+                    .contains("127.0.0.1".parse().map_err(|_| "ip")?)
+            );
+            assert!(
+                !config
+                    .trusted_proxies
+                    .contains("10.1.2.3".parse().map_err(|_| "ip")?)
+            );
+            jail.set_env("RI_TRUSTED_PROXIES", "192.168.0.0/16,fd00::/8");
+            let config = Config::load().map_err(|e| e.to_string())?;
+            assert!(
+                config
+                    .trusted_proxies
+                    .contains("192.168.4.4".parse().map_err(|_| "ip")?)
+            );
+            assert!(
+                config
+                    .trusted_proxies
+                    .contains("fd00::9".parse().map_err(|_| "ip")?)
+            );
+
+            jail.set_env("RI_TRUSTED_PROXIES", "10.0.0.0/40");
             assert!(Config::load().is_err());
             Ok(())
         });

@@ -878,7 +878,8 @@ fn code_field(
 
 #[tokio::test]
 async fn bad_input_is_refused_with_a_clear_error_and_stores_nothing() {
-    let app = TestApp::start().await;
+    // This host is the trusted proxy (trusted_proxies), for the X-Forwarded-For check below.
+    let app = TestApp::start_with(|c| c.trusted_proxies = "127.0.0.1".parse().unwrap()).await;
     app.tenant("safe", "LT").await;
     app.tenant("l3ce", "LT").await;
     let ona = app.token("ona", "safe", &[Role::FollowUpManager]);
@@ -1154,7 +1155,7 @@ async fn bad_input_is_refused_with_a_clear_error_and_stores_nothing() {
     assert_eq!(app.event_count().await, before);
     // Another link from the same address is still served.
     opened(&app, &token, "OPEN").await;
-    // Behind a proxy on this host, the client is the last address it forwards.
+    // Behind a trusted proxy, the client is the last address it forwards.
     let forwarded = app
         .http
         .post(app.url())

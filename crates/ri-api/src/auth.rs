@@ -305,7 +305,33 @@ fn check_secret(secret: &str) -> Result<(), AuthError> {
     Ok(())
 }
 
-/// The token of `Bearer <token>` (the scheme in any case, RFC 9110 section 11.1).
+/// The request's `Authorization` header as text: `None` without one; an error (so 401, never
+/// anonymous) when it is not visible ASCII (`Bearer \xff\xfe`) or is sent more than once.
+pub fn authorization_header(headers: &axum::http::HeaderMap) -> Result<Option<&str>, AuthError> {
+    let mut values = headers.get_all(axum::http::header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(AuthError::MalformedHeader);
+    }
+    authorization_text(value.as_bytes()).map(Some)
+}
+
+/// The bytes of an `Authorization` header as text, when they are printable ASCII (RFC 9110
+/// token68 and auth-param characters are a subset).
+pub fn authorization_text(bytes: &[u8]) -> Result<&str, AuthError> {
+    if !bytes
+        .iter()
+        .all(|b| b.is_ascii_graphic() || *b == b' ' || *b == b'\t')
+    {
+        return Err(AuthError::MalformedHeader);
+    }
+    std::str::from_utf8(bytes).map_err(|_| AuthError::MalformedHeader)
+}
+
+/// The token of `Bearer <token>` (the scheme in any case, RFC 9110 section 11.1). Only
+/// printable ASCII: a token with other characters is malformed, not unknown.
 fn bearer_token(header: &str) -> Result<&str, AuthError> {
     let (scheme, token) = header
         .trim()
@@ -314,7 +340,7 @@ fn bearer_token(header: &str) -> Result<&str, AuthError> {
     let token = token.trim_start();
     if !scheme.eq_ignore_ascii_case("bearer")
         || token.is_empty()
-        || token.contains(char::is_whitespace)
+        || !token.bytes().all(|b| b.is_ascii_graphic())
     {
         return Err(AuthError::MalformedHeader);
     }
@@ -384,8 +410,49 @@ struct OutgoingClaims<'a> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use axum::http::{HeaderMap, HeaderValue, header::AUTHORIZATION};
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_header_that_is_not_printable_ascii_is_malformed_not_absent() {
+        let mut headers = HeaderMap::new();
+        assert!(matches!(authorization_header(&headers), Ok(None)));
+        headers.insert(
+            AUTHORIZATION,
+            HeaderValue::from_bytes(b"Bearer \xff\xfe").unwrap(),
+        );
+        assert!(matches!(
+            authorization_header(&headers),
+            Err(AuthError::MalformedHeader)
+        ));
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+        assert_eq!(authorization_header(&headers).unwrap(), Some("Bearer abc"));
+        headers.append(AUTHORIZATION, HeaderValue::from_static("Bearer def"));
+        assert!(matches!(
+            authorization_header(&headers),
+            Err(AuthError::MalformedHeader)
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn header_parsing_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            if let Ok(text) = authorization_text(&bytes) {
+                let _ = bearer_token(text);
+            }
+        }
+
+        #[test]
+        fn bearer_parsing_never_panics_and_keeps_only_printable_tokens(header in "\\PC{0,80}") {
+            if let Ok(token) = bearer_token(&header) {
+                prop_assert!(!token.is_empty());
+                prop_assert!(token.bytes().all(|b| b.is_ascii_graphic()));
+            }
+        }
+    }
 
     #[test]
     fn bearer_scheme_is_case_insensitive_and_needs_one_token() {
@@ -398,6 +465,9 @@ mod tests {
             "Basic abc",
             "Bearer a b",
             "Bearerabc",
+            "Bearer \u{ff}\u{fe}",
+            "Bearer abc\u{0}",
+            "Bearer ab\u{7f}",
         ] {
             assert!(
                 matches!(bearer_token(bad), Err(AuthError::MalformedHeader)),

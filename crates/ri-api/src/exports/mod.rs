@@ -128,12 +128,8 @@ fn retry_after(code: Code, mut response: Response) -> Response {
 
 /// Who is calling; a bad token is 401, as on `/graphql`.
 fn caller(state: &ExportState, headers: &HeaderMap) -> Result<Principal, ApiError> {
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    state
-        .auth
-        .authenticate(authorization)
+    crate::auth::authorization_header(headers)
+        .and_then(|authorization| state.auth.authenticate(authorization))
         .map_err(|e| ApiError::new(Code::Unauthenticated, e.to_string()))
 }
 

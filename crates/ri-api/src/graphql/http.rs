@@ -12,7 +12,7 @@
 //! WebSocket hijacking gains nothing: no cookie or ambient credential signs a socket in.
 
 use std::future::ready;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
@@ -36,7 +36,7 @@ use serde::Deserialize;
 
 use super::ApiSchema;
 use super::error::Code;
-use crate::auth::{Authenticator, Principal};
+use crate::auth::{Authenticator, Principal, authorization_header};
 use crate::trace::adopt_remote_parent;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -53,36 +53,34 @@ const CLOSE_INIT_TIMEOUT: u16 = 4408;
 /// A close frame's reason has at most this many bytes (RFC 6455, section 5.5).
 const MAX_CLOSE_REASON: usize = 123;
 
-/// The client's address, in every HTTP request's data (for rate limits): the peer's, or, when
-/// the peer is a proxy on this host or a private network (loopback, RFC 1918, unique local),
-/// the last address of its `X-Forwarded-For`. `None` when the server runs without connection
-/// info and no proxy says.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct ClientIp(pub Option<IpAddr>);
+pub(crate) use super::client_ip::ClientIp;
+use super::client_ip::TrustedProxies;
 
-impl ClientIp {
-    fn of(headers: &HeaderMap, peer: Option<SocketAddr>) -> Self {
-        let peer = peer.map(|p| p.ip().to_canonical());
-        let proxied = peer.is_none_or(|ip| match ip {
-            IpAddr::V4(v4) => v4.is_loopback() || v4.is_private(),
-            IpAddr::V6(v6) => v6.is_loopback() || v6.is_unique_local(),
-        });
-        let forwarded = || {
-            headers
-                .get_all("x-forwarded-for")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .next_back()
-                .and_then(|last| last.trim().parse::<IpAddr>().ok())
-        };
-        ClientIp(if proxied { forwarded().or(peer) } else { peer })
-    }
-}
+/// Operations one batch may hold (batches are for signed-in callers only).
+pub const DEFAULT_MAX_BATCH: usize = 10;
+/// How long one request (a whole batch) may run before it is answered UNAVAILABLE.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Clone, Debug)]
 pub struct GraphqlConfig {
     pub graphiql: bool,
+    /// Operations one batch may hold; a larger batch is refused whole.
+    pub max_batch: usize,
+    /// How long a request may run; past it the caller gets UNAVAILABLE (and the work stops).
+    pub request_timeout: Duration,
+    /// Whose `X-Forwarded-For` names the client (for per-address rate limits).
+    pub trusted_proxies: TrustedProxies,
+}
+
+impl Default for GraphqlConfig {
+    fn default() -> Self {
+        Self {
+            graphiql: false,
+            max_batch: DEFAULT_MAX_BATCH,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            trusted_proxies: TrustedProxies::none(),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -167,7 +165,7 @@ fn rejected(media: MediaType, status: StatusCode, code: Code, message: &str) -> 
         MediaType::Json if status == StatusCode::UNAUTHORIZED => status,
         MediaType::Json => StatusCode::OK,
     };
-    respond(media, status, &error_body(code, message))
+    respond(media, status, &without_data(&error_body(code, message)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -238,7 +236,11 @@ async fn get_graphql(
             }
         }
     }
-    let client = ClientIp::of(&headers, peer.map(|Extension(ConnectInfo(p))| p));
+    let client = ClientIp::of(
+        &headers,
+        peer.map(|Extension(ConnectInfo(p))| p),
+        &state.config.trusted_proxies,
+    );
     execute(
         state,
         headers,
@@ -414,15 +416,23 @@ async fn post_graphql(
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(batch) => batch,
         Err(e) => {
-            return rejected(
+            // 400 for either media type (a SHOULD of GraphQL over HTTP for JSON that does not
+            // parse, and nothing was run).
+            let mut reply = rejected(
                 media,
                 StatusCode::BAD_REQUEST,
                 Code::BadUserInput,
                 &format!("the body is not a GraphQL request: {e}"),
             );
+            *reply.status_mut() = StatusCode::BAD_REQUEST;
+            return reply;
         }
     };
-    let client = ClientIp::of(&headers, peer.map(|Extension(ConnectInfo(p))| p));
+    let client = ClientIp::of(
+        &headers,
+        peer.map(|Extension(ConnectInfo(p))| p),
+        &state.config.trusted_proxies,
+    );
     execute(state, headers, client, media, batch, Method::POST).await
 }
 
@@ -440,10 +450,9 @@ async fn execute(
         tenant.id = tracing::field::Empty
     );
     adopt_remote_parent(&span, &headers);
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let principal = match state.auth.authenticate(authorization) {
+    let principal = match authorization_header(&headers)
+        .and_then(|authorization| state.auth.authenticate(authorization))
+    {
         Ok(p) => p,
         Err(e) => {
             return rejected(
@@ -465,6 +474,20 @@ async fn execute(
             "batched requests need a signed-in caller",
         );
     }
+    if let BatchRequest::Batch(requests) = &batch
+        && requests.len() > state.config.max_batch
+    {
+        return rejected(
+            media,
+            StatusCode::BAD_REQUEST,
+            Code::BadUserInput,
+            &format!(
+                "a batch may hold at most {} operations; this one holds {}",
+                state.config.max_batch,
+                requests.len()
+            ),
+        );
+    }
     if method == Method::GET
         && let BatchRequest::Single(request) = &batch
         && is_mutation(&request.query)
@@ -481,21 +504,63 @@ async fn execute(
         return r;
     }
     let batch = batch.data(principal).data(client);
-    let response = tracing::Instrument::instrument(state.schema.execute_batch(batch), span).await;
-    let response = with_codes(response);
-    let status = match (&response, media) {
-        // A single request that failed to parse or validate was not executed: no data.
-        (BatchResponse::Single(r), MediaType::GraphqlResponse)
-            if r.data == async_graphql::Value::Null && r.is_err() =>
-        {
-            StatusCode::BAD_REQUEST
-        }
-        _ => StatusCode::OK,
+    let run = tracing::Instrument::instrument(state.schema.execute_batch(batch), span);
+    let Ok(response) = tokio::time::timeout(state.config.request_timeout, run).await else {
+        tracing::warn!(
+            timeout_ms = state.config.request_timeout.as_millis(),
+            "GraphQL request timed out"
+        );
+        let mut reply = rejected(
+            media,
+            StatusCode::SERVICE_UNAVAILABLE,
+            Code::Unavailable,
+            &format!(
+                "the request took longer than {} ms and was stopped; ask for less",
+                state.config.request_timeout.as_millis()
+            ),
+        );
+        reply
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return reply;
     };
-    let mut reply = respond(media, status, &response);
+    let response = with_codes(response);
+    // Parse, validation and cost errors carry no path: the request was not executed.
+    let not_run = |r: &async_graphql::Response| {
+        r.data == async_graphql::Value::Null
+            && r.is_err()
+            && r.errors.iter().all(|e| e.path.is_empty())
+    };
+    let failed = |r: &async_graphql::Response| r.data == async_graphql::Value::Null && r.is_err();
+    let mut reply = match (&response, media) {
+        // Not executed: no `data` entry at all, and 400 for the GraphQL media type.
+        (BatchResponse::Single(r), MediaType::GraphqlResponse) if not_run(r) => {
+            respond(media, StatusCode::BAD_REQUEST, &without_data(r))
+        }
+        (BatchResponse::Single(r), MediaType::Json) if not_run(r) => {
+            respond(media, StatusCode::OK, &without_data(r))
+        }
+        (BatchResponse::Single(r), MediaType::GraphqlResponse) if failed(r) => {
+            respond(media, StatusCode::BAD_REQUEST, &response)
+        }
+        _ => respond(media, StatusCode::OK, &response),
+    };
     // Headers resolvers set (`Retry-After` on RATE_LIMITED).
     reply.headers_mut().extend(response.http_headers());
     reply
+}
+
+/// A response that was never executed, as GraphQL over HTTP asks: its errors, no `data`.
+fn without_data(response: &async_graphql::Response) -> serde_json::Value {
+    let mut body = serde_json::Map::new();
+    body.insert("errors".to_owned(), serde_json::json!(response.errors));
+    if !response.extensions.is_empty() {
+        body.insert(
+            "extensions".to_owned(),
+            serde_json::json!(response.extensions),
+        );
+    }
+    serde_json::Value::Object(body)
 }
 
 /// Whether the document's selected operation is a mutation, by a cheap parse.

@@ -2,8 +2,10 @@
 //! subscriptions over WebSocket (`graphql-transport-ws`), all on `/graphql`.
 
 mod admin;
+mod client_ip;
 mod clusters;
 pub(crate) mod command;
+pub mod cost;
 mod enums;
 pub mod error;
 mod http;
@@ -22,8 +24,9 @@ use ri_domain::instrument::Clock;
 use ri_eventstore::EventLog;
 use sqlx::PgPool;
 
+pub use client_ip::{Cidr, TrustedProxies};
 pub use clusters::{ClusterMutation, ClusterQuery};
-pub use http::{GraphqlConfig, routes};
+pub use http::{DEFAULT_MAX_BATCH, DEFAULT_REQUEST_TIMEOUT, GraphqlConfig, routes};
 pub use mutation::CoreMutation;
 pub use projects::{ProjectMutation, ProjectQuery};
 pub use query::CoreQuery;
@@ -76,7 +79,15 @@ pub const MAX_DEPTH: usize = 12;
 /// A query whose estimated cost exceeds this is refused before execution.
 pub const MAX_COMPLEXITY: usize = 2_000;
 
+/// The schema, with the query cost limits of [`cost`] checked first and async-graphql's depth
+/// and complexity limits as a second line. Without introspection, error messages do not
+/// suggest field or argument names either ("Did you mean …").
 pub fn schema(api: Api, introspection: bool) -> ApiSchema {
+    let shape = cost::SchemaShape::from_sdl(&sdl()).unwrap_or_else(|e| {
+        // Only the list weights are lost: every other limit still holds.
+        tracing::error!(error = %e, "cannot read the schema's shape for query costs");
+        cost::SchemaShape::default()
+    });
     let builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
@@ -84,12 +95,16 @@ pub fn schema(api: Api, introspection: bool) -> ApiSchema {
     )
     .data(api)
     .extension(error::RetryAfter)
+    .extension(cost::CostLimit::new(shape))
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY);
     if introspection {
         builder.finish()
     } else {
-        builder.disable_introspection().finish()
+        builder
+            .disable_introspection()
+            .disable_suggestions()
+            .finish()
     }
 }
 
