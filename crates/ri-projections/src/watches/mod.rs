@@ -74,6 +74,10 @@ const MATCHES: &str = "(cardinality(w.cover_levels) = 0 OR i.cover_level = ANY(w
      AND (w.text IS NULL OR i.search @@ websearch_to_tsquery('simple', w.text)) \
      AND (w.tenant_filter IS NULL OR i.tenant = w.tenant_filter)";
 
+/// Whether instrument `i` (a `watch_instruments` row) was ever published: the others, drafts
+/// or not, are invisible to every watch (issue 11: an archived draft is not public).
+const PUBLISHED: &str = "i.state->>'published_at' IS NOT NULL";
+
 /// Watches whose filter instrument `$1` meets: (id, tenant, owner).
 static MEETING: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -82,12 +86,12 @@ static MEETING: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// Follows, without notice, every published instrument that meets watch `$1`'s filter.
+/// Follows, without notice, every instrument ever published that meets watch `$1`'s filter.
 static ADOPT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "INSERT INTO watch_matches (watch_id, instrument_id, current, notified, since) \
          SELECT w.id, i.id, true, true, $2 \
-         FROM watches w JOIN watch_instruments i ON i.status <> 'DRAFT' \
+         FROM watches w JOIN watch_instruments i ON {PUBLISHED} \
          WHERE w.id = $1 AND {MATCHES} \
          ON CONFLICT (watch_id, instrument_id) DO UPDATE SET current = true"
     )
@@ -355,9 +359,8 @@ async fn instrument_event(
     store(conn, &row).await?;
     cache.insert(id.to_owned(), row.clone());
 
-    let draft = code(&InstrumentStatus::Draft);
-    if row.status == draft {
-        return Ok(()); // invisible to every watch
+    if row.published_at.is_none() {
+        return Ok(()); // never published: invisible to every watch, whatever its status
     }
     let open = row.status == code(&InstrumentStatus::Open)
         && row.deadline.is_none_or(|d| d > e.recorded_at);
