@@ -34,11 +34,12 @@ use crate::trace::adopt_message_parent;
 const MAX_KNOWN_PUBLIC: usize = 4096;
 
 /// The version of instrument `$2` of tenant `$1` that first published it, if one at or before
-/// version `$3` did. Literal types, so that the partial index on publications serves it
+/// version `$3` did (a draft is closed only to record a past call, which makes it public
+/// history: the catalogue's `published_at`). Literal types, so that the partial index on publications serves it
 /// (migrations/20261202140000_public_means_published.sql).
 const FIRST_PUBLICATION: &str = "SELECT min(sequence) FROM events \
      WHERE aggregate_type = 'FundingInstrument' \
-       AND event_type IN ('InstrumentPublished', 'InstrumentReopened') \
+       AND event_type IN ('InstrumentPublished', 'InstrumentReopened', 'InstrumentClosed') \
        AND tenant = $1 AND aggregate_id = $2 AND sequence <= $3";
 
 #[derive(Debug)]
@@ -80,8 +81,8 @@ impl SubscriptionRoot {
     ///
     /// You receive every event of your tenant's instruments, and the events of other tenants'
     /// instruments from their first publication on: an event is sent when the instrument had
-    /// been published (`InstrumentPublished`, or `InstrumentReopened`) at or before the event's
-    /// version, as the log records it. Another tenant's drafts, and everything before its first
+    /// been published (`InstrumentPublished`, `InstrumentReopened`, or a past call recorded
+    /// with `InstrumentClosed`) at or before the event's version, as the log records it. Another tenant's drafts, and everything before its first
     /// publication, are never sent, whenever the relay delivers them. Platform admins, who see
     /// every tenant's drafts, receive every tenant's events.
     ///

@@ -189,7 +189,14 @@ impl Row {
             InstrumentEvent::InstrumentArchived => {
                 self.status = code(&InstrumentStatus::Archived);
             }
-            InstrumentEvent::InstrumentClosed => self.status = code(&InstrumentStatus::Closed),
+            InstrumentEvent::InstrumentClosed => {
+                // A draft is closed only to record a past call (the seed): it is public
+                // history from then on, as if published when recorded.
+                if self.published_at.is_none() {
+                    self.published_at = Some(e.recorded_at);
+                }
+                self.status = code(&InstrumentStatus::Closed);
+            }
             InstrumentEvent::InstrumentReopened { new, .. } => {
                 self.opening_date = new.opening_date;
                 self.deadline = new.deadline;
