@@ -208,7 +208,7 @@ async fn a_draft_archived_without_publication_is_never_public_a_published_one_st
         .iter()
         .map(|i| i["id"].as_str().unwrap().to_owned())
         .collect::<Vec<_>>();
-    assert_eq!(followed, [shown.clone()]);
+    assert_eq!(followed, std::slice::from_ref(&shown));
     let followed_rows: Vec<String> = sqlx::query_scalar(
         "SELECT m.instrument_id FROM watch_matches m JOIN watches w ON w.id = m.watch_id \
          WHERE w.tenant = $1",
@@ -217,6 +217,6 @@ async fn a_draft_archived_without_publication_is_never_public_a_published_one_st
     .fetch_all(app.app.log.pool())
     .await
     .unwrap();
-    assert_eq!(followed_rows, [shown.clone()]);
+    assert_eq!(followed_rows, std::slice::from_ref(&shown));
     app.app.stop().await;
 }
