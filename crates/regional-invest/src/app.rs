@@ -107,6 +107,15 @@ fn log_config(config: &Config) -> LogConfig {
     }
 }
 
+/// What `serve` does besides serving.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StartOptions {
+    /// Apply pending migrations first.
+    pub run_migrations: bool,
+    /// Load the shipped seed when the log holds no tenant (`serve --seed`); ready only after.
+    pub seed: bool,
+}
+
 /// A running service: HTTP server, projection runners.
 #[derive(Debug)]
 pub struct App {
@@ -119,6 +128,21 @@ pub struct App {
 impl App {
     /// Starts the service on `config.listen` (port 0 picks a free port).
     pub async fn start(config: &Config, run_migrations: bool) -> anyhow::Result<App> {
+        Self::start_with(
+            config,
+            StartOptions {
+                run_migrations,
+                seed: false,
+            },
+        )
+        .await
+    }
+
+    /// Starts the service; `/readyz` answers 503 until the migrations, the seed (when asked
+    /// for) and every projection's catch-up with the log's head as it stood then are done. A
+    /// failed seed stops the service and is returned.
+    pub async fn start_with(config: &Config, options: StartOptions) -> anyhow::Result<App> {
+        let run_migrations = options.run_migrations;
         let registry = ri_domain::event_registry();
         registry
             .validate()
@@ -131,9 +155,13 @@ impl App {
             .await
             .context("connect to PostgreSQL")?;
         let log = EventLog::new(pool.clone(), registry, log_config(config));
+        let max_backoff = Duration::from_millis(config.relay_max_backoff_ms);
         let nats = async_nats::ConnectOptions::new()
             .name("regional-invest")
             .retry_on_initial_connect()
+            // The client's own default grows to 4 s between attempts; the relays' cap bounds
+            // how long after NATS returns the service notices.
+            .reconnect_delay_callback(move |a| ri_relay::reconnect_delay(a, max_backoff))
             .connect(&config.nats_url)
             .await
             .context("configure the NATS client")?;
@@ -141,11 +169,14 @@ impl App {
 
         let shutdown = CancellationToken::new();
         let mut tasks = JoinSet::new();
+        let startup = ri_api::Startup::waiting("starting");
+        let projections = ri_projections::all_with(config.matching_weights()?);
+        let readers = projections.iter().map(|p| p.name()).collect::<Vec<_>>();
         let runner_config = RunnerConfig {
             batch_size: config.projection_batch_size,
             ..RunnerConfig::default()
         };
-        for projection in ri_projections::all_with(config.matching_weights()?) {
+        for projection in projections {
             let runner = ProjectionRunner::new(log.clone(), projection, runner_config.clone());
             tasks.spawn(runner.run(db_config.connect_options()?, shutdown.clone()));
         }
@@ -153,6 +184,7 @@ impl App {
         // and the relay catches up when it returns.
         let relay_config = ri_relay::RelayConfig {
             batch_size: config.relay_batch_size,
+            max_backoff,
             ..ri_relay::RelayConfig::default()
         };
         let event_subject_prefix = relay_config.subject_prefix.clone();
@@ -160,7 +192,10 @@ impl App {
         tasks.spawn(relay.run(db_config.connect_options()?, shutdown.clone()));
         // Users' notifications go to NATS too (every process may publish them: JetStream
         // drops the copies by message id).
-        let notifier_config = ri_relay::NotificationRelayConfig::default();
+        let notifier_config = ri_relay::NotificationRelayConfig {
+            max_backoff,
+            ..ri_relay::NotificationRelayConfig::default()
+        };
         let notification_subject_prefix = notifier_config.subject_prefix.clone();
         let notifier =
             ri_relay::NotificationRelay::new(pool.clone(), nats.clone(), notifier_config);
@@ -200,6 +235,7 @@ impl App {
             db: pool.clone(),
             nats,
             metrics,
+            startup: startup.clone(),
         })
         .merge(ri_api::graphql::routes(schema, auth, config.graphql()))
         .merge(ri_api::calendar::routes(pool))
@@ -221,12 +257,38 @@ impl App {
             }
         });
         tracing::info!(%addr, "regional-invest serving");
-        Ok(App {
+        let mut app = App {
             addr,
             log,
             shutdown,
             tasks,
-        })
+        };
+        if options.seed {
+            startup.wait_for("loading the seed");
+            match crate::seed::load_if_empty(&app.log).await {
+                Ok(report) => tracing::info!(?report, "seed"),
+                Err(e) => {
+                    app.stop().await;
+                    return Err(e.context("serve --seed: the seed failed; not ready"));
+                }
+            }
+        }
+        startup.wait_for("reading the log's head");
+        let head = match crate::startup::log_head(app.log.pool()).await {
+            Ok(head) => head,
+            Err(e) => {
+                app.stop().await;
+                return Err(anyhow::Error::new(e).context("read the log's head at start"));
+            }
+        };
+        app.tasks.spawn(crate::startup::await_projections(
+            app.log.pool().clone(),
+            readers,
+            head,
+            startup,
+            app.shutdown.clone(),
+        ));
+        Ok(app)
     }
 
     /// Stops accepting requests, lets the runners finish their batch, and waits for them.

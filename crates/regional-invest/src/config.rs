@@ -58,6 +58,9 @@ pub struct Config {
     pub projection_batch_size: i64,
     /// Events the relay publishes before it waits for their acknowledgements.
     pub relay_batch_size: i64,
+    /// The longest pause between retries of the relays (events, notifications) and between
+    /// reconnects to NATS while it is down: they resume within about this after it returns.
+    pub relay_max_backoff_ms: u64,
     /// The `iss` every token must carry (and minted tokens get).
     pub jwt_issuer: String,
     /// The `aud` every token must carry (and minted tokens get).
@@ -99,6 +102,7 @@ impl Default for Config {
             snapshot_every: 20,
             projection_batch_size: 1000,
             relay_batch_size: 500,
+            relay_max_backoff_ms: 2_000,
             jwt_issuer: "regional-invest".to_owned(),
             jwt_audience: "regional-invest".to_owned(),
             jwt_secret: Secret::new(DEV_JWT_SECRET),

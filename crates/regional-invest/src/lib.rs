@@ -5,7 +5,8 @@ pub mod app;
 pub mod config;
 pub mod expiry;
 pub mod seed;
+pub mod startup;
 pub mod telemetry;
 
-pub use app::{App, failures, migrate, replay, seed_database};
+pub use app::{App, StartOptions, failures, migrate, replay, seed_database};
 pub use config::Config;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use regional_invest::{App, Config, failures, migrate, replay, telemetry};
+use regional_invest::{App, Config, StartOptions, failures, migrate, replay, telemetry};
 use ri_api::auth::{Authenticator, mint_token};
 use ri_domain::{Role, TenantSlug};
 
@@ -157,11 +157,12 @@ async fn main() -> anyhow::Result<()> {
                      RI_JWT_PUBLIC_KEY_FILE (or RI_JWT_SECRET) outside development"
                 );
             }
-            let app = App::start(&config, !no_migrate).await?;
-            if seed {
-                let report = regional_invest::seed::load_if_empty(&app.log).await?;
-                tracing::info!(?report, "seed");
-            }
+            // A failed seed ends the process non-zero, never ready.
+            let options = StartOptions {
+                run_migrations: !no_migrate,
+                seed,
+            };
+            let app = App::start_with(&config, options).await?;
             app.run_until_signalled().await;
         }
         Command::Seed => {

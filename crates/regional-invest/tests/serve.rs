@@ -223,3 +223,126 @@ async fn committed_events_reach_jetstream_with_their_id() {
     assert_eq!(id, Some(event_id.to_string()));
     app.stop().await;
 }
+
+/// A port free a moment ago, for a `serve` process to listen on.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `regional-invest serve --seed` on `port` against `config`'s database; no expiry scan after
+/// the one at start, so that nothing but the seed writes to the log.
+fn serve_seed(config: &Config, port: u16) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_regional-invest"))
+        .args(["serve", "--seed"])
+        .env("DATABASE_URL", &config.database_url)
+        .env("RI_LISTEN", format!("127.0.0.1:{port}"))
+        .env("RI_EXPIRY_INTERVAL_MS", "3600000")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// `/readyz`'s status and body, `None` while nothing listens.
+async fn readyz(port: u16) -> Option<(u16, Value)> {
+    let response = reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
+        .await
+        .ok()?;
+    let status = response.status().as_u16();
+    Some((status, response.json().await.unwrap_or(Value::Null)))
+}
+
+#[tokio::test]
+async fn serve_seed_is_ready_only_with_the_seed_loaded_and_every_read_model_at_the_log_s_head() {
+    let config = config();
+    regional_invest::migrate(&config).await.unwrap();
+    let port = free_port();
+    let mut child = serve_seed(&config, port);
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let mut waited_for = Vec::new();
+    loop {
+        if let Some((status, body)) = readyz(port).await {
+            if status == 200 {
+                break;
+            }
+            assert_eq!(status, 503, "{body}");
+            waited_for.push(body["startup"].clone());
+        }
+        assert!(child.try_wait().unwrap().is_none(), "serve exited");
+        assert!(Instant::now() < deadline, "never ready: {waited_for:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!(
+        "not ready {} times first; last: {:?}",
+        waited_for.len(),
+        waited_for.last()
+    );
+
+    // Ready: the seed is in the log, and every projection has read all of it.
+    let pool = sqlx::PgPool::connect(&config.database_url).await.unwrap();
+    let head = regional_invest::startup::log_head(&pool)
+        .await
+        .unwrap()
+        .expect("the seed is in the log once ready");
+    for projection in ri_projections::all() {
+        let at = ri_eventstore::Checkpoint::load(&pool, projection.name())
+            .await
+            .unwrap();
+        assert!(at >= head, "{} at {at:?}, head {head:?}", projection.name());
+    }
+    let (tenants, registered): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM tenants), \
+             (SELECT count(DISTINCT aggregate_id) FROM events WHERE aggregate_type = 'Tenant')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(
+        tenants > 0 && tenants == registered,
+        "{tenants} of {registered}"
+    );
+    pool.close().await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[tokio::test]
+async fn serve_seed_exits_non_zero_and_never_ready_when_the_seed_fails() {
+    let config = config();
+    regional_invest::migrate(&config).await.unwrap();
+    // The log refuses every write, so the seed's first command fails.
+    let owner = sqlx::PgPool::connect(&config.database_url).await.unwrap();
+    sqlx::raw_sql(
+        "CREATE FUNCTION test_refuse_writes() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN RAISE EXCEPTION 'test: the log refuses writes'; END $$; \
+         CREATE TRIGGER test_refuse_writes BEFORE INSERT ON events \
+             FOR EACH STATEMENT EXECUTE FUNCTION test_refuse_writes();",
+    )
+    .execute(&owner)
+    .await
+    .unwrap();
+    owner.close().await;
+
+    let port = free_port();
+    let mut child = serve_seed(&config, port);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some((status, body)) = readyz(port).await {
+            assert_ne!(status, 200, "ready although the seed failed: {body}");
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            child.kill().unwrap();
+            panic!("serve --seed still running after its seed failed");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(!status.success(), "{status:?}");
+}

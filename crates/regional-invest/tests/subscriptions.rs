@@ -188,9 +188,95 @@ async fn a_subscription_on_one_process_receives_what_another_committed_in_order(
     writer.app.stop().await;
 }
 
+/// The event relay of a test, run step by step: the test holds the relay's advisory lock, so the
+/// service's own relay never leads, and events reach NATS only when the test pumps them.
+struct HeldRelay {
+    relay: ri_relay::Relay,
+    pool: sqlx::PgPool,
+    _lock: sqlx::PgConnection,
+}
+
+impl HeldRelay {
+    /// Takes the relay's lock in `config`'s database (migrated first), before a service starts.
+    async fn hold(config: &regional_invest::Config) -> sqlx::PgConnection {
+        use sqlx::Connection;
+        regional_invest::migrate(config).await.unwrap();
+        let mut lock = sqlx::PgConnection::connect(&config.database_url)
+            .await
+            .unwrap();
+        let won: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, hashtext($2))")
+            .bind(ri_relay::LOCK_NAMESPACE)
+            .bind(ri_relay::READER)
+            .fetch_one(&mut lock)
+            .await
+            .unwrap();
+        assert!(won, "the relay's lock is free before the service starts");
+        lock
+    }
+
+    async fn new(app: &TestApp, lock: sqlx::PgConnection) -> Self {
+        let nats = async_nats::connect(&app.config.nats_url).await.unwrap();
+        let relay =
+            ri_relay::Relay::new(app.app.log.clone(), nats, ri_relay::RelayConfig::default());
+        relay.ensure_stream().await.unwrap();
+        Self {
+            relay,
+            pool: app.app.log.pool().clone(),
+            _lock: lock,
+        }
+    }
+
+    /// Publishes every event committed so far, in log order.
+    async fn pump(&self) {
+        let pool = &self.pool;
+        let head: Option<(String, i64)> = sqlx::query_as(
+            "SELECT tx_id::text, position FROM events ORDER BY tx_id DESC, position DESC LIMIT 1",
+        )
+        .fetch_optional(pool)
+        .await
+        .unwrap();
+        let Some((tx_id, position)) = head else {
+            return;
+        };
+        let head = ri_eventstore::Checkpoint {
+            tx_id: tx_id.parse().unwrap(),
+            position,
+        };
+        let deadline = std::time::Instant::now() + WS_WAIT;
+        loop {
+            self.relay.catch_up().await.unwrap();
+            let at = ri_eventstore::Checkpoint::load(pool, ri_relay::READER)
+                .await
+                .unwrap();
+            if at >= head {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "relay stuck at {at:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
 #[tokio::test]
 async fn another_tenant_s_drafts_are_not_delivered_its_published_instruments_events_are() {
-    let app = TestApp::start().await;
+    // The relay is held, so that an instrument can be drafted, published and shown public by
+    // the catalogue before its draft events reach NATS: the race under load that a gate asking
+    // "is it public now?" loses (issue 11). Visibility is as of each event's version.
+    let database_url = format!(
+        "{}/ri_test_{}",
+        ri_testkit::server_url(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let lock = HeldRelay::hold(&regional_invest::Config {
+        database_url: database_url.clone(),
+        ..regional_invest::Config::default()
+    })
+    .await;
+    let app = TestApp::start_with(|c| c.database_url = database_url).await;
+    let relay = HeldRelay::new(&app, lock).await;
     let (x, y) = (unique_slug(), unique_slug());
     app.tenant(&x, "LT").await;
     app.tenant(&y, "DK").await;
@@ -207,6 +293,7 @@ async fn another_tenant_s_drafts_are_not_delivered_its_published_instruments_eve
     own.subscribe("x", INSTRUMENT_EVENTS, filter).await;
     let probe = until_live(&mut theirs, "y", async || {
         publish(&app, &curator_x, "Probe").await;
+        relay.pump().await;
     })
     .await;
     assert_eq!(
@@ -215,12 +302,13 @@ async fn another_tenant_s_drafts_are_not_delivered_its_published_instruments_eve
     );
     until_live(&mut own, "x", async || {
         draft(&app, &curator_x, "Probe").await;
+        relay.pump().await;
     })
     .await;
 
+    // Drafted, published and public in the catalogue before the relay sends any of it.
     let hidden = draft(&app, &curator_x, "Never published").await;
     let id = publish(&app, &curator_x, "Published call").await;
-    // Once the catalogue shows it, every later event of it is public.
     app.eventually_with(
         |body| body["data"]["instrument"]["status"] == "OPEN",
         "query ($id: ID!) { instrument(id: $id) { status } }",
@@ -229,6 +317,7 @@ async fn another_tenant_s_drafts_are_not_delivered_its_published_instruments_eve
     )
     .await;
     revise(&app, &curator_x, &id, 4, "Published call 2030").await;
+    relay.pump().await;
 
     // Messages arrive in the order they were recorded: when the revision has arrived, so has
     // everything recorded before it, the hidden draft's events included, had they been sent.
@@ -264,17 +353,25 @@ async fn another_tenant_s_drafts_are_not_delivered_its_published_instruments_eve
         ]
     );
 
-    // A subscription opened after the publication learns from the catalogue which instruments
-    // are public: the published one's next event arrives, the draft's does not.
+    // A subscription opened after the publication: the published one's next event arrives,
+    // the draft's does not; nor does a draft archived without ever being published.
     let mut late = GraphqlSocket::signed_in(&app, &curator_y).await;
     late.subscribe("late", INSTRUMENT_EVENTS, json!({"filter": {"tenant": x}}))
         .await;
     until_live(&mut late, "late", async || {
         publish(&app, &curator_x, "Probe").await;
+        relay.pump().await;
     })
     .await;
     revise(&app, &curator_x, &hidden, 1, "Still a draft").await;
+    app.ok(
+        Some(&curator_x),
+        &operation("ArchiveInstrument"),
+        json!({"id": hidden}),
+    )
+    .await;
     revise(&app, &curator_x, &id, 5, "Published call 2031").await;
+    relay.pump().await;
     let seen_late = events_until(&mut late, "late", &id, "InstrumentRevised").await;
     assert_eq!(of(&seen_late, &id), [("InstrumentRevised".to_owned(), 6)]);
     assert!(of(&seen_late, &hidden).is_empty(), "{seen_late:#?}");

@@ -1,7 +1,8 @@
 //! The HTTP surface of Regional Invest.
 //!
 //! - `/healthz`: the process is alive (no dependencies checked).
-//! - `/readyz`: PostgreSQL and NATS both answer; 503 with the failing part named otherwise.
+//! - `/readyz`: the process has started (migrations, seed, read models caught up with the log
+//!   as it stood at start) and PostgreSQL and NATS both answer; 503 naming what is missing.
 //! - `/metrics`: Prometheus text format.
 //! - `/graphql`: the GraphQL API (POST and GET), GraphiQL for browsers in development.
 //! - `/watches/<id>/deadlines.ics?token=…`: a watch's deadlines as an iCalendar feed.
@@ -17,4 +18,4 @@ mod secret;
 mod trace;
 
 pub use auth::{AuthConfig, AuthError, Authenticator, Principal, User, mint_token};
-pub use ops::{AppState, router};
+pub use ops::{AppState, Startup, router};

@@ -1,3 +1,7 @@
+//! `/healthz` (the process answers), `/readyz` (it has started and its dependencies answer)
+//! and `/metrics`.
+
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -17,6 +21,48 @@ pub struct AppState {
     pub db: PgPool,
     pub nats: async_nats::Client,
     pub metrics: PrometheusHandle,
+    pub startup: Startup,
+}
+
+/// Whether the process has finished starting (migrations, the seed when asked for, read
+/// models caught up with the log as it stood at start); until then `/readyz` names what it
+/// waits for. Once started it stays started.
+#[derive(Clone, Debug, Default)]
+pub struct Startup(Arc<Mutex<Option<String>>>);
+
+impl Startup {
+    /// Not started yet: waiting for `what`.
+    pub fn waiting(what: impl Into<String>) -> Self {
+        Self(Arc::new(Mutex::new(Some(what.into()))))
+    }
+
+    /// Started already (nothing to wait for).
+    pub fn started() -> Self {
+        Self::default()
+    }
+
+    /// Now waiting for `what` (no effect once started).
+    pub fn wait_for(&self, what: impl Into<String>) {
+        if let Ok(mut state) = self.0.lock()
+            && state.is_some()
+        {
+            *state = Some(what.into());
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Ok(mut state) = self.0.lock() {
+            *state = None;
+        }
+    }
+
+    /// What it still waits for; `None` once started.
+    pub fn pending(&self) -> Option<String> {
+        match self.0.lock() {
+            Ok(state) => state.clone(),
+            Err(_) => Some("startup state unreadable".to_owned()),
+        }
+    }
 }
 
 pub fn router(state: AppState) -> Router {
@@ -44,7 +90,8 @@ async fn readyz(State(state): State<AppState>) -> Response {
         state.nats.flush().await.map_err(|e| e.to_string())
     };
     let (postgres, nats) = tokio::join!(probe(postgres), probe(nats));
-    let ready = postgres.is_ok() && nats.is_ok();
+    let pending = state.startup.pending();
+    let ready = postgres.is_ok() && nats.is_ok() && pending.is_none();
     let show = |r: Result<(), String>| match r {
         Ok(()) => json!("ok"),
         Err(e) => json!({ "error": e }),
@@ -53,6 +100,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
         "status": if ready { "ready" } else { "unavailable" },
         "postgres": show(postgres),
         "nats": show(nats),
+        "startup": match pending {
+            None => json!("ok"),
+            Some(what) => json!({ "waiting": what }),
+        },
     });
     let status = if ready {
         StatusCode::OK

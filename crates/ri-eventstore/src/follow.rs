@@ -144,8 +144,7 @@ async fn lead<F: Follower>(
         if busy {
             continue;
         }
-        let backoff = (config.idle_poll * 2u32.pow(failures.min(8)))
-            .min(config.max_backoff.max(config.idle_poll));
+        let backoff = backoff(config.idle_poll, config.max_backoff, failures);
         tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
             _ = appends.changed(), if failures == 0 => {}
@@ -155,6 +154,17 @@ async fn lead<F: Follower>(
             }
         }
     }
+}
+
+/// The pause after `failures` failures in a row: `idle_poll` (none failed), doubled per failure,
+/// never more than `max_backoff` (nor less than `idle_poll`). A short cap is what makes a
+/// follower resume soon after its dependency returns: the pause it is in when the dependency
+/// comes back is at most `max_backoff`.
+pub fn backoff(idle_poll: Duration, max_backoff: Duration, failures: u32) -> Duration {
+    let cap = max_backoff.max(idle_poll);
+    2u32.checked_pow(failures.min(16))
+        .and_then(|factor| idle_poll.checked_mul(factor))
+        .map_or(cap, |pause| pause.min(cap))
 }
 
 async fn prepare_then_step<F: Follower>(
@@ -175,5 +185,27 @@ async fn report_lag<F: Follower>(follower: &F, log: &EventLog) {
         log.reader().head(pool).await,
     ) {
         follower.lag(cp.position, (head - cp.position).max(0));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_back_off_doubles_from_the_idle_poll_up_to_its_cap() {
+        let ms = Duration::from_millis;
+        let pauses = (0..8)
+            .map(|f| backoff(ms(50), ms(2000), f))
+            .collect::<Vec<_>>();
+        assert_eq!(
+            pauses,
+            [50, 100, 200, 400, 800, 1600, 2000, 2000].map(ms).to_vec()
+        );
+        // However many failures: never past the cap, never an overflow.
+        assert_eq!(backoff(ms(50), ms(2000), u32::MAX), ms(2000));
+        assert_eq!(backoff(Duration::MAX, Duration::MAX, 40), Duration::MAX);
+        // A cap below the idle poll is the idle poll.
+        assert_eq!(backoff(ms(50), ms(10), 3), ms(50));
     }
 }

@@ -15,7 +15,7 @@ mod reader;
 mod repository;
 
 pub use error::StoreError;
-pub use follow::{FollowConfig, Follower, follow};
+pub use follow::{FollowConfig, Follower, backoff, follow};
 pub use log::{EventLog, LogConfig};
 pub use reader::{Checkpoint, LogReader, StoredEvent};
 pub use repository::{TenantRepository, Versions};

@@ -19,4 +19,6 @@ mod relay;
 
 pub use error::RelayError;
 pub use notifications::{NotificationRelay, NotificationRelayConfig, NotificationRelayError};
-pub use relay::{Batch, LOCK_NAMESPACE, READER, Relay, RelayConfig};
+pub use relay::{
+    Batch, DEFAULT_MAX_BACKOFF, LOCK_NAMESPACE, READER, Relay, RelayConfig, reconnect_delay,
+};

@@ -33,6 +33,7 @@ pub struct NotificationRelayConfig {
     pub duplicate_window: Duration,
     /// How often to look for new notifications.
     pub poll: Duration,
+    /// Upper bound of the back-off after failures (NATS or PostgreSQL down).
     pub max_backoff: Duration,
 }
 
@@ -45,7 +46,7 @@ impl Default for NotificationRelayConfig {
             ack_timeout: Duration::from_secs(10),
             duplicate_window: Duration::from_secs(48 * 3600),
             poll: Duration::from_millis(250),
-            max_backoff: Duration::from_secs(30),
+            max_backoff: crate::relay::DEFAULT_MAX_BACKOFF,
         }
     }
 }
@@ -157,7 +158,7 @@ impl NotificationRelay {
     /// down) are logged and retried after a growing back-off.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut stream_ready = false;
-        let mut backoff = self.config.poll;
+        let mut failures = 0u32;
         loop {
             let result = async {
                 if !stream_ready {
@@ -169,18 +170,19 @@ impl NotificationRelay {
             .await;
             let pause = match result {
                 Ok(n) if n > 0 => {
-                    backoff = self.config.poll;
+                    failures = 0;
                     Duration::ZERO
                 }
                 Ok(_) => {
-                    backoff = self.config.poll;
+                    failures = 0;
                     self.config.poll
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, retry_in = ?backoff, "notification relay failed");
+                    let pause =
+                        ri_eventstore::backoff(self.config.poll, self.config.max_backoff, failures);
+                    failures = failures.saturating_add(1);
+                    tracing::warn!(error = %e, retry_in = ?pause, "notification relay failed");
                     metrics::counter!("ri_notification_relay_failures_total").increment(1);
-                    let pause = backoff;
-                    backoff = (backoff * 2).min(self.config.max_backoff);
                     pause
                 }
             };

@@ -38,12 +38,25 @@ pub struct RelayConfig {
     /// How often to look for events appended by other processes when idle (appends of this
     /// process wake the relay at once): at most this much latency for other processes' events.
     pub idle_poll: Duration,
-    /// Upper bound of the back-off after failures (NATS or PostgreSQL down).
+    /// Upper bound of the back-off after failures (NATS or PostgreSQL down): once NATS is
+    /// back, the relay resumes within this (plus a reconnect), so keep it short.
     pub max_backoff: Duration,
     /// How often a process without the lock tries to take it over.
     pub takeover_poll: Duration,
     /// How often the leader checks that its lock connection is alive.
     pub lock_check: Duration,
+}
+
+/// The relays' default back-off cap: a retry every 2 s at worst while NATS is down, so events
+/// flow again within about 2 s of its return (docs/performance.md).
+pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// The NATS client's pause before reconnect attempt `attempts`: 2^attempts ms, at most `cap`
+/// (the client's own default grows to 4 s). Use the relays' back-off cap, so that the service
+/// notices a returning NATS as soon as the relays retry.
+pub fn reconnect_delay(attempts: usize, cap: Duration) -> Duration {
+    let exponent = u32::try_from(attempts).unwrap_or(u32::MAX).min(16);
+    Duration::from_millis(2u64.pow(exponent)).min(cap)
 }
 
 impl Default for RelayConfig {
@@ -56,7 +69,7 @@ impl Default for RelayConfig {
             ack_timeout: Duration::from_secs(10),
             duplicate_window: Duration::from_secs(48 * 3600),
             idle_poll: Duration::from_millis(50),
-            max_backoff: Duration::from_secs(30),
+            max_backoff: DEFAULT_MAX_BACKOFF,
             takeover_poll: Duration::from_secs(2),
             lock_check: Duration::from_secs(5),
         }
@@ -289,5 +302,25 @@ impl Follower for Relay {
 
     fn failed(&self) {
         metrics::counter!("ri_relay_failures_total").increment(1);
+    }
+}
+
+#[cfg(test)]
+mod backoff_tests {
+    use super::*;
+
+    #[test]
+    fn the_relays_retry_at_least_every_two_seconds_while_nats_is_down() {
+        let cap = RelayConfig::default().max_backoff;
+        assert_eq!(cap, Duration::from_secs(2));
+        assert_eq!(crate::NotificationRelayConfig::default().max_backoff, cap);
+        // The pause the relay is in when NATS returns is at most the cap, however long the
+        // outage was (the old 30 s cap let it grow to 12.8 s).
+        let idle = RelayConfig::default().idle_poll;
+        assert!((0..64).all(|f| ri_eventstore::backoff(idle, cap, f) <= cap));
+        assert_eq!(ri_eventstore::backoff(idle, cap, 8), cap);
+        assert!((0..200).all(|a| reconnect_delay(a, cap) <= cap));
+        assert_eq!(reconnect_delay(3, cap), Duration::from_millis(8));
+        assert_eq!(reconnect_delay(usize::MAX, cap), cap);
     }
 }

@@ -14,7 +14,7 @@
 //! subscriber does not): clients key on `eventId`. Nothing is replayed: a client that
 //! reconnects re-reads what it shows and subscribes again.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::future::ready;
 
 use async_graphql::{Context, ID, InputObject, Json, SimpleObject, Subscription};
@@ -30,8 +30,17 @@ use super::error::{ApiError, Code};
 use super::{Api, principal};
 use crate::trace::adopt_message_parent;
 
-/// Instruments known to be public are remembered, per subscription, up to this many.
+/// Instruments' first publications are remembered, per subscription, up to this many.
 const MAX_KNOWN_PUBLIC: usize = 4096;
+
+/// The version of instrument `$2` of tenant `$1` that first published it, if one at or before
+/// version `$3` did (a draft is closed only to record a past call, which makes it public
+/// history: the catalogue's `published_at`). Literal types, so that the partial index on publications serves it
+/// (migrations/20261202140000_public_means_published.sql).
+const FIRST_PUBLICATION: &str = "SELECT min(sequence) FROM events \
+     WHERE aggregate_type = 'FundingInstrument' \
+       AND event_type IN ('InstrumentPublished', 'InstrumentReopened', 'InstrumentClosed') \
+       AND tenant = $1 AND aggregate_id = $2 AND sequence <= $3";
 
 #[derive(Debug)]
 pub struct SubscriptionRoot;
@@ -71,16 +80,11 @@ impl SubscriptionRoot {
     /// Events of funding instruments as they are recorded. Signed-in callers only.
     ///
     /// You receive every event of your tenant's instruments, and the events of other tenants'
-    /// instruments once these are no longer drafts: their `InstrumentPublished` and
-    /// `InstrumentReopened`, and any other event of an instrument the public catalogue shows.
-    /// Another tenant's drafts, and everything before their first publication, are never sent.
-    /// Platform admins, who see every tenant's drafts, receive every tenant's events.
-    ///
-    /// A subscription that received an instrument's publication sends its later events at once;
-    /// one opened afterwards asks the catalogue. The catalogue is a projection and lags the log
-    /// by a moment: another tenant's event recorded right after a publication (a revision a few
-    /// milliseconds later) can reach such a subscription before the catalogue shows the
-    /// instrument, and is then left out. Publication events themselves are never left out.
+    /// instruments from their first publication on: an event is sent when the instrument had
+    /// been published (`InstrumentPublished`, `InstrumentReopened`, or a past call recorded
+    /// with `InstrumentClosed`) at or before the event's version, as the log records it. Another tenant's drafts, and everything before its first
+    /// publication, are never sent, whenever the relay delivers them. Platform admins, who see
+    /// every tenant's drafts, receive every tenant's events.
     ///
     /// Order: as recorded within an instrument. Nothing is replayed: subscribe, then read the
     /// current state. Copies are possible after a server failure: key on `eventId`.
@@ -129,7 +133,7 @@ impl SubscriptionRoot {
             platform_admin: caller.is_platform_admin(),
             instrument_id: filter.instrument_id.map(|id| id.0),
             types,
-            public: HashSet::new(),
+            published: HashMap::new(),
         };
         Ok(futures_util::stream::unfold(
             (Box::pin(events), gate),
@@ -246,9 +250,10 @@ struct Gate {
     platform_admin: bool,
     instrument_id: Option<String>,
     types: Vec<&'static str>,
-    /// Other tenants' instruments seen public: once public an instrument never is a draft
-    /// again, so the catalogue need not be asked twice.
-    public: HashSet<String>,
+    /// Other tenants' instruments and the version that first published them: the events from
+    /// that version on are visible, those before it never are, so the log need not be asked
+    /// twice.
+    published: HashMap<String, i64>,
 }
 
 impl Gate {
@@ -269,7 +274,7 @@ impl Gate {
         if !self.types.is_empty() && !self.types.contains(&event_type.as_str()) {
             return None;
         }
-        match self.visible(&event, &event_type).await {
+        match self.visible(&event).await {
             Ok(true) => Some(Ok(InstrumentEventMessage {
                 event_id: ID(event.event_id),
                 tenant: event.tenant,
@@ -287,30 +292,37 @@ impl Gate {
         }
     }
 
-    async fn visible(&mut self, event: &RelayedEvent, event_type: &str) -> Result<bool, ApiError> {
+    /// Whether the caller may see `event`: its own tenant's, or another tenant's instrument
+    /// published at or before the event's version. Decided from the log, which is exact as of
+    /// the event whenever it is delivered (not from the catalogue, which says what is public
+    /// now and lags).
+    async fn visible(&mut self, event: &RelayedEvent) -> Result<bool, ApiError> {
         if self.platform_admin || event.tenant == self.viewer.as_str() {
             return Ok(true);
         }
-        if self.public.contains(&event.aggregate_id) {
-            return Ok(true);
+        if let Some(first) = self.published.get(&event.aggregate_id) {
+            return Ok(*first <= event.sequence);
         }
-        let public = matches!(event_type, "InstrumentPublished" | "InstrumentReopened") || {
-            // Published rows are public: the view needs no tenant (row-level security applies
-            // to drafts only, which it does not show).
-            sqlx::query_scalar::<_, bool>(
-                "SELECT EXISTS (SELECT 1 FROM catalogue_public WHERE id = $1)",
-            )
-            .bind(&event.aggregate_id)
-            .fetch_one(&self.db)
-            .await?
+        // The relay publishes committed events only: a publication is in the log by now.
+        let first = self.first_publication(event).await?;
+        let Some(first) = first else {
+            // Not published by this version; a later event may be.
+            return Ok(false);
         };
-        if public {
-            if self.public.len() >= MAX_KNOWN_PUBLIC {
-                self.public.clear();
-            }
-            self.public.insert(event.aggregate_id.clone());
+        if self.published.len() >= MAX_KNOWN_PUBLIC {
+            self.published.clear();
         }
-        Ok(public)
+        self.published.insert(event.aggregate_id.clone(), first);
+        Ok(first <= event.sequence)
+    }
+
+    async fn first_publication(&self, event: &RelayedEvent) -> Result<Option<i64>, ApiError> {
+        Ok(sqlx::query_scalar::<_, Option<i64>>(FIRST_PUBLICATION)
+            .bind(&event.tenant)
+            .bind(&event.aggregate_id)
+            .bind(event.sequence)
+            .fetch_one(&self.db)
+            .await?)
     }
 }
 

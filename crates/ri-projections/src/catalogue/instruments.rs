@@ -191,7 +191,14 @@ impl Row {
             InstrumentEvent::InstrumentArchived => {
                 self.status = code(&InstrumentStatus::Archived);
             }
-            InstrumentEvent::InstrumentClosed => self.status = code(&InstrumentStatus::Closed),
+            InstrumentEvent::InstrumentClosed => {
+                // A draft is closed only to record a past call (the seed): it is public
+                // history from then on, as if published when recorded.
+                if self.published_at.is_none() {
+                    self.published_at = Some(e.recorded_at);
+                }
+                self.status = code(&InstrumentStatus::Closed);
+            }
             InstrumentEvent::InstrumentReopened { new, .. } => {
                 storable_opt(e.position, "deadline", new.deadline)?;
                 self.opening_date = new.opening_date;

@@ -6,6 +6,11 @@
 //! projects (the Project aggregate's state, folded with its own `apply`), the tenants' role
 //! grants (the Tenant aggregate's state) and the instruments (`watch_instruments`). The score
 //! is `ri_matching::score` with the service's weights (`matching_weights`) at the event's time.
+//!
+//! A batch reads these tables once, when it first needs them, folds its events in memory in
+//! log order, and writes what changed once at the end ([`Alerts::flush`]).
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use cqrs_es::Aggregate;
 use ri_domain::Role;
@@ -15,9 +20,10 @@ use ri_eventstore::StoredEvent;
 use ri_matching::{Country, InstrumentProfile, ProjectProfile, Weights};
 use sqlx::PgConnection;
 use sqlx::types::Json;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::NOTIFICATION_NAMESPACE;
+use super::{NOTIFICATION_NAMESPACE, NoticeRow};
 use crate::catalogue::codes::from_code;
 use crate::catalogue::instruments::Row;
 use crate::error::ProjectionError;
@@ -29,53 +35,284 @@ fn bad(e: &StoredEvent, reason: impl Into<String>) -> ProjectionError {
     }
 }
 
-/// Folds a Project event into the projection's copy of the project.
-pub(super) async fn project_event(
-    conn: &mut PgConnection,
-    e: &StoredEvent,
-    event: ProjectEvent,
-) -> Result<(), ProjectionError> {
-    let state: Option<Json<Project>> =
-        sqlx::query_scalar("SELECT state FROM alert_projects WHERE id = $1")
-            .bind(&e.aggregate_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let mut project = state.map(|Json(p)| p).unwrap_or_default();
-    project.apply(event);
-    sqlx::query(
-        "INSERT INTO alert_projects (id, tenant, state) VALUES ($1, $2, $3) \
-         ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state",
-    )
-    .bind(&e.aggregate_id)
-    .bind(&e.tenant)
-    .bind(Json(&project))
-    .execute(conn)
-    .await?;
-    Ok(())
+/// The alert state a batch works on: loaded on first use, changed in memory, written once.
+#[derive(Debug, Default)]
+pub(super) struct Alerts {
+    /// id -> (tenant, project), in id order (the order projects are scored in).
+    projects: Option<BTreeMap<String, (String, Project)>>,
+    dirty_projects: BTreeSet<String>,
+    tenants: Option<BTreeMap<String, Tenant>>,
+    dirty_tenants: BTreeSet<String>,
+    /// instrument -> projects already alerted, for the instruments in `alerted_loaded`.
+    alerted: BTreeMap<String, BTreeSet<String>>,
+    alerted_loaded: BTreeSet<String>,
+    new_alerts: Vec<(String, String, f64, OffsetDateTime)>,
 }
 
-/// Folds a Tenant event into the projection's copy of the tenant (for its role grants).
-pub(super) async fn tenant_event(
-    conn: &mut PgConnection,
-    e: &StoredEvent,
-    event: TenantEvent,
-) -> Result<(), ProjectionError> {
-    let state: Option<Json<Tenant>> =
-        sqlx::query_scalar("SELECT state FROM alert_tenants WHERE slug = $1")
-            .bind(&e.aggregate_id)
-            .fetch_optional(&mut *conn)
+impl Alerts {
+    async fn projects(
+        &mut self,
+        conn: &mut PgConnection,
+    ) -> Result<&mut BTreeMap<String, (String, Project)>, ProjectionError> {
+        if self.projects.is_none() {
+            let rows: Vec<(String, String, Json<Project>)> =
+                sqlx::query_as("SELECT id, tenant, state FROM alert_projects")
+                    .fetch_all(&mut *conn)
+                    .await?;
+            self.projects = Some(
+                rows.into_iter()
+                    .map(|(id, tenant, Json(p))| (id, (tenant, p)))
+                    .collect(),
+            );
+        }
+        Ok(self.projects.get_or_insert_default())
+    }
+
+    async fn tenants(
+        &mut self,
+        conn: &mut PgConnection,
+    ) -> Result<&mut BTreeMap<String, Tenant>, ProjectionError> {
+        if self.tenants.is_none() {
+            let rows: Vec<(String, Json<Tenant>)> =
+                sqlx::query_as("SELECT slug, state FROM alert_tenants")
+                    .fetch_all(&mut *conn)
+                    .await?;
+            self.tenants = Some(rows.into_iter().map(|(s, Json(t))| (s, t)).collect());
+        }
+        Ok(self.tenants.get_or_insert_default())
+    }
+
+    /// Loads which projects were alerted for `instruments` (those not loaded yet).
+    pub(super) async fn load_alerted(
+        &mut self,
+        conn: &mut PgConnection,
+        instruments: &BTreeSet<&str>,
+    ) -> Result<(), ProjectionError> {
+        let missing = instruments
+            .iter()
+            .filter(|i| !self.alerted_loaded.contains(**i))
+            .map(|i| (*i).to_owned())
+            .collect::<Vec<_>>();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT project_id, instrument_id FROM project_alerts WHERE instrument_id = ANY($1)",
+        )
+        .bind(&missing)
+        .fetch_all(&mut *conn)
+        .await?;
+        for (project, instrument) in rows {
+            self.alerted.entry(instrument).or_default().insert(project);
+        }
+        self.alerted_loaded.extend(missing);
+        Ok(())
+    }
+
+    /// Folds a Project event into the projection's copy of the project.
+    pub(super) async fn project_event(
+        &mut self,
+        conn: &mut PgConnection,
+        e: &StoredEvent,
+        event: ProjectEvent,
+    ) -> Result<(), ProjectionError> {
+        let projects = self.projects(conn).await?;
+        let (_, project) = projects
+            .entry(e.aggregate_id.clone())
+            .or_insert_with(|| (e.tenant.clone(), Project::default()));
+        project.apply(event);
+        self.dirty_projects.insert(e.aggregate_id.clone());
+        Ok(())
+    }
+
+    /// Folds a Tenant event into the projection's copy of the tenant (for its role grants).
+    pub(super) async fn tenant_event(
+        &mut self,
+        conn: &mut PgConnection,
+        e: &StoredEvent,
+        event: TenantEvent,
+    ) -> Result<(), ProjectionError> {
+        let tenants = self.tenants(conn).await?;
+        tenants
+            .entry(e.aggregate_id.clone())
+            .or_default()
+            .apply(event);
+        self.dirty_tenants.insert(e.aggregate_id.clone());
+        Ok(())
+    }
+
+    /// After instrument event `e` left the instrument as `row` (published, open): alerts for
+    /// every project that now scores at or above its threshold and never did for this
+    /// instrument. The instrument's alerted pairs must have been loaded ([`Self::load_alerted`]).
+    pub(super) async fn instrument_changed(
+        &mut self,
+        conn: &mut PgConnection,
+        weights: &Weights,
+        e: &StoredEvent,
+        row: &Row,
+        notices: &mut Vec<NoticeRow>,
+    ) -> Result<(), ProjectionError> {
+        let instrument = instrument_profile(e, row)?;
+        let mut hits = Vec::new();
+        self.projects(conn).await?;
+        let projects = self.projects.iter().flatten();
+        let done = self.alerted.get(&row.id);
+        for (project_id, (tenant, project)) in projects {
+            if done.is_some_and(|d| d.contains(project_id)) {
+                continue;
+            }
+            let Some(profile) = project_profile(project) else {
+                continue;
+            };
+            let Ok(m) = ri_matching::score(weights, &profile, &instrument, e.recorded_at) else {
+                continue; // ineligible pairs are never matches
+            };
+            if m.score < project.match_threshold.value() {
+                continue;
+            }
+            let acronym = project
+                .details
+                .as_ref()
+                .map(|d| d.acronym.to_string())
+                .unwrap_or_default();
+            let message = format!(
+                "\"{}\" scores {:.2} for {acronym}, at or above its threshold of {:.2}",
+                row.title,
+                m.score,
+                project.match_threshold.value()
+            );
+            hits.push((project_id.clone(), tenant.clone(), m.score, message));
+        }
+        for (project_id, tenant, score, message) in hits {
+            self.alerted
+                .entry(row.id.clone())
+                .or_default()
+                .insert(project_id.clone());
+            self.new_alerts
+                .push((project_id.clone(), row.id.clone(), score, e.recorded_at));
+            for manager in self.managers(conn, &tenant).await? {
+                notices.push(NoticeRow {
+                    id: Uuid::new_v5(
+                        &NOTIFICATION_NAMESPACE,
+                        format!("{}:{project_id}:{manager}", e.event_id).as_bytes(),
+                    ),
+                    tenant: tenant.clone(),
+                    recipient: manager,
+                    kind: "PROJECT_MATCH",
+                    watch_id: None,
+                    project_id: Some(project_id.clone()),
+                    instrument_id: row.id.clone(),
+                    title: row.title.clone(),
+                    message: message.clone(),
+                    changes: serde_json::Value::Array(vec![]),
+                    deadline: row.deadline,
+                    created_at: e.recorded_at,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The follow-up managers of `tenant`, as its events granted them.
+    async fn managers(
+        &mut self,
+        conn: &mut PgConnection,
+        tenant: &str,
+    ) -> Result<Vec<String>, ProjectionError> {
+        Ok(self
+            .tenants(conn)
+            .await?
+            .get(tenant)
+            .map(|t| {
+                t.grants
+                    .iter()
+                    .filter(|(_, role)| *role == Role::FollowUpManager)
+                    .map(|(subject, _)| subject.clone())
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Writes what the batch changed: project and tenant copies, new alerted pairs.
+    pub(super) async fn flush(&mut self, conn: &mut PgConnection) -> Result<(), ProjectionError> {
+        if let Some(projects) = &self.projects
+            && !self.dirty_projects.is_empty()
+        {
+            let mut ids = Vec::new();
+            let mut tenants = Vec::new();
+            let mut states = Vec::new();
+            for id in std::mem::take(&mut self.dirty_projects) {
+                if let Some((tenant, project)) = projects.get(&id) {
+                    states.push(serde_json::to_value(project).map_err(|err| {
+                        ProjectionError::BadEvent {
+                            position: 0,
+                            reason: format!("project {id} does not serialise: {err}"),
+                        }
+                    })?);
+                    ids.push(id);
+                    tenants.push(tenant.clone());
+                }
+            }
+            sqlx::query(
+                "INSERT INTO alert_projects (id, tenant, state) \
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::jsonb[]) \
+                 ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state",
+            )
+            .bind(&ids)
+            .bind(&tenants)
+            .bind(&states)
+            .execute(&mut *conn)
             .await?;
-    let mut tenant = state.map(|Json(t)| t).unwrap_or_default();
-    tenant.apply(event);
-    sqlx::query(
-        "INSERT INTO alert_tenants (slug, state) VALUES ($1, $2) \
-         ON CONFLICT (slug) DO UPDATE SET state = EXCLUDED.state",
-    )
-    .bind(&e.aggregate_id)
-    .bind(Json(&tenant))
-    .execute(conn)
-    .await?;
-    Ok(())
+        }
+        if let Some(all) = &self.tenants
+            && !self.dirty_tenants.is_empty()
+        {
+            let mut slugs = Vec::new();
+            let mut states = Vec::new();
+            for slug in std::mem::take(&mut self.dirty_tenants) {
+                if let Some(tenant) = all.get(&slug) {
+                    states.push(serde_json::to_value(tenant).map_err(|err| {
+                        ProjectionError::BadEvent {
+                            position: 0,
+                            reason: format!("tenant {slug} does not serialise: {err}"),
+                        }
+                    })?);
+                    slugs.push(slug);
+                }
+            }
+            sqlx::query(
+                "INSERT INTO alert_tenants (slug, state) \
+                 SELECT * FROM UNNEST($1::text[], $2::jsonb[]) \
+                 ON CONFLICT (slug) DO UPDATE SET state = EXCLUDED.state",
+            )
+            .bind(&slugs)
+            .bind(&states)
+            .execute(&mut *conn)
+            .await?;
+        }
+        if !self.new_alerts.is_empty() {
+            let alerts = std::mem::take(&mut self.new_alerts);
+            let (projects, rest): (Vec<_>, Vec<_>) = alerts
+                .into_iter()
+                .map(|(p, i, s, a)| (p, (i, s, a)))
+                .unzip();
+            let (instruments, rest): (Vec<_>, Vec<_>) =
+                rest.into_iter().map(|(i, s, a)| (i, (s, a))).unzip();
+            let (scores, ats): (Vec<_>, Vec<_>) = rest.into_iter().unzip();
+            sqlx::query(
+                "INSERT INTO project_alerts (project_id, instrument_id, score, at) \
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::float8[], $4::timestamptz[]) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(&projects)
+            .bind(&instruments)
+            .bind(&scores)
+            .bind(&ats)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    }
 }
 
 fn instrument_profile(e: &StoredEvent, row: &Row) -> Result<InstrumentProfile, ProjectionError> {
@@ -111,105 +348,4 @@ fn project_profile(project: &Project) -> Option<ProjectProfile> {
             .filter_map(|c| c.as_str().parse::<Country>().ok())
             .collect(),
     })
-}
-
-/// After instrument event `e` left the instrument as `row` (not a draft): alerts for every
-/// project that now scores at or above its threshold and never did for this instrument.
-pub(super) async fn instrument_changed(
-    conn: &mut PgConnection,
-    weights: &Weights,
-    e: &StoredEvent,
-    row: &Row,
-) -> Result<(), ProjectionError> {
-    let instrument = instrument_profile(e, row)?;
-    let projects: Vec<(String, String, Json<Project>)> =
-        sqlx::query_as("SELECT id, tenant, state FROM alert_projects ORDER BY id")
-            .fetch_all(&mut *conn)
-            .await?;
-    if projects.is_empty() {
-        return Ok(());
-    }
-    let alerted: Vec<String> =
-        sqlx::query_scalar("SELECT project_id FROM project_alerts WHERE instrument_id = $1")
-            .bind(&row.id)
-            .fetch_all(&mut *conn)
-            .await?;
-    for (project_id, tenant, Json(project)) in projects {
-        if alerted.contains(&project_id) {
-            continue;
-        }
-        let Some(profile) = project_profile(&project) else {
-            continue;
-        };
-        let Ok(m) = ri_matching::score(weights, &profile, &instrument, e.recorded_at) else {
-            continue; // ineligible pairs are never matches
-        };
-        if m.score < project.match_threshold.value() {
-            continue;
-        }
-        sqlx::query(
-            "INSERT INTO project_alerts (project_id, instrument_id, score, at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        )
-        .bind(&project_id)
-        .bind(&row.id)
-        .bind(m.score)
-        .bind(e.recorded_at)
-        .execute(&mut *conn)
-        .await?;
-        let managers = managers(conn, &tenant).await?;
-        let acronym = project
-            .details
-            .as_ref()
-            .map(|d| d.acronym.to_string())
-            .unwrap_or_default();
-        let message = format!(
-            "\"{}\" scores {:.2} for {acronym}, at or above its threshold of {:.2}",
-            row.title,
-            m.score,
-            project.match_threshold.value()
-        );
-        for manager in managers {
-            let id = Uuid::new_v5(
-                &NOTIFICATION_NAMESPACE,
-                format!("{}:{project_id}:{manager}", e.event_id).as_bytes(),
-            );
-            sqlx::query(
-                "INSERT INTO public.notifications (id, tenant, recipient, kind, project_id, \
-                     instrument_id, title, message, deadline, created_at) \
-                 VALUES ($1, $2, $3, 'PROJECT_MATCH', $4, $5, $6, $7, $8, $9) \
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(id)
-            .bind(&tenant)
-            .bind(&manager)
-            .bind(&project_id)
-            .bind(&row.id)
-            .bind(&row.title)
-            .bind(&message)
-            .bind(row.deadline)
-            .bind(e.recorded_at)
-            .execute(&mut *conn)
-            .await?;
-        }
-    }
-    Ok(())
-}
-
-/// The follow-up managers of `tenant`, as its events granted them.
-async fn managers(conn: &mut PgConnection, tenant: &str) -> Result<Vec<String>, ProjectionError> {
-    let state: Option<Json<Tenant>> =
-        sqlx::query_scalar("SELECT state FROM alert_tenants WHERE slug = $1")
-            .bind(tenant)
-            .fetch_optional(conn)
-            .await?;
-    Ok(state
-        .map(|Json(t)| {
-            t.grants
-                .into_iter()
-                .filter(|(_, role)| *role == Role::FollowUpManager)
-                .map(|(subject, _)| subject)
-                .collect()
-        })
-        .unwrap_or_default())
 }

@@ -17,14 +17,14 @@
 //! it, and re-derives only ids it already holds, since ids are UUIDv5s of their cause).
 
 mod alerts;
+mod batch;
 mod read;
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
-use ri_domain::instrument::{INSTRUMENT, InstrumentEvent, InstrumentStatus};
+use ri_domain::instrument::INSTRUMENT;
 use ri_domain::project::PROJECT;
 use ri_domain::tenant::TENANT;
 use ri_domain::watch::{WATCH, WatchEvent, WatchFilter};
@@ -35,9 +35,7 @@ use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::catalogue::audit::instrument_entry;
 use crate::catalogue::codes::{code, decode};
-use crate::catalogue::instruments::Row;
 use crate::error::ProjectionError;
 use crate::projection::Projection;
 
@@ -65,7 +63,9 @@ pub(crate) const NOTIFICATION_NAMESPACE: Uuid =
     Uuid::from_u128(0x6e6f_7469_6669_5249_8000_0000_0000_0001);
 
 /// Whether watch `w` matches instrument `i` (aliases of `watches` and `watch_instruments`),
-/// whatever the instrument's status: the search filter, in SQL, once for both directions.
+/// whatever the instrument's status: the search filter, in SQL, for a watch made or changed.
+/// A changed instrument is matched against the watches in `batch` (`WatchRow::meets_columns`
+/// and `TEXT_MATCHES`, the same conditions).
 const MATCHES: &str = "(cardinality(w.cover_levels) = 0 OR i.cover_level = ANY(w.cover_levels)) \
      AND (cardinality(w.countries) = 0 OR i.countries && w.countries) \
      AND (cardinality(w.kinds) = 0 OR i.kind = ANY(w.kinds)) \
@@ -74,20 +74,16 @@ const MATCHES: &str = "(cardinality(w.cover_levels) = 0 OR i.cover_level = ANY(w
      AND (w.text IS NULL OR i.search @@ websearch_to_tsquery('simple', w.text)) \
      AND (w.tenant_filter IS NULL OR i.tenant = w.tenant_filter)";
 
-/// Watches whose filter instrument `$1` meets: (id, tenant, owner).
-static MEETING: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "SELECT w.id, w.tenant, w.owner FROM watches w JOIN watch_instruments i ON i.id = $1 \
-         WHERE {MATCHES}"
-    )
-});
+/// Whether instrument `i` (a `watch_instruments` row) was ever published: the others, drafts
+/// or not, are invisible to every watch (issue 11: an archived draft is not public).
+const PUBLISHED: &str = "i.state->>'published_at' IS NOT NULL";
 
-/// Follows, without notice, every published instrument that meets watch `$1`'s filter.
+/// Follows, without notice, every instrument ever published that meets watch `$1`'s filter.
 static ADOPT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "INSERT INTO watch_matches (watch_id, instrument_id, current, notified, since) \
          SELECT w.id, i.id, true, true, $2 \
-         FROM watches w JOIN watch_instruments i ON i.status <> 'DRAFT' \
+         FROM watches w JOIN watch_instruments i ON {PUBLISHED} \
          WHERE w.id = $1 AND {MATCHES} \
          ON CONFLICT (watch_id, instrument_id) DO UPDATE SET current = true"
     )
@@ -133,20 +129,22 @@ impl Projection for Watches {
         events: &'a [StoredEvent],
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         async move {
-            let mut instruments = BTreeMap::new();
+            let mut batch = batch::Batch::default();
+            let mut run = Vec::new();
             for e in events {
                 match e.aggregate_type.as_str() {
-                    WATCH => watch_event(conn, e, decode(e)?).await?,
-                    INSTRUMENT => {
-                        instrument_event(conn, &self.weights, &mut instruments, e, decode(e)?)
-                            .await?;
+                    WATCH => {
+                        batch.run(conn, &self.weights, &run).await?;
+                        run.clear();
+                        batch.barrier(conn).await?;
+                        watch_event(conn, e, decode(e)?).await?;
                     }
-                    PROJECT => alerts::project_event(conn, e, decode(e)?).await?,
-                    TENANT => alerts::tenant_event(conn, e, decode(e)?).await?,
+                    INSTRUMENT | PROJECT | TENANT => run.push(e),
                     _ => {}
                 }
             }
-            Ok(())
+            batch.run(conn, &self.weights, &run).await?;
+            batch.flush(conn).await
         }
         .boxed()
     }
@@ -305,162 +303,6 @@ async fn adopt_current_matches(
     Ok(())
 }
 
-/// A watch's standing towards an instrument, before the event.
-#[derive(Debug, Clone, Copy)]
-struct Standing {
-    current: bool,
-    notified: bool,
-}
-
-async fn instrument_event(
-    conn: &mut PgConnection,
-    weights: &ri_matching::Weights,
-    cache: &mut BTreeMap<String, Row>,
-    e: &StoredEvent,
-    event: InstrumentEvent,
-) -> Result<(), ProjectionError> {
-    let id = e.aggregate_id.as_str();
-    let before = match cache.get(id) {
-        Some(row) => Some(row.clone()),
-        None => load(conn, id).await?,
-    };
-    if let Some(row) = &before
-        && row.tenant != e.tenant
-    {
-        // The catalogue leaves such events out too (instrument ids are unique in practice).
-        return Ok(());
-    }
-    let mut row = match (&before, &event) {
-        (Some(row), _) => row.clone(),
-        (None, InstrumentEvent::InstrumentDrafted { details, .. }) => Row::drafted(e, details)?,
-        (None, _) => return Ok(()),
-    };
-    let before_status = before
-        .as_ref()
-        .and_then(|r| crate::catalogue::codes::from_code::<InstrumentStatus>(&r.status));
-    let (entry, _) = instrument_entry(&event, before_status);
-    let is_change = !matches!(
-        event,
-        InstrumentEvent::InstrumentDrafted { .. } | InstrumentEvent::InstrumentPublished
-    );
-    // Published, or revised in what matching reads: what may make a project a new match.
-    let is_announcing = !matches!(
-        event,
-        InstrumentEvent::InstrumentDrafted { .. }
-            | InstrumentEvent::InstrumentWithdrawn { .. }
-            | InstrumentEvent::InstrumentArchived
-            | InstrumentEvent::InstrumentClosed
-    );
-    row.apply(e, event)?;
-    store(conn, &row).await?;
-    cache.insert(id.to_owned(), row.clone());
-
-    let draft = code(&InstrumentStatus::Draft);
-    if row.status == draft {
-        return Ok(()); // invisible to every watch
-    }
-    let open = row.status == code(&InstrumentStatus::Open)
-        && row.deadline.is_none_or(|d| d > e.recorded_at);
-
-    let meeting: Vec<(String, String, String)> = sqlx::query_as(MEETING.as_str())
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
-    let standing: BTreeMap<String, Standing> = sqlx::query_as::<_, (String, bool, bool)>(
-        "SELECT watch_id, current, notified FROM watch_matches WHERE instrument_id = $1",
-    )
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .map(|(w, current, notified)| (w, Standing { current, notified }))
-    .collect();
-    let meets = meeting
-        .iter()
-        .map(|(w, _, _)| w.as_str())
-        .collect::<BTreeSet<_>>();
-
-    let mut notices = Vec::new();
-    for (watch_id, tenant, owner) in &meeting {
-        let was = standing.get(watch_id);
-        let new_match = open && !was.is_some_and(|s| s.notified);
-        if new_match {
-            notices.push(Notice {
-                watch_id: watch_id.clone(),
-                tenant: tenant.clone(),
-                recipient: owner.clone(),
-                kind: "NEW_MATCH",
-                message: format!("\"{}\" matches your watch", row.title),
-                changes: vec![],
-            });
-        } else if is_change && was.is_some_and(|s| s.current) {
-            notices.push(Notice {
-                watch_id: watch_id.clone(),
-                tenant: tenant.clone(),
-                recipient: owner.clone(),
-                kind: "CHANGED",
-                message: format!("\"{}\": {}", row.title, entry.summary),
-                changes: changed_fields(&entry.changes),
-            });
-        }
-        sqlx::query(
-            "INSERT INTO watch_matches (watch_id, instrument_id, current, notified, since) \
-             VALUES ($1, $2, true, $3, $4) \
-             ON CONFLICT (watch_id, instrument_id) DO UPDATE \
-             SET current = true, notified = watch_matches.notified OR EXCLUDED.notified",
-        )
-        .bind(watch_id)
-        .bind(id)
-        .bind(open)
-        .bind(e.recorded_at)
-        .execute(&mut *conn)
-        .await?;
-    }
-
-    // Followed before, and no longer meeting the filter: a last change notice, then unfollowed.
-    let left = standing
-        .iter()
-        .filter(|(w, s)| s.current && !meets.contains(w.as_str()))
-        .map(|(w, _)| w.clone())
-        .collect::<Vec<_>>();
-    if !left.is_empty() {
-        let owners: Vec<(String, String, String)> =
-            sqlx::query_as("SELECT id, tenant, owner FROM watches WHERE id = ANY($1)")
-                .bind(&left)
-                .fetch_all(&mut *conn)
-                .await?;
-        for (watch_id, tenant, owner) in owners {
-            if is_change {
-                notices.push(Notice {
-                    watch_id,
-                    tenant,
-                    recipient: owner,
-                    kind: "CHANGED",
-                    message: format!(
-                        "\"{}\": {}; it no longer matches your watch",
-                        row.title, entry.summary
-                    ),
-                    changes: changed_fields(&entry.changes),
-                });
-            }
-        }
-        sqlx::query(
-            "UPDATE watch_matches SET current = false \
-             WHERE instrument_id = $1 AND watch_id = ANY($2)",
-        )
-        .bind(id)
-        .bind(&left)
-        .execute(&mut *conn)
-        .await?;
-    }
-
-    insert_notices(conn, e, &row, &notices).await?;
-    if open && is_announcing {
-        alerts::instrument_changed(conn, weights, e, &row).await?;
-    }
-    Ok(())
-}
-
 fn changed_fields(changes: &[crate::catalogue::FieldChange]) -> Vec<ChangedField> {
     changes
         .iter()
@@ -472,85 +314,64 @@ fn changed_fields(changes: &[crate::catalogue::FieldChange]) -> Vec<ChangedField
         .collect()
 }
 
-#[derive(Debug)]
-struct Notice {
-    watch_id: String,
-    tenant: String,
-    recipient: String,
-    kind: &'static str,
-    message: String,
-    changes: Vec<ChangedField>,
+/// A notification row as the projection inserts it.
+#[derive(Debug, Clone)]
+pub(crate) struct NoticeRow {
+    /// UUIDv5 of its cause: a replay makes the same id, and inserts nothing twice.
+    pub(crate) id: Uuid,
+    pub(crate) tenant: String,
+    pub(crate) recipient: String,
+    pub(crate) kind: &'static str,
+    pub(crate) watch_id: Option<String>,
+    pub(crate) project_id: Option<String>,
+    pub(crate) instrument_id: String,
+    pub(crate) title: String,
+    pub(crate) message: String,
+    pub(crate) changes: serde_json::Value,
+    pub(crate) deadline: Option<OffsetDateTime>,
+    pub(crate) created_at: OffsetDateTime,
 }
 
-async fn insert_notices(
+/// Inserts `notices` in their order (one statement); ids already present are left alone.
+pub(crate) async fn insert_notices(
     conn: &mut PgConnection,
-    e: &StoredEvent,
-    row: &Row,
-    notices: &[Notice],
+    notices: &[NoticeRow],
 ) -> Result<(), ProjectionError> {
-    for n in notices {
-        let id = Uuid::new_v5(
-            &NOTIFICATION_NAMESPACE,
-            format!("{}:{}", e.event_id, n.watch_id).as_bytes(),
-        );
-        // Schema-qualified: during a replay the search path holds only the projection's copies.
-        sqlx::query(
-            "INSERT INTO public.notifications (id, tenant, recipient, kind, watch_id, \
-                 instrument_id, title, message, changes, deadline, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(id)
-        .bind(&n.tenant)
-        .bind(&n.recipient)
-        .bind(n.kind)
-        .bind(&n.watch_id)
-        .bind(&row.id)
-        .bind(&row.title)
-        .bind(&n.message)
-        .bind(Json(&n.changes))
-        .bind(row.deadline)
-        .bind(e.recorded_at)
-        .execute(&mut *conn)
-        .await?;
+    if notices.is_empty() {
+        return Ok(());
     }
-    Ok(())
-}
-
-async fn load(conn: &mut PgConnection, id: &str) -> Result<Option<Row>, ProjectionError> {
-    let row: Option<Json<Row>> =
-        sqlx::query_scalar("SELECT state FROM watch_instruments WHERE id = $1")
-            .bind(id)
-            .fetch_optional(conn)
-            .await?;
-    Ok(row.map(|Json(r)| r))
-}
-
-async fn store(conn: &mut PgConnection, row: &Row) -> Result<(), ProjectionError> {
+    let col = |f: fn(&NoticeRow) -> Option<String>| notices.iter().map(f).collect::<Vec<_>>();
+    // Schema-qualified: during a replay the search path holds only the projection's copies.
     sqlx::query(
-        "INSERT INTO watch_instruments AS w (id, tenant, status, kind, cover_level, countries, \
-             features, deadline, search, state) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-             setweight(to_tsvector('simple', $9), 'A') \
-             || setweight(to_tsvector('simple', coalesce($10, '')), 'B') \
-             || setweight(to_tsvector('simple', $11), 'C'), $12) \
-         ON CONFLICT (id) DO UPDATE SET tenant = EXCLUDED.tenant, status = EXCLUDED.status, \
-             kind = EXCLUDED.kind, cover_level = EXCLUDED.cover_level, \
-             countries = EXCLUDED.countries, features = EXCLUDED.features, \
-             deadline = EXCLUDED.deadline, search = EXCLUDED.search, state = EXCLUDED.state",
+        "INSERT INTO public.notifications (id, tenant, recipient, kind, watch_id, project_id, \
+             instrument_id, title, message, changes, deadline, created_at) \
+         SELECT id, tenant, recipient, kind, watch_id, project_id, instrument_id, title, \
+             message, changes, deadline, created_at \
+         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+             $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::timestamptz[], \
+             $12::timestamptz[]) WITH ORDINALITY \
+             AS n(id, tenant, recipient, kind, watch_id, project_id, instrument_id, title, \
+                 message, changes, deadline, created_at, ord) \
+         ORDER BY ord \
+         ON CONFLICT (id) DO NOTHING",
     )
-    .bind(&row.id)
-    .bind(&row.tenant)
-    .bind(&row.status)
-    .bind(&row.kind)
-    .bind(&row.cover_level)
-    .bind(&row.countries)
-    .bind(row.features)
-    .bind(row.deadline)
-    .bind(&row.title)
-    .bind(&row.programme)
-    .bind(&row.summary)
-    .bind(Json(row))
+    .bind(notices.iter().map(|n| n.id).collect::<Vec<_>>())
+    .bind(col(|n| Some(n.tenant.clone())))
+    .bind(col(|n| Some(n.recipient.clone())))
+    .bind(col(|n| Some(n.kind.to_owned())))
+    .bind(col(|n| n.watch_id.clone()))
+    .bind(col(|n| n.project_id.clone()))
+    .bind(col(|n| Some(n.instrument_id.clone())))
+    .bind(col(|n| Some(n.title.clone())))
+    .bind(col(|n| Some(n.message.clone())))
+    .bind(
+        notices
+            .iter()
+            .map(|n| n.changes.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(notices.iter().map(|n| n.deadline).collect::<Vec<_>>())
+    .bind(notices.iter().map(|n| n.created_at).collect::<Vec<_>>())
     .execute(conn)
     .await?;
     Ok(())

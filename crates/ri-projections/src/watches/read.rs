@@ -106,7 +106,7 @@ pub async fn watched_instruments(
     Ok(sqlx::query_scalar(
         "SELECT m.instrument_id FROM watch_matches m \
          JOIN watch_instruments i ON i.id = m.instrument_id \
-         WHERE m.watch_id = $1 AND m.current \
+         WHERE m.watch_id = $1 AND m.current AND i.state->>'published_at' IS NOT NULL \
          ORDER BY coalesce(i.deadline, 'infinity'::timestamptz), i.id LIMIT $2",
     )
     .bind(id)
@@ -344,7 +344,7 @@ pub async fn calendar_feed(
                  (i.state->>'version')::int8 \
              FROM watch_matches m JOIN watch_instruments i ON i.id = m.instrument_id \
              WHERE m.watch_id = $1 AND m.current AND i.deadline IS NOT NULL \
-               AND i.status IN ('OPEN', 'CLOSED') \
+               AND i.status IN ('OPEN', 'CLOSED') AND i.state->>'published_at' IS NOT NULL \
              ORDER BY i.deadline, i.id",
     )
     .bind(id)
