@@ -131,11 +131,15 @@ impl From<StoreError> for AppError {
 fn unstorable_text(err: &(dyn StdError + 'static)) -> Option<AppError> {
     let mut next = Some(err);
     while let Some(e) = next {
-        let sqlx = e.downcast_ref::<sqlx::Error>().or_else(|| match e.downcast_ref() {
-            Some(StoreError::Database(sqlx)) => Some(sqlx),
-            _ => None,
-        });
-        let code = sqlx.and_then(|s| s.as_database_error()).and_then(|d| d.code());
+        let sqlx = e
+            .downcast_ref::<sqlx::Error>()
+            .or_else(|| match e.downcast_ref() {
+                Some(StoreError::Database(sqlx)) => Some(sqlx),
+                _ => None,
+            });
+        let code = sqlx
+            .and_then(|s| s.as_database_error())
+            .and_then(|d| d.code());
         if code.is_some_and(|c| matches!(c.as_ref(), "22021" | "22P05")) {
             return Some(AppError::new(
                 Code::BadUserInput,
