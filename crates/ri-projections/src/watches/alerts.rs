@@ -97,7 +97,8 @@ impl Alerts {
             return Ok(());
         }
         let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT project_id, instrument_id FROM project_alerts WHERE instrument_id = ANY($1)",
+            "SELECT a.project_id, a.instrument_id FROM UNNEST($1::text[]) AS k(id) \
+             CROSS JOIN LATERAL (SELECT * FROM project_alerts WHERE instrument_id = k.id) AS a",
         )
         .bind(&missing)
         .fetch_all(&mut *conn)

@@ -318,8 +318,11 @@ impl Batch {
             return Ok(());
         }
         let rows: Vec<(String, String, bool, bool, OffsetDateTime)> = sqlx::query_as(
-            "SELECT instrument_id, watch_id, current, notified, since FROM watch_matches \
-             WHERE instrument_id = ANY($1)",
+            // One index probe per instrument, whatever the planner guesses of a table that
+            // grew by thousands of rows since it was last analysed (a catch-up).
+            "SELECT m.instrument_id, m.watch_id, m.current, m.notified, m.since \
+             FROM UNNEST($1::text[]) AS k(id) \
+             CROSS JOIN LATERAL (SELECT * FROM watch_matches WHERE instrument_id = k.id) AS m",
         )
         .bind(&missing)
         .fetch_all(&mut *conn)
@@ -410,7 +413,10 @@ impl Batch {
             });
             s.current = true;
             s.notified = s.notified || step.open;
-            self.dirty_standings.insert((watch_id.clone(), id.clone()));
+            // Written only when it changed: most events leave most standings as they were.
+            if was.is_none_or(|w| !w.current || w.notified != s.notified) {
+                self.dirty_standings.insert((watch_id.clone(), id.clone()));
+            }
         }
         // Followed before, and no longer meeting the filter: a last change notice, then
         // unfollowed.
