@@ -387,11 +387,21 @@ async fn bad_watches_and_other_people_s_watches_are_refused_and_store_nothing() 
 async fn notifications_are_pushed_to_their_recipient_on_any_server_process() {
     let app = TestApp::start().await;
     let other = app.start_beside().await;
-    app.tenant("l3ce", "LT").await;
-    app.tenant("cluj-it", "RO").await;
-    let curator = app.token("ana", "l3ce", &[Role::Curator]);
-    let seeker = app.token("sme-1", "cluj-it", &[]);
-    let colleague = app.token("sme-2", "cluj-it", &[]);
+    // Tenants of this test alone: every test's service shares the one NATS server, and another
+    // test's `cluj-it`/`sme-1` would publish on the very subject watched here (one NATS shared
+    // by two deployments is issue 15's).
+    let unique = |prefix: &str| {
+        format!(
+            "{prefix}{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..10]
+        )
+    };
+    let (curating, seeking) = (unique("cur"), unique("see"));
+    app.tenant(&curating, "LT").await;
+    app.tenant(&seeking, "RO").await;
+    let curator = app.token("ana", &curating, &[Role::Curator]);
+    let seeker = app.token("sme-1", &seeking, &[]);
+    let colleague = app.token("sme-2", &seeking, &[]);
     // Same tenant, so the same NATS subject: only the recipient may see a notice.
     for (token, feature) in [(&seeker, "T1"), (&colleague, "G14")] {
         app.ok(
