@@ -2,16 +2,43 @@
 //! `RI_LOG_FORMAT=json|text` says), filtered by `RUST_LOG`. Traces go to OpenTelemetry over OTLP
 //! when the standard `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set
 //! (and `OTEL_SDK_DISABLED` is not `true`); otherwise tracing stays local.
+//!
+//! Each output has its own filter: `RUST_LOG` decides what is logged, `RI_TRACE_FILTER` (same
+//! syntax, default [`DEFAULT_TRACE_FILTER`]) what is exported as spans. So `RUST_LOG=warn` keeps
+//! the logs quiet and still exports the request, command, relay and subscription spans, and a
+//! caller's `traceparent` is continued rather than replaced by a fresh, unsampled trace.
 
 use std::io::IsTerminal;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use tracing::Subscriber;
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
+
+/// What is logged when `RUST_LOG` is not set.
+pub const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn,async_nats=warn";
+/// What is exported as spans when `RI_TRACE_FILTER` is not set, whatever `RUST_LOG` says.
+pub const DEFAULT_TRACE_FILTER: &str = "info,sqlx=warn,async_nats=warn,h2=warn,hyper=warn";
+
+/// The OpenTelemetry layer with a filter of its own, independent of the log filter: add it
+/// beside the log layer (which carries its own filter) so that neither filters the other.
+pub fn trace_layer<S>(tracer: SdkTracer, filter: EnvFilter) -> impl Layer<S>
+where
+    S: Subscriber + for<'span> LookupSpan<'span>,
+{
+    tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_filter(filter)
+}
+
+fn filter_from(variable: &str, default: &str) -> EnvFilter {
+    EnvFilter::try_from_env(variable).unwrap_or_else(|_| EnvFilter::new(default))
+}
 
 /// Flushes and stops the trace exporter when dropped.
 #[derive(Debug)]
@@ -37,8 +64,7 @@ fn otel_enabled() -> bool {
 }
 
 pub fn init() -> anyhow::Result<Telemetry> {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,async_nats=warn"));
+    let log_filter = filter_from(EnvFilter::DEFAULT_ENV, DEFAULT_LOG_FILTER);
     let json = match std::env::var("RI_LOG_FORMAT").as_deref() {
         Ok("json") => true,
         Ok("text") => false,
@@ -48,9 +74,12 @@ pub fn init() -> anyhow::Result<Telemetry> {
         tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)
+            .with_filter(log_filter)
             .boxed()
     } else {
-        tracing_subscriber::fmt::layer().boxed()
+        tracing_subscriber::fmt::layer()
+            .with_filter(log_filter)
+            .boxed()
     };
 
     let provider = if otel_enabled() {
@@ -71,10 +100,12 @@ pub fn init() -> anyhow::Result<Telemetry> {
     let otel = provider.as_ref().map(|p| {
         opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
         opentelemetry::global::set_tracer_provider(p.clone());
-        tracing_opentelemetry::layer().with_tracer(p.tracer("regional-invest"))
+        trace_layer(
+            p.tracer("regional-invest"),
+            filter_from("RI_TRACE_FILTER", DEFAULT_TRACE_FILTER),
+        )
     });
     tracing_subscriber::registry()
-        .with(filter)
         .with(fmt)
         .with(otel)
         .try_init()?;

@@ -1,7 +1,8 @@
 //! Tracing across the hop: the HTTP request that commits an event, the relay's publish of it
 //! and a subscription's receipt of the message are one trace, each span the child of the one
 //! before, linked through the event's and the message's `traceparent`. Recorded with the
-//! OpenTelemetry SDK's in-memory exporter (this test binary installs the global subscriber).
+//! OpenTelemetry SDK's in-memory exporter (this test binary installs the global subscriber, as
+//! the service composes it, with logs at `warn`: traces do not depend on the log level).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot unwrap has failed
 
@@ -13,11 +14,12 @@ use common::{GraphqlSocket, TestApp, WS_WAIT, call, operation, until_live};
 use opentelemetry::trace::{SpanId, SpanKind, TraceId, TracerProvider as _};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use regional_invest::telemetry;
 use ri_domain::Role;
 use serde_json::{Value, json};
-use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 const INSTRUMENT_EVENTS: &str = "subscription Events($filter: InstrumentEventFilter) {
   instrumentEvents(filter: $filter) { instrumentId type }
@@ -29,9 +31,14 @@ fn install() -> (SdkTracerProvider, InMemorySpanExporter) {
         .with_simple_exporter(exporter.clone())
         .build();
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    // The service's own composition, logging at `RUST_LOG=warn`: the log filter must not
+    // filter the spans exported to OpenTelemetry.
     tracing_subscriber::registry()
-        .with(LevelFilter::INFO)
-        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("tracing-test")))
+        .with(tracing_subscriber::fmt::layer().with_filter(EnvFilter::new("warn")))
+        .with(telemetry::trace_layer(
+            provider.tracer("tracing-test"),
+            EnvFilter::new(telemetry::DEFAULT_TRACE_FILTER),
+        ))
         .try_init()
         .unwrap();
     (provider, exporter)
