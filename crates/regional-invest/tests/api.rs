@@ -619,6 +619,7 @@ async fn every_example_operation_runs_against_the_schema() {
         ("Taxonomy", &curator, json!({})),
         ("Me", &curator, json!({})),
         ("Tenants", &curator, json!({})),
+        ("ProjectionFailures", &admin, json!({"first": 10})),
         (
             "ReviseInstrument",
             &curator,

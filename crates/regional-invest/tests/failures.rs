@@ -5,12 +5,9 @@
 
 mod common;
 
-use common::TestApp;
+use common::{TestApp, operation};
 use ri_domain::Role;
 use serde_json::json;
-
-const QUERY: &str = "query($p: String, $first: Int) { projectionFailures(projection: $p, first: $first) { \
-     projection position eventId tenant aggregateType aggregateId eventType error recordedAt } }";
 
 /// An event an earlier version could have stored and no projection can decode; its position.
 async fn poison(app: &TestApp) -> i64 {
@@ -35,11 +32,11 @@ async fn platform_admins_and_the_cli_read_the_events_projections_skipped() {
     app.tenant("after", "LT").await;
 
     let admin = app.token("root", "platform", &[Role::PlatformAdmin]);
-    let vars = json!({"p": "catalogue"});
+    let vars = json!({"projection": "catalogue"});
     let body = app
         .eventually_with(
             |b| b["data"]["projectionFailures"][0].is_object(),
-            QUERY,
+            &operation("ProjectionFailures"),
             vars.clone(),
             Some(&admin),
         )
@@ -64,7 +61,7 @@ async fn platform_admins_and_the_cli_read_the_events_projections_skipped() {
                     .as_array()
                     .is_some_and(|a| a.len() == 3)
             },
-            QUERY,
+            &operation("ProjectionFailures"),
             json!({}),
             Some(&admin),
         )
@@ -80,16 +77,36 @@ async fn platform_admins_and_the_cli_read_the_events_projections_skipped() {
     assert_eq!(names, ["audit", "catalogue", "watches"]);
 
     let curator = app.token("ana", "l3ce", &[Role::Curator, Role::TenantAdmin]);
-    let (code, _) = app.error(Some(&curator), QUERY, vars.clone()).await;
+    let (code, _) = app
+        .error(
+            Some(&curator),
+            &operation("ProjectionFailures"),
+            vars.clone(),
+        )
+        .await;
     assert_eq!(code, "FORBIDDEN");
-    let (code, _) = app.error(None, QUERY, vars).await;
+    let (code, _) = app
+        .error(None, &operation("ProjectionFailures"), vars)
+        .await;
     assert_eq!(code, "UNAUTHENTICATED");
-    let (code, field) = app.error(Some(&admin), QUERY, json!({"p": "nope"})).await;
+    let (code, field) = app
+        .error(
+            Some(&admin),
+            &operation("ProjectionFailures"),
+            json!({"projection": "nope"}),
+        )
+        .await;
     assert_eq!(
         (code.as_str(), field.as_deref()),
         ("BAD_USER_INPUT", Some("projection"))
     );
-    let (code, field) = app.error(Some(&admin), QUERY, json!({"first": -1})).await;
+    let (code, field) = app
+        .error(
+            Some(&admin),
+            &operation("ProjectionFailures"),
+            json!({"first": -1}),
+        )
+        .await;
     assert_eq!(
         (code.as_str(), field.as_deref()),
         ("BAD_USER_INPUT", Some("first"))
