@@ -11,9 +11,9 @@ use ri_projections::watches::{self as read, NotificationKind as ReadKind};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::command::{app, caller, expected, version};
+use super::command::{execute_own, expected, version};
 use super::enums::{CoverLevel, FeatureMatch, InstrumentKind};
-use super::error::{ApiError, Code, from_failure};
+use super::error::{ApiError, Code};
 use super::inputs::features;
 use super::objects::{Feature, FieldChange, Instrument, PageInfo};
 use super::{Api, principal};
@@ -307,18 +307,18 @@ async fn run(
     command: WatchCommand,
 ) -> Result<i64, ApiError> {
     let api = ctx.data_unchecked::<Api>();
-    let v = app(api)
-        .execute::<WatchAggregate>(
-            &caller(user),
-            &policy::KEEP_WATCHES,
-            &user.tenant,
-            id,
-            command,
-            || (),
-            expected(expected_version)?,
-        )
-        .await
-        .map_err(|f| from_failure(f, "watch", ApiError::from))?;
+    let v = execute_own::<WatchAggregate>(
+        api,
+        user,
+        &policy::KEEP_WATCHES,
+        "watch",
+        id,
+        command,
+        || (),
+        expected(expected_version)?,
+        ApiError::from,
+    )
+    .await?;
     Ok(version(v))
 }
 

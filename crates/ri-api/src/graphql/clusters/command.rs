@@ -240,18 +240,18 @@ pub(super) async fn run_area(
     command: AreaCommand,
 ) -> Result<AreaChange, ApiError> {
     let api = ctx.data_unchecked::<Api>();
-    let v = app(api)
-        .execute::<AreaAggregate>(
-            &caller(user),
-            &policy::RUN_CLUSTERS,
-            &user.tenant,
-            id,
-            command,
-            || (),
-            expected(expected_version)?,
-        )
-        .await
-        .map_err(|f| from_failure(f, "end-user area", AreaError::into))?;
+    let v = execute_own::<AreaAggregate>(
+        api,
+        user,
+        &policy::RUN_CLUSTERS,
+        "end-user area",
+        id,
+        command,
+        || (),
+        expected(expected_version)?,
+        AreaError::into,
+    )
+    .await?;
     Ok(AreaChange {
         id: ID(id.to_owned()),
         version: version(v),

@@ -39,7 +39,7 @@ use ri_projections::clusters::{self as read, Attempt, AttemptLimit, InvitationAc
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use super::command::{app, caller, expected, version};
+use super::command::{app, caller, execute_own, expected, version};
 use super::enums::SuccessCriterion;
 use super::error::{ApiError, Code, from_failure};
 use super::http::ClientIp;

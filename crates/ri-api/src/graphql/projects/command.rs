@@ -64,16 +64,16 @@ pub(crate) async fn execute(
     expected: Option<usize>,
     command: ProjectCommand,
 ) -> Result<usize, ApiError> {
-    app(api)
-        .execute::<ProjectAggregate>(
-            &caller(user),
-            &policy::CHANGE_PROJECTS,
-            &user.tenant,
-            id,
-            command,
-            || (),
-            expected,
-        )
-        .await
-        .map_err(|f| from_failure(f, "project", ApiError::from))
+    execute_own::<ProjectAggregate>(
+        api,
+        user,
+        &policy::CHANGE_PROJECTS,
+        "project",
+        id,
+        command,
+        || (),
+        expected,
+        ApiError::from,
+    )
+    .await
 }

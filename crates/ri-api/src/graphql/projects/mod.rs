@@ -42,9 +42,9 @@ use ri_taxonomy::FeatureSet;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use super::command::{app, caller, version};
+use super::command::{app, caller, execute_own, version};
 use super::enums::{FeatureMatch, SuccessCriterion};
-use super::error::{ApiError, Code, from_failure};
+use super::error::{ApiError, Code};
 use super::inputs::features;
 use super::objects::{Category, Feature, Instrument, PageInfo};
 use super::{Api, principal};
