@@ -6,6 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash deploy/local/services.sh
 
+# The deployment files (image, Kubernetes manifests, NATS values) are checked offline, and any
+# finding fails the run (deploy/README.md#validation).
+bash deploy/validate.sh
+
 # The browser tests (crates/regional-invest/tests/web.rs) drive Debian's headless Chromium with
 # playwright-core from web-tests/ (no browser download: the lock file pins playwright-core only).
 if [ ! -x /usr/bin/chromium ] || ! command -v node >/dev/null 2>&1; then
