@@ -147,6 +147,8 @@ impl App {
         registry
             .validate()
             .context("the event registry is inconsistent")?;
+        // Refused before anything starts, rather than at the first publish.
+        let deployment = config.deployment()?;
         if run_migrations {
             migrate(config).await?;
         }
@@ -185,7 +187,7 @@ impl App {
         let relay_config = ri_relay::RelayConfig {
             batch_size: config.relay_batch_size,
             max_backoff,
-            ..ri_relay::RelayConfig::default()
+            ..ri_relay::RelayConfig::for_deployment(&deployment)
         };
         let event_subject_prefix = relay_config.subject_prefix.clone();
         let relay = ri_relay::Relay::new(log.clone(), nats.clone(), relay_config);
@@ -194,7 +196,7 @@ impl App {
         // drops the copies by message id).
         let notifier_config = ri_relay::NotificationRelayConfig {
             max_backoff,
-            ..ri_relay::NotificationRelayConfig::default()
+            ..ri_relay::NotificationRelayConfig::for_deployment(&deployment)
         };
         let notification_subject_prefix = notifier_config.subject_prefix.clone();
         let notifier =

@@ -48,6 +48,11 @@ impl fmt::Debug for Secret {
 pub struct Config {
     pub database_url: String,
     pub nats_url: String,
+    /// The deployment name (`RI_DEPLOYMENT`, default `ri`): it prefixes the NATS JetStream
+    /// stream names and subjects (`RI_EVENTS` on `ri.evt.>`, `RI_NOTIFICATIONS` on `ri.ntf.>`),
+    /// so deployments sharing a NATS server never see each other's messages. 1 to 32 of a-z,
+    /// 0-9, `_` and `-`.
+    pub deployment: String,
     pub listen: SocketAddr,
     /// The role service connections switch to; empty keeps the login role.
     pub db_role: String,
@@ -94,6 +99,7 @@ impl Default for Config {
         Self {
             database_url: "postgres://postgres@127.0.0.1:5432/regional_invest".to_owned(),
             nats_url: "nats://127.0.0.1:4222".to_owned(),
+            deployment: ri_relay::Deployment::DEFAULT.to_owned(),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             db_role: "ri_app".to_owned(),
             db_max_connections: 16,
@@ -160,6 +166,12 @@ impl Config {
             rs256_public_key_pem,
             rs256_private_key_pem: None,
         })
+    }
+
+    /// The checked deployment name; an error names it and the rule.
+    pub fn deployment(&self) -> anyhow::Result<ri_relay::Deployment> {
+        ri_relay::Deployment::parse(&self.deployment)
+            .with_context(|| "the deployment configuration (RI_DEPLOYMENT) is refused")
     }
 
     /// The checked matching weights; an error names the bad setting.
@@ -383,6 +395,32 @@ mod tests {
 
             jail.set_env("RI_TRUSTED_PROXIES", "10.0.0.0/40");
             assert!(Config::load().is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_deployment_name_comes_from_the_environment_and_is_checked() {
+        Jail::expect_with(|jail| {
+            let defaults = Config::load().map_err(|e| e.to_string())?;
+            let deployment = defaults.deployment().map_err(|e| e.to_string())?;
+            assert_eq!(deployment.event_stream(), "RI_EVENTS");
+            assert_eq!(deployment.notification_subject_prefix(), "ri.ntf");
+
+            jail.set_env("RI_DEPLOYMENT", "staging");
+            let config = Config::load().map_err(|e| e.to_string())?;
+            let deployment = config.deployment().map_err(|e| e.to_string())?;
+            assert_eq!(deployment.event_stream(), "STAGING_EVENTS");
+            assert_eq!(deployment.event_subject_prefix(), "staging.evt");
+
+            jail.set_env("RI_DEPLOYMENT", "Staging.EU");
+            let config = Config::load().map_err(|e| e.to_string())?;
+            let refused = config.deployment().map(|_| ()).unwrap_err();
+            let shown = format!("{refused:#}");
+            assert!(
+                shown.contains("RI_DEPLOYMENT") && shown.contains("\"Staging.EU\""),
+                "{shown}"
+            );
             Ok(())
         });
     }
