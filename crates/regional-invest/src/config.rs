@@ -47,6 +47,12 @@ impl fmt::Debug for Secret {
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub database_url: String,
+    /// A URL through a connection pooler in transaction mode (`RI_DATABASE_POOLED_URL`,
+    /// PgBouncer): when set, request traffic (GraphQL, downloads, the calendar, readiness) goes
+    /// through it, while what needs a session of its own (the runners' and relay's advisory
+    /// locks, the seed's lock, migrations) and the background work stay on `database_url`.
+    /// Its login role must be a member of `db_role` that owns nothing (docs/operations.md).
+    pub database_pooled_url: Option<String>,
     pub nats_url: String,
     /// The deployment name (`RI_DEPLOYMENT`, default `ri`): it prefixes the NATS JetStream
     /// stream names and subjects (`RI_EVENTS` on `ri.evt.>`, `RI_NOTIFICATIONS` on `ri.ntf.>`),
@@ -98,6 +104,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             database_url: "postgres://postgres@127.0.0.1:5432/regional_invest".to_owned(),
+            database_pooled_url: None,
             nats_url: "nats://127.0.0.1:4222".to_owned(),
             deployment: ri_relay::Deployment::DEFAULT.to_owned(),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
@@ -217,7 +224,13 @@ mod tests {
             jail.set_env("RI_LISTEN", "127.0.0.1:9001");
             jail.set_env("RI_LOG_FORMAT", "text");
             jail.set_env("DATABASE_URL", "postgres://u@db/x");
+            jail.set_env("RI_DATABASE_POOLED_URL", "postgres://svc@pgbouncer:6432/x");
             let config = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(
+                config.database_pooled_url.as_deref(),
+                Some("postgres://svc@pgbouncer:6432/x")
+            );
+            assert_eq!(Config::default().database_pooled_url, None);
             assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 9001)));
             assert_eq!(config.snapshot_every, 7);
             assert_eq!(config.database_url, "postgres://u@db/x");

@@ -4,6 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+pub mod pgbouncer;
+
 use regional_invest::{App, Config};
 use ri_domain::{Role, TenantSlug};
 use serde_json::{Value, json};
@@ -12,6 +14,8 @@ pub struct TestApp {
     pub app: App,
     pub config: Config,
     pub http: reqwest::Client,
+    /// The pooler requests go through, with `TEST_THROUGH_PGBOUNCER=1`.
+    pub bouncer: Option<pgbouncer::PgBouncer>,
 }
 
 pub fn operation(name: &str) -> String {
@@ -86,11 +90,28 @@ impl TestApp {
             ..Config::default()
         };
         adjust(&mut config);
+        // Any test's requests may be sent through PgBouncer in transaction mode, to find a
+        // query of the request path that needs a session (docs/operations.md#pgbouncer). Not
+        // an `RI_` variable: the service would refuse it as an unknown setting.
+        let mut bouncer = None;
+        if std::env::var_os("TEST_THROUGH_PGBOUNCER").is_some()
+            && config.database_pooled_url.is_none()
+        {
+            regional_invest::migrate(&config).await.unwrap();
+            let owner = sqlx::PgPool::connect(&config.database_url).await.unwrap();
+            pgbouncer::ensure_pooled_role(&owner).await;
+            owner.close().await;
+            let started = pgbouncer::PgBouncer::start(&config.database_url);
+            config.database_pooled_url =
+                Some(started.url(&config.database_url, pgbouncer::POOLED_ROLE));
+            bouncer = Some(started);
+        }
         let app = App::start(&config, true).await.unwrap();
         Self {
             app,
             config,
             http: reqwest::Client::new(),
+            bouncer,
         }
     }
 
