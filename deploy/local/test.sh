@@ -20,6 +20,14 @@ if [ ! -x /usr/bin/chromium ] || ! command -v node >/dev/null 2>&1; then
     command -v node >/dev/null 2>&1 || browser_packages+=(nodejs npm)
     apt-get install -y -qq "${browser_packages[@]}" >/dev/null
 fi
+# The PgBouncer tests (crates/regional-invest/tests/pgbouncer.rs) start Debian's pgbouncer
+# themselves on a free port; it is installed, never started as a service (RUNLEVEL=1).
+if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
+    echo "[test] installing PgBouncer for the pooler tests" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    RUNLEVEL=1 apt-get install -y -qq pgbouncer >/dev/null
+fi
 if [ ! -d web-tests/node_modules ] || [ ! -d web-tests/node_modules/graphql-http ]; then
     echo "[test] installing web-tests/ (npm ci)" >&2
     npm ci --prefix web-tests --no-audit --no-fund >/dev/null

@@ -101,6 +101,45 @@ pub async fn seed_database(config: &Config) -> anyhow::Result<crate::seed::SeedR
     Ok(report)
 }
 
+/// The pool for request traffic through `url` (a pooler in transaction mode), once its role is
+/// known to be subject to row-level security: a superuser, a `BYPASSRLS` role or the tables'
+/// owner would let every tenant read every other's drafts, so the service refuses to start.
+async fn pooled_request_pool(config: &Config, url: &str) -> anyhow::Result<sqlx::PgPool> {
+    let pooled = db::pooled_pool(url, config.db_max_connections)
+        .await
+        .context("connect to PostgreSQL through the pooler (database_pooled_url)")?;
+    let app_role = (!config.db_role.is_empty()).then_some(config.db_role.as_str());
+    let role = db::check_role(&pooled, app_role)
+        .await
+        .context("check the pooled connections' role")?;
+    if let Some(refusal) = role.refusal(app_role) {
+        pooled.close().await;
+        anyhow::bail!(
+            "database_pooled_url: {refusal}; requests through the pooler would not be subject to \
+             row-level security. Log in through the pooler as a role that is a member of {} and \
+             owns nothing (docs/operations.md#pgbouncer)",
+            app_role.unwrap_or("the application role")
+        );
+    }
+    for (setting, value) in [
+        ("statement_timeout", &role.statement_timeout),
+        (
+            "idle_in_transaction_session_timeout",
+            &role.idle_in_transaction_timeout,
+        ),
+    ] {
+        if value == "0" {
+            tracing::warn!(
+                role = %role.role,
+                setting,
+                "no {setting} on the pooled connections: set it on the role (ALTER ROLE ... SET), \
+                 the service cannot pass it through the pooler"
+            );
+        }
+    }
+    Ok(pooled)
+}
+
 fn log_config(config: &Config) -> LogConfig {
     LogConfig {
         snapshot_every: config.snapshot_every,
@@ -147,6 +186,8 @@ impl App {
         registry
             .validate()
             .context("the event registry is inconsistent")?;
+        // Refused before anything starts, rather than at the first publish.
+        let deployment = config.deployment()?;
         if run_migrations {
             migrate(config).await?;
         }
@@ -155,6 +196,16 @@ impl App {
             .await
             .context("connect to PostgreSQL")?;
         let log = EventLog::new(pool.clone(), registry, log_config(config));
+        // Request traffic goes through the pooler when there is one; the log handle on it
+        // wakes this process's runners and relay like the direct one.
+        let (request_pool, request_log) = match &config.database_pooled_url {
+            Some(url) => {
+                let pooled = pooled_request_pool(config, url).await?;
+                let pooled_log = log.through_pooler(pooled.clone());
+                (pooled, pooled_log)
+            }
+            None => (pool.clone(), log.clone()),
+        };
         let max_backoff = Duration::from_millis(config.relay_max_backoff_ms);
         let nats = async_nats::ConnectOptions::new()
             .name("regional-invest")
@@ -185,7 +236,7 @@ impl App {
         let relay_config = ri_relay::RelayConfig {
             batch_size: config.relay_batch_size,
             max_backoff,
-            ..ri_relay::RelayConfig::default()
+            ..ri_relay::RelayConfig::for_deployment(&deployment)
         };
         let event_subject_prefix = relay_config.subject_prefix.clone();
         let relay = ri_relay::Relay::new(log.clone(), nats.clone(), relay_config);
@@ -194,7 +245,7 @@ impl App {
         // drops the copies by message id).
         let notifier_config = ri_relay::NotificationRelayConfig {
             max_backoff,
-            ..ri_relay::NotificationRelayConfig::default()
+            ..ri_relay::NotificationRelayConfig::for_deployment(&deployment)
         };
         let notification_subject_prefix = notifier_config.subject_prefix.clone();
         let notifier =
@@ -221,8 +272,8 @@ impl App {
         let auth = ri_api::Authenticator::new(&config.auth()?)?;
         let auth_for_exports = auth.clone();
         let api = ri_api::graphql::Api {
-            db: pool.clone(),
-            log: log.clone(),
+            db: request_pool.clone(),
+            log: request_log,
             clock: Arc::new(SystemClock),
             // Subscriptions read what the relay (of whichever process) publishes.
             nats: Some(nats.clone()),
@@ -232,13 +283,13 @@ impl App {
         };
         let schema = ri_api::graphql::schema(api.clone(), config.graphql_introspection);
         let router = ri_api::router(ri_api::AppState {
-            db: pool.clone(),
+            db: request_pool.clone(),
             nats,
             metrics,
             startup: startup.clone(),
         })
         .merge(ri_api::graphql::routes(schema, auth, config.graphql()))
-        .merge(ri_api::calendar::routes(pool))
+        .merge(ri_api::calendar::routes(request_pool))
         .merge(ri_api::exports::routes(api, auth_for_exports))
         .merge(ri_web::routes());
         let listener = tokio::net::TcpListener::bind(config.listen)

@@ -47,7 +47,18 @@ impl fmt::Debug for Secret {
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub database_url: String,
+    /// A URL through a connection pooler in transaction mode (`RI_DATABASE_POOLED_URL`,
+    /// PgBouncer): when set, request traffic (GraphQL, downloads, the calendar, readiness) goes
+    /// through it, while what needs a session of its own (the runners' and relay's advisory
+    /// locks, the seed's lock, migrations) and the background work stay on `database_url`.
+    /// Its login role must be a member of `db_role` that owns nothing (docs/operations.md).
+    pub database_pooled_url: Option<String>,
     pub nats_url: String,
+    /// The deployment name (`RI_DEPLOYMENT`, default `ri`): it prefixes the NATS JetStream
+    /// stream names and subjects (`RI_EVENTS` on `ri.evt.>`, `RI_NOTIFICATIONS` on `ri.ntf.>`),
+    /// so deployments sharing a NATS server never see each other's messages. 1 to 32 of a-z,
+    /// 0-9, `_` and `-`.
+    pub deployment: String,
     pub listen: SocketAddr,
     /// The role service connections switch to; empty keeps the login role.
     pub db_role: String,
@@ -93,7 +104,9 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             database_url: "postgres://postgres@127.0.0.1:5432/regional_invest".to_owned(),
+            database_pooled_url: None,
             nats_url: "nats://127.0.0.1:4222".to_owned(),
+            deployment: ri_relay::Deployment::DEFAULT.to_owned(),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             db_role: "ri_app".to_owned(),
             db_max_connections: 16,
@@ -162,6 +175,12 @@ impl Config {
         })
     }
 
+    /// The checked deployment name; an error names it and the rule.
+    pub fn deployment(&self) -> anyhow::Result<ri_relay::Deployment> {
+        ri_relay::Deployment::parse(&self.deployment)
+            .with_context(|| "the deployment configuration (RI_DEPLOYMENT) is refused")
+    }
+
     /// The checked matching weights; an error names the bad setting.
     pub fn matching_weights(&self) -> anyhow::Result<Weights> {
         Weights::new(self.matching_weights)
@@ -205,7 +224,13 @@ mod tests {
             jail.set_env("RI_LISTEN", "127.0.0.1:9001");
             jail.set_env("RI_LOG_FORMAT", "text");
             jail.set_env("DATABASE_URL", "postgres://u@db/x");
+            jail.set_env("RI_DATABASE_POOLED_URL", "postgres://svc@pgbouncer:6432/x");
             let config = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(
+                config.database_pooled_url.as_deref(),
+                Some("postgres://svc@pgbouncer:6432/x")
+            );
+            assert_eq!(Config::default().database_pooled_url, None);
             assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 9001)));
             assert_eq!(config.snapshot_every, 7);
             assert_eq!(config.database_url, "postgres://u@db/x");
@@ -383,6 +408,32 @@ mod tests {
 
             jail.set_env("RI_TRUSTED_PROXIES", "10.0.0.0/40");
             assert!(Config::load().is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_deployment_name_comes_from_the_environment_and_is_checked() {
+        Jail::expect_with(|jail| {
+            let defaults = Config::load().map_err(|e| e.to_string())?;
+            let deployment = defaults.deployment().map_err(|e| e.to_string())?;
+            assert_eq!(deployment.event_stream(), "RI_EVENTS");
+            assert_eq!(deployment.notification_subject_prefix(), "ri.ntf");
+
+            jail.set_env("RI_DEPLOYMENT", "staging");
+            let config = Config::load().map_err(|e| e.to_string())?;
+            let deployment = config.deployment().map_err(|e| e.to_string())?;
+            assert_eq!(deployment.event_stream(), "STAGING_EVENTS");
+            assert_eq!(deployment.event_subject_prefix(), "staging.evt");
+
+            jail.set_env("RI_DEPLOYMENT", "Staging.EU");
+            let config = Config::load().map_err(|e| e.to_string())?;
+            let refused = config.deployment().map(|_| ()).unwrap_err();
+            let shown = format!("{refused:#}");
+            assert!(
+                shown.contains("RI_DEPLOYMENT") && shown.contains("\"Staging.EU\""),
+                "{shown}"
+            );
             Ok(())
         });
     }

@@ -8,11 +8,14 @@ use std::time::{Duration, Instant};
 use regional_invest::{App, Config};
 use serde_json::Value;
 
+mod common;
+
 fn config() -> Config {
     let db = format!("ri_test_{}", uuid::Uuid::new_v4().simple());
     Config {
         database_url: format!("{}/{db}", ri_testkit::server_url()),
         listen: "127.0.0.1:0".parse().unwrap(),
+        deployment: common::test_deployment(),
         ..Config::default()
     }
 }
@@ -147,6 +150,7 @@ async fn of_two_serve_processes_one_runs_the_projection_and_the_other_takes_over
         std::process::Command::new(env!("CARGO_BIN_EXE_regional-invest"))
             .arg("serve")
             .env("DATABASE_URL", &config.database_url)
+            .env("RI_DEPLOYMENT", &config.deployment)
             .env("RI_LISTEN", "127.0.0.1:0")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -170,7 +174,9 @@ async fn of_two_serve_processes_one_runs_the_projection_and_the_other_takes_over
 
 #[tokio::test]
 async fn committed_events_reach_jetstream_with_their_id() {
-    let app = App::start(&config(), true).await.unwrap();
+    let config = config();
+    let deployment = config.deployment().unwrap();
+    let app = App::start(&config, true).await.unwrap();
     let slug = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     let tenant = ri_domain::TenantSlug::parse(&slug).unwrap();
     let profile = ri_domain::tenant::TenantProfile {
@@ -203,9 +209,12 @@ async fn committed_events_reach_jetstream_with_their_id() {
 
     let nats = async_nats::connect("nats://127.0.0.1:4222").await.unwrap();
     let stream = async_nats::jetstream::new(nats)
-        .get_stream("RI_EVENTS")
+        .get_stream(deployment.event_stream())
         .await;
-    let subject = format!("ri.evt.{slug}.tenant.tenantregistered");
+    let subject = format!(
+        "{}.{slug}.tenant.tenantregistered",
+        deployment.event_subject_prefix()
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     let message = loop {
         if let Ok(stream) = &stream
@@ -239,6 +248,7 @@ fn serve_seed(config: &Config, port: u16) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_regional-invest"))
         .args(["serve", "--seed"])
         .env("DATABASE_URL", &config.database_url)
+        .env("RI_DEPLOYMENT", &config.deployment)
         .env("RI_LISTEN", format!("127.0.0.1:{port}"))
         .env("RI_EXPIRY_INTERVAL_MS", "3600000")
         .env("RUST_LOG", "warn")

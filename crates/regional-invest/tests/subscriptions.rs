@@ -216,8 +216,8 @@ impl HeldRelay {
 
     async fn new(app: &TestApp, lock: sqlx::PgConnection) -> Self {
         let nats = async_nats::connect(&app.config.nats_url).await.unwrap();
-        let relay =
-            ri_relay::Relay::new(app.app.log.clone(), nats, ri_relay::RelayConfig::default());
+        let config = ri_relay::RelayConfig::for_deployment(&app.deployment());
+        let relay = ri_relay::Relay::new(app.app.log.clone(), nats, config);
         relay.ensure_stream().await.unwrap();
         Self {
             relay,

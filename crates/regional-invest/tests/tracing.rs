@@ -152,7 +152,13 @@ async fn the_request_the_relay_s_publish_and_a_subscriber_s_receipt_are_one_trac
     assert_eq!(publish.span_kind, SpanKind::Producer);
     assert_eq!(
         attribute(&publish, "messaging.destination.name").as_deref(),
-        Some(format!("ri.evt.{slug}.fundinginstrument.instrumentdrafted").as_str())
+        Some(
+            format!(
+                "{}.{slug}.fundinginstrument.instrumentdrafted",
+                app.deployment().event_subject_prefix()
+            )
+            .as_str()
+        )
     );
     let event_id: String = sqlx::query_scalar(
         "SELECT event_id::text FROM events WHERE aggregate_id = $1 AND sequence = 1",

@@ -76,7 +76,8 @@ async fn a_watch_notifies_new_matches_and_changes_and_feeds_a_calendar() {
     let curator = app.token("ana", "l3ce", &[Role::Curator]);
     let seeker = app.token("sme-1", "cluj-it", &[]);
     let nats = async_nats::connect(&app.config.nats_url).await.unwrap();
-    let mut published = nats.subscribe("ri.ntf.cluj-it.>").await.unwrap();
+    let ntf = app.deployment().notification_subject_prefix();
+    let mut published = nats.subscribe(format!("{ntf}.cluj-it.>")).await.unwrap();
 
     // Already published when the watch is made: followed, not announced.
     let known = publish(&app, &curator, "Known border call", &["T1"]).await;
@@ -154,8 +155,8 @@ async fn a_watch_notifies_new_matches_and_changes_and_feeds_a_calendar() {
     assert_eq!(
         kinds,
         vec![
-            ("ri.ntf.cluj-it.new_match".to_owned(), json!("NEW_MATCH")),
-            ("ri.ntf.cluj-it.changed".to_owned(), json!("CHANGED")),
+            (format!("{ntf}.cluj-it.new_match"), json!("NEW_MATCH")),
+            (format!("{ntf}.cluj-it.changed"), json!("CHANGED")),
         ]
     );
 
@@ -387,9 +388,9 @@ async fn bad_watches_and_other_people_s_watches_are_refused_and_store_nothing() 
 async fn notifications_are_pushed_to_their_recipient_on_any_server_process() {
     let app = TestApp::start().await;
     let other = app.start_beside().await;
-    // Tenants of this test alone: every test's service shares the one NATS server, and another
-    // test's `cluj-it`/`sme-1` would publish on the very subject watched here (one NATS shared
-    // by two deployments is issue 15's).
+    // Tenants of this test alone, besides its own deployment name: every test's service shares
+    // the one NATS server, and another test's `cluj-it`/`sme-1` published on the very subject
+    // watched here while all tests had the deployment name `ri`.
     let unique = |prefix: &str| {
         format!(
             "{prefix}{}",

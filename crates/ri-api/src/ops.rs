@@ -79,7 +79,8 @@ async fn healthz() -> impl IntoResponse {
 
 async fn readyz(State(state): State<AppState>) -> Response {
     let postgres = async {
-        sqlx::query("SELECT 1")
+        // The simple protocol: one message, fine through a pooler in transaction mode.
+        sqlx::raw_sql("SELECT 1")
             .execute(&state.db)
             .await
             .map(|_| ())

@@ -30,11 +30,13 @@ pub struct EventLog {
 #[derive(Debug)]
 struct Inner {
     pool: PgPool,
-    registry: EventRegistry,
+    registry: Arc<EventRegistry>,
     config: LogConfig,
+    /// Behind a pooler in transaction mode: every statement runs in an explicit transaction.
+    through_pooler: bool,
     /// Bumped after each append this process commits, so local readers wake at once
-    /// instead of at their next poll.
-    appended: watch::Sender<u64>,
+    /// instead of at their next poll. Shared by the handles of [`EventLog::on_pool`].
+    appended: Arc<watch::Sender<u64>>,
 }
 
 impl EventLog {
@@ -43,13 +45,36 @@ impl EventLog {
         Self {
             inner: Arc::new(Inner {
                 pool,
-                registry,
+                registry: Arc::new(registry),
                 config: LogConfig {
                     snapshot_every: config.snapshot_every.max(1),
                 },
-                appended,
+                through_pooler: false,
+                appended: Arc::new(appended),
             }),
         }
+    }
+
+    /// The same log through a connection pooler in transaction mode (request traffic, beside
+    /// the direct pool of the runners and the relay): appends through either wake the readers
+    /// of both. Every statement of its repositories runs in an explicit transaction: outside
+    /// one, the pooler may hand the next protocol message of the same statement to another
+    /// server connection (docs/operations.md#pgbouncer).
+    pub fn through_pooler(&self, pool: PgPool) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                pool,
+                registry: self.inner.registry.clone(),
+                config: self.inner.config,
+                through_pooler: true,
+                appended: self.inner.appended.clone(),
+            }),
+        }
+    }
+
+    /// Whether this handle's pool is a pooler in transaction mode.
+    pub fn is_through_pooler(&self) -> bool {
+        self.inner.through_pooler
     }
 
     pub fn pool(&self) -> &PgPool {

@@ -126,6 +126,20 @@ impl TenantRepository {
         }
     }
 
+    /// Runs a read, in a transaction of its own behind a pooler in transaction mode.
+    async fn fetch_all(
+        &self,
+        query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> Result<Vec<sqlx::postgres::PgRow>, sqlx::Error> {
+        if !self.log.is_through_pooler() {
+            return query.fetch_all(self.pool()).await;
+        }
+        let mut tx = self.pool().begin().await?;
+        let rows = query.fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
     async fn load(
         &self,
         aggregate_type: &str,
@@ -133,7 +147,7 @@ impl TenantRepository {
         after_sequence: i64,
     ) -> Result<Vec<SerializedEvent>, StoreError> {
         // Metadata is not read back: aggregates are rebuilt from payloads alone.
-        let rows = sqlx::query(
+        let query = sqlx::query(
             "SELECT aggregate_id, sequence, event_type, event_version, payload, \
                     '{}'::jsonb AS metadata \
              FROM events \
@@ -143,9 +157,8 @@ impl TenantRepository {
         .bind(self.tenant.as_str())
         .bind(aggregate_type)
         .bind(aggregate_id)
-        .bind(after_sequence)
-        .fetch_all(self.pool())
-        .await?;
+        .bind(after_sequence);
+        let rows = self.fetch_all(query).await?;
         rows.iter()
             .map(|row| {
                 Ok(self
@@ -162,7 +175,7 @@ impl TenantRepository {
         aggregate_type: &'static str,
         aggregate_id: &str,
     ) -> Result<Option<SerializedSnapshot>, StoreError> {
-        let rows = sqlx::query(
+        let query = sqlx::query(
             "WITH s AS (SELECT last_sequence, snapshot_version, payload FROM snapshots \
                         WHERE tenant = $1 AND aggregate_type = $2 AND aggregate_id = $3) \
              SELECT true AS is_snapshot, $3 AS aggregate_id, last_sequence AS sequence, \
@@ -177,9 +190,8 @@ impl TenantRepository {
         )
         .bind(self.tenant.as_str())
         .bind(aggregate_type)
-        .bind(aggregate_id)
-        .fetch_all(self.pool())
-        .await?;
+        .bind(aggregate_id);
+        let rows = self.fetch_all(query).await?;
         let mut snapshot = None;
         let mut events = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -285,7 +297,7 @@ impl TenantRepository {
         .bind(&payloads)
         .bind(&metadata);
 
-        let Some(snapshot) = snapshot else {
+        if snapshot.is_none() && !self.log.is_through_pooler() {
             // One statement: atomic on its own, and one round trip.
             insert.execute(self.pool()).await.map_err(classify)?;
             self.appended(
@@ -294,11 +306,12 @@ impl TenantRepository {
                 started,
             );
             return Ok(());
-        };
+        }
         let mut tx = self.pool().begin().await?;
         insert.execute(&mut *tx).await.map_err(classify)?;
-        sqlx::query(
-            "INSERT INTO snapshots (tenant, aggregate_type, aggregate_id, last_sequence, \
+        if let Some(snapshot) = snapshot {
+            sqlx::query(
+                "INSERT INTO snapshots (tenant, aggregate_type, aggregate_id, last_sequence, \
                                         snapshot_version, payload) \
                  VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (tenant, aggregate_type, aggregate_id) DO UPDATE \
@@ -306,15 +319,16 @@ impl TenantRepository {
                      snapshot_version = EXCLUDED.snapshot_version, \
                      payload = EXCLUDED.payload, taken_at = now() \
                  WHERE snapshots.last_sequence < EXCLUDED.last_sequence",
-        )
-        .bind(self.tenant.as_str())
-        .bind(&first.aggregate_type)
-        .bind(&snapshot.aggregate_id)
-        .bind(snapshot.sequence)
-        .bind(snapshot.version)
-        .bind(&snapshot.state)
-        .execute(&mut *tx)
-        .await?;
+            )
+            .bind(self.tenant.as_str())
+            .bind(&first.aggregate_type)
+            .bind(&snapshot.aggregate_id)
+            .bind(snapshot.sequence)
+            .bind(snapshot.version)
+            .bind(&snapshot.state)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await.map_err(classify)?;
         self.appended(
             events.last().map_or(0, |e| e.sequence),

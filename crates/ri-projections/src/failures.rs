@@ -120,7 +120,8 @@ pub async fn failures(
     projection: Option<&str>,
     limit: i64,
 ) -> Result<Vec<ProjectionFailure>, ProjectionError> {
-    Ok(sqlx::query_as(
+    let mut tx = pool.begin().await?;
+    let value = sqlx::query_as(
         "SELECT projection, event_id, position, tenant, aggregate_type, aggregate_id, \
              event_type, error, recorded_at \
          FROM projection_failures \
@@ -130,8 +131,10 @@ pub async fn failures(
     )
     .bind(projection)
     .bind(limit.clamp(0, 10_000))
-    .fetch_all(pool)
-    .await?)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(value)
 }
 
 #[cfg(test)]

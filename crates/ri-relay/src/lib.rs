@@ -11,12 +11,16 @@
 //! - [`Relay::run`] holds an advisory lock on a connection of its own, so one relay runs across
 //!   processes, and another takes over when its process dies.
 //! - [`NotificationRelay`] publishes the users' notifications on `ri.ntf.<tenant>.<kind>`.
+//! - `ri` in the stream names and subjects is the [`Deployment`] name (the default): two
+//!   deployments sharing a NATS server each have their own streams and subjects.
 
+mod deployment;
 mod error;
 pub mod message;
 pub mod notifications;
 mod relay;
 
+pub use deployment::{Deployment, InvalidDeployment};
 pub use error::RelayError;
 pub use notifications::{NotificationRelay, NotificationRelayConfig, NotificationRelayError};
 pub use relay::{

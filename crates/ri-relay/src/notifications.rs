@@ -38,10 +38,18 @@ pub struct NotificationRelayConfig {
 }
 
 impl Default for NotificationRelayConfig {
+    /// The default deployment's: `RI_NOTIFICATIONS` on `ri.ntf.>`.
     fn default() -> Self {
+        Self::for_deployment(&crate::Deployment::default())
+    }
+}
+
+impl NotificationRelayConfig {
+    /// The defaults, with `deployment`'s stream and subjects.
+    pub fn for_deployment(deployment: &crate::Deployment) -> Self {
         Self {
-            stream: "RI_NOTIFICATIONS".to_owned(),
-            subject_prefix: "ri.ntf".to_owned(),
+            stream: deployment.notification_stream(),
+            subject_prefix: deployment.notification_subject_prefix(),
             batch_size: 200,
             ack_timeout: Duration::from_secs(10),
             duplicate_window: Duration::from_secs(48 * 3600),

@@ -9,8 +9,8 @@ use sqlx::postgres::PgConnectOptions;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::RelayError;
 use crate::message;
+use crate::{Deployment, RelayError};
 
 /// The relay's checkpoint (reader) name.
 pub const READER: &str = "relay";
@@ -60,10 +60,18 @@ pub fn reconnect_delay(attempts: usize, cap: Duration) -> Duration {
 }
 
 impl Default for RelayConfig {
+    /// The default deployment's: `RI_EVENTS` on `ri.evt.>`.
     fn default() -> Self {
+        Self::for_deployment(&Deployment::default())
+    }
+}
+
+impl RelayConfig {
+    /// The defaults, with `deployment`'s stream and subjects.
+    pub fn for_deployment(deployment: &Deployment) -> Self {
         Self {
-            stream: "RI_EVENTS".to_owned(),
-            subject_prefix: "ri.evt".to_owned(),
+            stream: deployment.event_stream(),
+            subject_prefix: deployment.event_subject_prefix(),
             reader: READER.to_owned(),
             batch_size: 500,
             ack_timeout: Duration::from_secs(10),

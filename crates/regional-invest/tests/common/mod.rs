@@ -4,6 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+pub mod pgbouncer;
+
 use regional_invest::{App, Config};
 use ri_domain::{Role, TenantSlug};
 use serde_json::{Value, json};
@@ -12,6 +14,8 @@ pub struct TestApp {
     pub app: App,
     pub config: Config,
     pub http: reqwest::Client,
+    /// The pooler requests go through, with `TEST_THROUGH_PGBOUNCER=1`.
+    pub bouncer: Option<pgbouncer::PgBouncer>,
 }
 
 pub fn operation(name: &str) -> String {
@@ -20,6 +24,53 @@ pub fn operation(name: &str) -> String {
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// A deployment name of its own for one test's service: tests share one NATS server, and
+/// with the default `ri` a test's subscription received another test's events whenever their
+/// tenant slugs were the same. Streams of test deployments an hour old are deleted first, so
+/// the shared server does not collect a pair of streams per test run forever.
+pub fn test_deployment() -> String {
+    static PRUNED: std::sync::Once = std::sync::Once::new();
+    PRUNED.call_once(prune_old_test_streams);
+    format!(
+        "{TEST_DEPLOYMENT_PREFIX}{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..16]
+    )
+}
+
+/// Test deployment names start with this; their streams with it upper-cased.
+pub const TEST_DEPLOYMENT_PREFIX: &str = "t-";
+
+/// Deletes the streams of test deployments created more than an hour ago (a test never runs
+/// that long). Best effort: a test does not fail because another run deleted one first.
+fn prune_old_test_streams() {
+    // Its own thread and runtime: called from inside a test's runtime, which must not block.
+    let pruned = std::thread::spawn(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        runtime.block_on(async {
+            use futures_util::StreamExt;
+            let nats = async_nats::connect(Config::default().nats_url).await.ok()?;
+            let jetstream = async_nats::jetstream::new(nats);
+            let prefix = TEST_DEPLOYMENT_PREFIX.to_ascii_uppercase();
+            let cutoff = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+            let mut old = Vec::new();
+            let mut streams = jetstream.streams();
+            while let Some(Ok(info)) = streams.next().await {
+                if info.config.name.starts_with(&prefix) && info.created < cutoff {
+                    old.push(info.config.name.clone());
+                }
+            }
+            for name in &old {
+                let _ = jetstream.delete_stream(name).await;
+            }
+            Some(())
+        })
+    });
+    let _ = pruned.join();
 }
 
 impl TestApp {
@@ -35,15 +86,38 @@ impl TestApp {
                 uuid::Uuid::new_v4().simple()
             ),
             listen: "127.0.0.1:0".parse().unwrap(),
+            deployment: test_deployment(),
             ..Config::default()
         };
         adjust(&mut config);
+        // Any test's requests may be sent through PgBouncer in transaction mode, to find a
+        // query of the request path that needs a session (docs/operations.md#pgbouncer). Not
+        // an `RI_` variable: the service would refuse it as an unknown setting.
+        let mut bouncer = None;
+        if std::env::var_os("TEST_THROUGH_PGBOUNCER").is_some()
+            && config.database_pooled_url.is_none()
+        {
+            regional_invest::migrate(&config).await.unwrap();
+            let owner = sqlx::PgPool::connect(&config.database_url).await.unwrap();
+            pgbouncer::ensure_pooled_role(&owner).await;
+            owner.close().await;
+            let started = pgbouncer::PgBouncer::start(&config.database_url);
+            config.database_pooled_url =
+                Some(started.url(&config.database_url, pgbouncer::POOLED_ROLE));
+            bouncer = Some(started);
+        }
         let app = App::start(&config, true).await.unwrap();
         Self {
             app,
             config,
             http: reqwest::Client::new(),
+            bouncer,
         }
+    }
+
+    /// This app's deployment: its NATS streams and subjects.
+    pub fn deployment(&self) -> ri_relay::Deployment {
+        self.config.deployment().unwrap()
     }
 
     pub fn url(&self) -> String {
@@ -177,7 +251,12 @@ impl TestApp {
     /// projections and the relay (whichever process holds their locks runs them) and NATS.
     pub async fn start_beside(&self) -> TestApp {
         let database_url = self.config.database_url.clone();
-        TestApp::start_with(|c| c.database_url = database_url).await
+        let deployment = self.config.deployment.clone();
+        TestApp::start_with(|c| {
+            c.database_url = database_url;
+            c.deployment = deployment;
+        })
+        .await
     }
 
     pub fn ws_url(&self) -> String {

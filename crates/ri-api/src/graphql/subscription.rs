@@ -317,12 +317,15 @@ impl Gate {
     }
 
     async fn first_publication(&self, event: &RelayedEvent) -> Result<Option<i64>, ApiError> {
-        Ok(sqlx::query_scalar::<_, Option<i64>>(FIRST_PUBLICATION)
+        let mut tx = self.db.begin().await?;
+        let value = sqlx::query_scalar::<_, Option<i64>>(FIRST_PUBLICATION)
             .bind(&event.tenant)
             .bind(&event.aggregate_id)
             .bind(event.sequence)
-            .fetch_one(&self.db)
-            .await?)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(value)
     }
 }
 

@@ -344,21 +344,25 @@ const TENANT_COLUMNS: &str = "slug, name, kind, country, website, domains, membe
 
 /// Every registered tenant, by name.
 pub async fn tenants(pool: &PgPool) -> Result<Vec<TenantRow>, ReadError> {
+    let mut tx = pool.begin().await?;
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {TENANT_COLUMNS} FROM tenants ORDER BY name, slug"
     )))
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
+    tx.commit().await?;
     rows.iter().map(decode_tenant).collect()
 }
 
 pub async fn tenant(pool: &PgPool, slug: &TenantSlug) -> Result<Option<TenantRow>, ReadError> {
+    let mut tx = pool.begin().await?;
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {TENANT_COLUMNS} FROM tenants WHERE slug = $1"
     )))
     .bind(slug.as_str())
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
     row.as_ref().map(decode_tenant).transpose()
 }
 
@@ -368,17 +372,19 @@ pub async fn roles_of(
     tenant: &TenantSlug,
     subject: &str,
 ) -> Result<Vec<Role>, ReadError> {
+    let mut tx = pool.begin().await?;
     let raw: Vec<String> =
         sqlx::query_scalar("SELECT role FROM tenant_roles WHERE tenant = $1 AND subject = $2")
             .bind(tenant.as_str())
             .bind(subject)
-            .fetch_all(pool)
+            .fetch_all(&mut *tx)
             .await?;
     let mut roles = raw
         .iter()
         .map(|r| r.parse::<Role>().map_err(|e| malformed("role", e)))
         .collect::<Result<Vec<_>, _>>()?;
     roles.sort();
+    tx.commit().await?;
     Ok(roles)
 }
 

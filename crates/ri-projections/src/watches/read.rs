@@ -66,14 +66,16 @@ pub async fn watches_of(
     tenant: &str,
     owner: &str,
 ) -> Result<Vec<WatchRow>, ReadError> {
+    let mut tx = pool.begin().await?;
     let rows: Vec<WatchTuple> = sqlx::query_as(concat!(
         watch_columns!(),
         " WHERE tenant = $1 AND owner = $2 ORDER BY created_at DESC, id"
     ))
     .bind(tenant)
     .bind(owner)
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(rows.into_iter().map(watch_row).collect())
 }
 
@@ -84,6 +86,7 @@ pub async fn watch(
     owner: &str,
     id: &str,
 ) -> Result<Option<WatchRow>, ReadError> {
+    let mut tx = pool.begin().await?;
     let row: Option<WatchTuple> = sqlx::query_as(concat!(
         watch_columns!(),
         " WHERE id = $1 AND tenant = $2 AND owner = $3"
@@ -91,8 +94,9 @@ pub async fn watch(
     .bind(id)
     .bind(tenant)
     .bind(owner)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(row.map(watch_row))
 }
 
@@ -103,7 +107,8 @@ pub async fn watched_instruments(
     id: &str,
     limit: i64,
 ) -> Result<Vec<String>, ReadError> {
-    Ok(sqlx::query_scalar(
+    let mut tx = pool.begin().await?;
+    let value = sqlx::query_scalar(
         "SELECT m.instrument_id FROM watch_matches m \
          JOIN watch_instruments i ON i.id = m.instrument_id \
          WHERE m.watch_id = $1 AND m.current AND i.state->>'published_at' IS NOT NULL \
@@ -111,8 +116,10 @@ pub async fn watched_instruments(
     )
     .bind(id)
     .bind(limit)
-    .fetch_all(pool)
-    .await?)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(value)
 }
 
 /// What a notification is about.
@@ -241,6 +248,7 @@ pub async fn notifications(
     first: u32,
     before: Option<i64>,
 ) -> Result<NotificationPage, ReadError> {
+    let mut tx = pool.begin().await?;
     let mut rows: Vec<NotificationTuple> = sqlx::query_as(concat!(
         notification_columns!(),
         " WHERE tenant = $1 AND recipient = $2 AND ($3 = false OR read_at IS NULL) \
@@ -251,7 +259,7 @@ pub async fn notifications(
     .bind(unread_only)
     .bind(before)
     .bind(i64::from(first) + 1)
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
     let has_next = rows.len() > first as usize;
     rows.truncate(first as usize);
@@ -261,8 +269,9 @@ pub async fn notifications(
     )
     .bind(tenant)
     .bind(recipient)
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(NotificationPage {
         items: rows.into_iter().map(notification).collect(),
         has_next,
@@ -279,6 +288,7 @@ pub async fn mark_notifications_read(
     ids: Option<&[Uuid]>,
     at: OffsetDateTime,
 ) -> Result<u64, ReadError> {
+    let mut tx = pool.begin().await?;
     let done = sqlx::query(
         "UPDATE notifications SET read_at = $4 \
          WHERE tenant = $1 AND recipient = $2 AND read_at IS NULL \
@@ -288,8 +298,9 @@ pub async fn mark_notifications_read(
     .bind(recipient)
     .bind(ids)
     .bind(at)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(done.rows_affected())
 }
 
@@ -330,13 +341,15 @@ pub async fn calendar_feed(
     id: &str,
     token_sha256: &str,
 ) -> Result<Option<CalendarFeed>, ReadError> {
+    let mut tx = pool.begin().await?;
     let name: Option<String> =
         sqlx::query_scalar("SELECT name FROM watches WHERE id = $1 AND calendar_token_sha256 = $2")
             .bind(id)
             .bind(token_sha256)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *tx)
             .await?;
     let Some(name) = name else {
+        tx.commit().await?;
         return Ok(None);
     };
     let rows: Vec<EntryTuple> = sqlx::query_as(
@@ -348,8 +361,9 @@ pub async fn calendar_feed(
              ORDER BY i.deadline, i.id",
     )
     .bind(id)
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(Some(CalendarFeed {
         watch_id: id.to_owned(),
         name,
