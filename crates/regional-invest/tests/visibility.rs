@@ -210,7 +210,7 @@ async fn a_draft_archived_without_publication_is_never_public_a_published_one_st
         .collect::<Vec<_>>();
     assert_eq!(followed, std::slice::from_ref(&shown));
     let followed_rows: Vec<String> = sqlx::query_scalar(
-        "SELECT m.instrument_id FROM watch_matches m JOIN watches w ON w.id = m.watch_id \
+        "SELECT n.instrument_id FROM watch_notified n JOIN watches w ON w.id = ANY(n.watches) \
          WHERE w.tenant = $1",
     )
     .bind(&y)

@@ -318,11 +318,15 @@ async fn main() {
             applied as f64 / seconds
         );
     }
-    let (notices, matches): (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM notifications), (SELECT count(*) FROM watch_matches)",
+    let (rows, notices, matches): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM notifications), \
+             (SELECT coalesce(sum(cardinality(ids)), 0)::int8 FROM notifications), \
+             (SELECT coalesce(sum(cardinality(watches)), 0)::int8 FROM watch_notified)",
     )
     .fetch_one(log.pool())
     .await
     .unwrap();
-    println!("watches made {notices} notifications and {matches} watch-instrument pairs");
+    println!(
+        "watches made {notices} notifications in {rows} rows, and {matches} (watch, instrument) pairs announced"
+    );
 }

@@ -134,8 +134,7 @@ impl NotificationRelay {
         tokio::time::timeout(timeout, self.publish_all(&batch))
             .await
             .map_err(|_| NotificationRelayError::AckTimeout(timeout))??;
-        let ids = batch.iter().map(|n| n.id).collect::<Vec<_>>();
-        watches::mark_notifications_published(&self.db, &ids, OffsetDateTime::now_utc()).await?;
+        watches::mark_notifications_published(&self.db, &batch, OffsetDateTime::now_utc()).await?;
         metrics::counter!("ri_notifications_published_total").increment(batch.len() as u64);
         Ok(batch.len())
     }

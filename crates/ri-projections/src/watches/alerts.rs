@@ -23,7 +23,7 @@ use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{NOTIFICATION_NAMESPACE, NoticeRow};
+use super::{NOTIFICATION_NAMESPACE, NoticeRow, Recipient};
 use crate::catalogue::codes::from_code;
 use crate::catalogue::instruments::Row;
 use crate::error::ProjectionError;
@@ -191,20 +191,28 @@ impl Alerts {
                 .insert(project_id.clone());
             self.new_alerts
                 .push((project_id.clone(), row.id.clone(), score, e.recorded_at));
-            for manager in self.managers(conn, &tenant).await? {
-                notices.push(NoticeRow {
+            let recipients = self
+                .managers(conn, &tenant)
+                .await?
+                .into_iter()
+                .map(|manager| Recipient {
                     id: Uuid::new_v5(
                         &NOTIFICATION_NAMESPACE,
                         format!("{}:{project_id}:{manager}", e.event_id).as_bytes(),
                     ),
                     tenant: tenant.clone(),
-                    recipient: manager,
-                    kind: "PROJECT_MATCH",
+                    user: manager,
                     watch_id: None,
+                })
+                .collect::<Vec<_>>();
+            if !recipients.is_empty() {
+                notices.push(NoticeRow {
+                    recipients,
+                    kind: "PROJECT_MATCH",
                     project_id: Some(project_id.clone()),
                     instrument_id: row.id.clone(),
                     title: row.title.clone(),
-                    message: message.clone(),
+                    message,
                     changes: serde_json::Value::Array(vec![]),
                     deadline: row.deadline,
                     created_at: e.recorded_at,

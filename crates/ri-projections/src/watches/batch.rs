@@ -1,11 +1,16 @@
 //! The instrument side of the `watches` projection, set-based per batch: a run of instrument,
 //! project and tenant events between two watch events reads what it needs in a few queries
-//! (the instruments' states, the watches' standings towards them, which watches each new state
+//! (the instruments' states, which watches they were announced to, which watches each state
 //! meets), folds the events in memory in log order with exactly the per-event rules of
-//! [`super`], and writes what changed in a few statements ([`Batch::flush`]). A watch event
-//! is a barrier: the batch is flushed before it, since it reads the tables.
+//! [`super`], and writes what changed in a few statements ([`Batch::flush`]) at its end. A
+//! watch event matches the watch against the instruments in memory too (the batch's states
+//! and the table's plain columns, a text in SQL).
+//!
+//! A watch follows an instrument exactly while the instrument (ever published) meets the
+//! watch's filter, so which watches followed an instrument before an event is matched from its
+//! state before the event, not stored.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use ri_domain::instrument::{INSTRUMENT, InstrumentEvent, InstrumentStatus};
 use ri_domain::project::PROJECT;
@@ -13,65 +18,18 @@ use ri_domain::tenant::TENANT;
 use ri_eventstore::StoredEvent;
 use sqlx::PgConnection;
 use sqlx::types::Json;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::alerts::Alerts;
-use super::{NOTIFICATION_NAMESPACE, NoticeRow, changed_fields};
+use super::matcher::{
+    Columns, Matcher, Meeting, PUBLISHED_COLUMNS, WATCH, WATCHES, WatchRow, rows_meeting_text,
+};
+use super::{NOTIFICATION_NAMESPACE, NoticeRow, Recipient, changed_fields};
 use crate::catalogue::FieldChange;
 use crate::catalogue::audit::instrument_entry;
 use crate::catalogue::codes::{code, decode, from_code};
 use crate::catalogue::instruments::Row;
 use crate::error::ProjectionError;
-
-/// Which (state, watch) pairs meet the watch's text: `$1` is a JSON array of
-/// {k, w, title, programme, summary, text}; returns the (k, w) that do. The instrument's
-/// vector as `watch_instruments.search` holds it, the text as [`super::MATCHES`] reads it.
-const TEXT_MATCHES: &str = "SELECT p.k, p.w FROM jsonb_to_recordset($1) AS p(k int4, w int4, \
-         title text, programme text, summary text, text text) \
-     WHERE (setweight(to_tsvector('simple', p.title), 'A') \
-         || setweight(to_tsvector('simple', coalesce(p.programme, '')), 'B') \
-         || setweight(to_tsvector('simple', p.summary), 'C')) \
-         @@ websearch_to_tsquery('simple', p.text)";
-
-/// A watch's filter as its row holds it.
-#[derive(Debug, Clone, sqlx::FromRow)]
-struct WatchRow {
-    id: String,
-    tenant: String,
-    owner: String,
-    cover_levels: Vec<String>,
-    countries: Vec<String>,
-    kinds: Vec<String>,
-    features: i64,
-    feature_match: String,
-    text: Option<String>,
-    tenant_filter: Option<String>,
-}
-
-impl WatchRow {
-    /// [`super::MATCHES`] but its text condition, in Rust: every condition on plain columns.
-    fn meets_columns(&self, i: &Row) -> bool {
-        (self.cover_levels.is_empty() || self.cover_levels.contains(&i.cover_level))
-            && (self.countries.is_empty() || self.countries.iter().any(|c| i.countries.contains(c)))
-            && (self.kinds.is_empty() || self.kinds.contains(&i.kind))
-            && (self.features == 0
-                || if self.feature_match == "ALL" {
-                    i.features & self.features == self.features
-                } else {
-                    i.features & self.features != 0
-                })
-            && self.tenant_filter.as_ref().is_none_or(|t| *t == i.tenant)
-    }
-}
-
-/// A watch's standing towards an instrument.
-#[derive(Debug, Clone, Copy)]
-struct Standing {
-    current: bool,
-    notified: bool,
-    since: OffsetDateTime,
-}
 
 /// What a batch has read and changed of the projection's tables, written once by `flush`.
 #[derive(Debug, Default)]
@@ -79,10 +37,14 @@ pub(super) struct Batch {
     /// The instruments' states (`watch_instruments.state`) read or made by this batch.
     instruments: BTreeMap<String, Row>,
     dirty_instruments: BTreeSet<String>,
-    /// instrument -> watch -> standing, for the instruments loaded since the last barrier.
-    standings: BTreeMap<String, BTreeMap<String, Standing>>,
-    dirty_standings: BTreeSet<(String, String)>,
-    /// Every watch, in id order, loaded on first use after a barrier.
+    /// The watches each instrument was announced to (`watch_notified`), for the instruments
+    /// this batch loaded.
+    notified: BTreeMap<String, BTreeSet<String>>,
+    dirty_notified: BTreeSet<String>,
+    /// Every instrument ever published as the table held it when a watch event first needed
+    /// them (the batch's own states in `instruments` are newer).
+    stored: Option<BTreeMap<String, Columns>>,
+    /// Every watch, in id order, loaded on first use.
     watches: Option<Vec<WatchRow>>,
     notices: Vec<NoticeRow>,
     pub(super) alerts: Alerts,
@@ -97,8 +59,11 @@ struct Step<'a> {
     is_change: bool,
     is_announcing: bool,
     open: bool,
-    /// Index of its distinct matching state in the run.
-    key: i32,
+    /// The instrument before the event, when it was published then.
+    before: Option<Row>,
+    /// Its matching state's key in the run, and the state's before the event.
+    key: usize,
+    before_key: Option<usize>,
 }
 
 enum Decoded<'a> {
@@ -108,12 +73,144 @@ enum Decoded<'a> {
 }
 
 impl Batch {
-    /// Before a watch event: everything written, the standings and watchers forgotten (the
-    /// watch event changes them in the tables).
-    pub(super) async fn barrier(&mut self, conn: &mut PgConnection) -> Result<(), ProjectionError> {
-        self.flush(conn).await?;
-        self.standings.clear();
-        self.watches = None;
+    /// After an event of watch `id`: the batch's copy of it as the table now holds it.
+    pub(super) async fn after_watch_event(
+        &mut self,
+        conn: &mut PgConnection,
+        id: &str,
+    ) -> Result<(), ProjectionError> {
+        let Some(watches) = self.watches.as_mut() else {
+            return Ok(());
+        };
+        let row: Option<WatchRow> = sqlx::query_as(WATCH)
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        match (watches.binary_search_by(|w| w.id.as_str().cmp(id)), row) {
+            (Ok(at), Some(row)) => {
+                if let Some(w) = watches.get_mut(at) {
+                    *w = row;
+                }
+            }
+            (Ok(at), None) => {
+                watches.remove(at);
+            }
+            (Err(at), Some(row)) => watches.insert(at, row),
+            (Err(_), None) => {}
+        }
+        Ok(())
+    }
+
+    /// Watch `watch` was made or its filter changed: every instrument it now follows counts as
+    /// announced to it. Instruments this batch holds change here and are written by `flush`;
+    /// the others in the table at once.
+    pub(super) async fn adopt(
+        &mut self,
+        conn: &mut PgConnection,
+        watch: &str,
+    ) -> Result<(), ProjectionError> {
+        let mut stored = Vec::new();
+        for id in self.followed(conn, watch).await? {
+            match self.notified.get_mut(&id) {
+                Some(watches) => {
+                    if watches.insert(watch.to_owned()) {
+                        self.dirty_notified.insert(id);
+                    }
+                }
+                None => stored.push(id),
+            }
+        }
+        if !stored.is_empty() {
+            sqlx::query(
+                "INSERT INTO watch_notified AS n (instrument_id, watches) \
+                 SELECT unnest($2::text[]), ARRAY[$1::text] \
+                 ON CONFLICT (instrument_id) DO UPDATE SET watches = n.watches || $1::text \
+                 WHERE NOT $1 = ANY(n.watches)",
+            )
+            .bind(watch)
+            .bind(&stored)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The instruments ever published that meet watch `watch`'s filter, as this batch holds
+    /// them: its own states where it changed them, the table's for the others. Plain columns
+    /// are matched in Rust, a text in SQL.
+    async fn followed(
+        &mut self,
+        conn: &mut PgConnection,
+        watch: &str,
+    ) -> Result<Vec<String>, ProjectionError> {
+        let w: Option<WatchRow> = sqlx::query_as(WATCH)
+            .bind(watch)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let Some(w) = w else {
+            return Ok(Vec::new());
+        };
+        if self.stored.is_none() {
+            let rows: Vec<Columns> = sqlx::query_as(PUBLISHED_COLUMNS)
+                .fetch_all(&mut *conn)
+                .await?;
+            self.stored = Some(rows.into_iter().map(|c| (c.id.clone(), c)).collect());
+        }
+        let held = self
+            .instruments
+            .values()
+            .filter(|r| r.published_at.is_some() && w.meets_columns(r))
+            .collect::<Vec<_>>();
+        let stored = self
+            .stored
+            .iter()
+            .flat_map(|s| s.values())
+            .filter(|c| !self.instruments.contains_key(&c.id) && w.meets_stored(c))
+            .map(|c| c.id.clone())
+            .collect::<Vec<_>>();
+        let Some(text) = w.text() else {
+            let mut ids = stored;
+            ids.extend(held.into_iter().map(|r| r.id.clone()));
+            return Ok(ids);
+        };
+        let mut ids: Vec<String> = if stored.is_empty() {
+            Vec::new()
+        } else {
+            sqlx::query_scalar(
+                "SELECT id FROM watch_instruments WHERE id = ANY($1) \
+                 AND search @@ websearch_to_tsquery('simple', $2)",
+            )
+            .bind(&stored)
+            .bind(text)
+            .fetch_all(&mut *conn)
+            .await?
+        };
+        for k in rows_meeting_text(conn, &held, text).await? {
+            if let Some(r) = held.get(k) {
+                ids.push(r.id.clone());
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Watch `watch` was deleted: no instrument keeps it as announced.
+    pub(super) async fn forget(
+        &mut self,
+        conn: &mut PgConnection,
+        watch: &str,
+    ) -> Result<(), ProjectionError> {
+        for (id, watches) in &mut self.notified {
+            if watches.remove(watch) {
+                self.dirty_notified.insert(id.clone());
+            }
+        }
+        sqlx::query(
+            "UPDATE watch_notified SET watches = array_remove(watches, $1) \
+             WHERE $1 = ANY(watches)",
+        )
+        .bind(watch)
+        .execute(&mut *conn)
+        .await?;
         Ok(())
     }
 
@@ -141,63 +238,18 @@ impl Batch {
                 _ => {}
             }
         }
-        // Which watches each distinct state meets: the plain columns here, the texts in one
-        // query.
-        self.watches(conn).await?;
-        let watches = self.watches.as_deref().unwrap_or_default();
-        let mut keys: HashMap<String, i32> = HashMap::new();
-        let mut meeting: Vec<Vec<usize>> = Vec::new();
-        let mut texts = Vec::new();
-        for d in &mut decoded {
-            let Decoded::Instrument(Some(step)) = d else {
-                continue;
-            };
-            let state = matching_state(&step.row).to_string();
-            let next = i32::try_from(meeting.len()).unwrap_or(i32::MAX);
-            step.key = *keys.entry(state).or_insert_with(|| {
-                let mut plain = Vec::new();
-                for (w, watch) in watches.iter().enumerate() {
-                    if !watch.meets_columns(&step.row) {
-                        continue;
-                    }
-                    match &watch.text {
-                        None => plain.push(w),
-                        Some(text) => texts.push(serde_json::json!({
-                            "k": next, "w": w, "title": step.row.title,
-                            "programme": step.row.programme, "summary": step.row.summary,
-                            "text": text,
-                        })),
-                    }
-                }
-                meeting.push(plain);
-                next
-            });
+        // Which watches each state meets, before and after each event.
+        if self.watches.is_none() {
+            self.watches = Some(sqlx::query_as(WATCHES).fetch_all(&mut *conn).await?);
         }
-        if !texts.is_empty() {
-            let hits: Vec<(i32, i32)> = sqlx::query_as(TEXT_MATCHES)
-                .bind(Json(&texts))
-                .fetch_all(&mut *conn)
-                .await?;
-            for (k, w) in hits {
-                if let (Ok(k), Ok(w)) = (usize::try_from(k), usize::try_from(w))
-                    && let Some(m) = meeting.get_mut(k)
-                {
-                    m.push(w);
-                }
+        let mut matcher = Matcher::new(self.watches.as_deref().unwrap_or_default());
+        for d in &mut decoded {
+            if let Decoded::Instrument(Some(step)) = d {
+                step.key = matcher.key(&step.row);
+                step.before_key = step.before.as_ref().map(|b| matcher.key(b));
             }
         }
-        for m in &mut meeting {
-            m.sort_unstable();
-        }
-        let meeting = meeting
-            .into_iter()
-            .map(|ws| {
-                ws.into_iter()
-                    .filter_map(|w| watches.get(w))
-                    .map(|w| (w.id.clone(), w.tenant.clone(), w.owner.clone()))
-                    .collect::<Vec<_>>()
-            })
-            .collect::<Vec<_>>();
+        let meeting = matcher.resolve(conn).await?;
         let visible = decoded
             .iter()
             .filter_map(|d| match d {
@@ -205,17 +257,18 @@ impl Batch {
                 _ => None,
             })
             .collect::<BTreeSet<_>>();
-        self.load_standings(conn, &visible).await?;
+        self.load_notified(conn, &visible).await?;
         self.alerts.load_alerted(conn, &visible).await?;
         let none = Vec::new();
         for d in decoded {
             match d {
                 Decoded::Instrument(Some(step)) => {
-                    let meets = usize::try_from(step.key)
-                        .ok()
+                    let meets = meeting.get(step.key).unwrap_or(&none);
+                    let met = step
+                        .before_key
                         .and_then(|k| meeting.get(k))
                         .unwrap_or(&none);
-                    self.matched(conn, weights, &step, meets).await?;
+                    self.matched(conn, weights, &step, meets, met).await?;
                 }
                 Decoded::Instrument(None) => {}
                 Decoded::Project(e, event) => self.alerts.project_event(conn, e, event).await?,
@@ -265,6 +318,8 @@ impl Batch {
             // The catalogue leaves such events out too (instrument ids are unique in practice).
             return Ok(None);
         }
+        // What the watches followed before: the state before, when it was published.
+        let was = before.filter(|r| r.published_at.is_some()).cloned();
         let mut row = match (before, &event) {
             (Some(row), _) => row.clone(),
             (None, InstrumentEvent::InstrumentDrafted { details, .. }) => Row::drafted(e, details)?,
@@ -300,83 +355,93 @@ impl Batch {
             is_change,
             is_announcing,
             open,
+            before: was,
             key: 0,
+            before_key: None,
         }))
     }
 
-    async fn load_standings(
+    async fn load_notified(
         &mut self,
         conn: &mut PgConnection,
         instruments: &BTreeSet<&str>,
     ) -> Result<(), ProjectionError> {
         let missing = instruments
             .iter()
-            .filter(|i| !self.standings.contains_key(**i))
+            .filter(|i| !self.notified.contains_key(**i))
             .map(|i| (*i).to_owned())
             .collect::<Vec<_>>();
         if missing.is_empty() {
             return Ok(());
         }
-        let rows: Vec<(String, String, bool, bool, OffsetDateTime)> = sqlx::query_as(
+        let rows: Vec<(String, Vec<String>)> = sqlx::query_as(
             // One index probe per instrument, whatever the planner guesses of a table that
             // grew by thousands of rows since it was last analysed (a catch-up).
-            "SELECT m.instrument_id, m.watch_id, m.current, m.notified, m.since \
+            "SELECT n.instrument_id, n.watches \
              FROM UNNEST($1::text[]) AS k(id) \
-             CROSS JOIN LATERAL (SELECT * FROM watch_matches WHERE instrument_id = k.id) AS m",
+             CROSS JOIN LATERAL (SELECT * FROM watch_notified WHERE instrument_id = k.id) AS n",
         )
         .bind(&missing)
         .fetch_all(&mut *conn)
         .await?;
         for id in missing {
-            self.standings.entry(id).or_default();
+            self.notified.entry(id).or_default();
         }
-        for (instrument, watch, current, notified, since) in rows {
-            self.standings.entry(instrument).or_default().insert(
-                watch,
-                Standing {
-                    current,
-                    notified,
-                    since,
-                },
-            );
+        for (instrument, watches) in rows {
+            self.notified
+                .insert(instrument, watches.into_iter().collect());
         }
         Ok(())
     }
 
-    async fn watches(&mut self, conn: &mut PgConnection) -> Result<(), ProjectionError> {
-        if self.watches.is_none() {
-            self.watches = Some(
-                sqlx::query_as(
-                    "SELECT id, tenant, owner, cover_levels, countries, kinds, features, \
-                         feature_match, text, tenant_filter FROM watches ORDER BY id",
-                )
-                .fetch_all(&mut *conn)
-                .await?,
-            );
-        }
-        Ok(())
-    }
-
-    /// The notices and standings after `step`, which left the instrument meeting `meets`.
+    /// The notices after `step`, which left the instrument meeting the watches `meets`; it met
+    /// `met` before.
     async fn matched(
         &mut self,
         conn: &mut PgConnection,
         weights: &ri_matching::Weights,
         step: &Step<'_>,
-        meets: &[(String, String, String)],
+        meets: &[Meeting],
+        met: &[Meeting],
     ) -> Result<(), ProjectionError> {
         let (e, row) = (step.e, &step.row);
         let id = row.id.clone();
-        let standing = self.standings.get(&id).cloned().unwrap_or_default();
-        let notice = |watch_id: &str, tenant: &str, owner: &str, kind, message: String| NoticeRow {
+        let mut notified = self.notified.remove(&id).unwrap_or_default();
+        let recipient = |(watch_id, tenant, owner): &Meeting| Recipient {
             id: Uuid::new_v5(
                 &NOTIFICATION_NAMESPACE,
                 format!("{}:{watch_id}", e.event_id).as_bytes(),
             ),
-            tenant: tenant.to_owned(),
-            recipient: owner.to_owned(),
+            tenant: tenant.clone(),
+            user: owner.clone(),
+            watch_id: Some(watch_id.clone()),
+        };
+        let followed = met.iter().map(|(w, _, _)| w).collect::<BTreeSet<_>>();
+        let (mut new_match, mut changed) = (Vec::new(), Vec::new());
+        let mut announced = false;
+        for m in meets {
+            if step.open && !notified.contains(&m.0) {
+                new_match.push(recipient(m));
+            } else if step.is_change && followed.contains(&m.0) {
+                changed.push(recipient(m));
+            }
+            if step.open {
+                announced |= notified.insert(m.0.clone());
+            }
+        }
+        // Followed before, and no longer meeting the filter: a last change notice.
+        let meeting = meets.iter().map(|(w, _, _)| w).collect::<BTreeSet<_>>();
+        let unmet = if step.is_change {
+            met.iter()
+                .filter(|m| !meeting.contains(&m.0))
+                .map(recipient)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let notice = |recipients: Vec<Recipient>, kind, message: String| NoticeRow {
+            recipients,
             kind,
-            watch_id: Some(watch_id.to_owned()),
             project_id: None,
             instrument_id: row.id.clone(),
             title: row.title.clone(),
@@ -386,81 +451,26 @@ impl Batch {
             deadline: row.deadline,
             created_at: e.recorded_at,
         };
-        let mut after = standing.clone();
-        for (watch_id, tenant, owner) in meets {
-            let was = standing.get(watch_id);
-            if step.open && !was.is_some_and(|s| s.notified) {
-                self.notices.push(notice(
-                    watch_id,
-                    tenant,
-                    owner,
-                    "NEW_MATCH",
-                    format!("\"{}\" matches your watch", row.title),
-                ));
-            } else if step.is_change && was.is_some_and(|s| s.current) {
-                self.notices.push(notice(
-                    watch_id,
-                    tenant,
-                    owner,
-                    "CHANGED",
-                    format!("\"{}\": {}", row.title, step.summary),
-                ));
-            }
-            let s = after.entry(watch_id.clone()).or_insert(Standing {
-                current: true,
-                notified: false,
-                since: e.recorded_at,
-            });
-            s.current = true;
-            s.notified = s.notified || step.open;
-            // Written only when it changed: most events leave most standings as they were.
-            if was.is_none_or(|w| !w.current || w.notified != s.notified) {
-                self.dirty_standings.insert((watch_id.clone(), id.clone()));
-            }
+        if !new_match.is_empty() {
+            let message = format!("\"{}\" matches your watch", row.title);
+            self.notices.push(notice(new_match, "NEW_MATCH", message));
         }
-        // Followed before, and no longer meeting the filter: a last change notice, then
-        // unfollowed.
-        let met = meets.iter().map(|(w, _, _)| w).collect::<BTreeSet<_>>();
-        let left = standing
-            .iter()
-            .filter(|(w, s)| s.current && !met.contains(w))
-            .map(|(w, _)| w.clone())
-            .collect::<Vec<_>>();
-        if !left.is_empty() {
-            self.watches(conn).await?;
-            let watches = self.watches.as_deref().unwrap_or_default();
-            let owners = left
-                .iter()
-                .map(|w| {
-                    let owner = watches
-                        .iter()
-                        .find(|x| x.id == *w)
-                        .map(|x| (x.tenant.clone(), x.owner.clone()));
-                    (w.clone(), owner)
-                })
-                .collect::<Vec<_>>();
-            for (watch_id, owner) in owners {
-                if step.is_change
-                    && let Some((tenant, owner)) = owner
-                {
-                    self.notices.push(notice(
-                        &watch_id,
-                        &tenant,
-                        &owner,
-                        "CHANGED",
-                        format!(
-                            "\"{}\": {}; it no longer matches your watch",
-                            row.title, step.summary
-                        ),
-                    ));
-                }
-                if let Some(s) = after.get_mut(&watch_id) {
-                    s.current = false;
-                }
-                self.dirty_standings.insert((watch_id, id.clone()));
-            }
+        if !changed.is_empty() {
+            let message = format!("\"{}\": {}", row.title, step.summary);
+            self.notices.push(notice(changed, "CHANGED", message));
         }
-        self.standings.insert(id, after);
+        if !unmet.is_empty() {
+            let message = format!(
+                "\"{}\": {}; it no longer matches your watch",
+                row.title, step.summary
+            );
+            self.notices.push(notice(unmet, "CHANGED", message));
+        }
+        // Written only when it changed: most events announce nothing new.
+        if announced {
+            self.dirty_notified.insert(id.clone());
+        }
+        self.notified.insert(id, notified);
         if step.open && step.is_announcing {
             self.alerts
                 .instrument_changed(conn, weights, e, row, &mut self.notices)
@@ -469,8 +479,8 @@ impl Batch {
         Ok(())
     }
 
-    /// Writes the instruments' states, the standings and the notices the batch made.
-    pub(super) async fn flush(&mut self, conn: &mut PgConnection) -> Result<(), ProjectionError> {
+    /// Writes the instruments' states the batch changed.
+    async fn flush_instruments(&mut self, conn: &mut PgConnection) -> Result<(), ProjectionError> {
         let rows = std::mem::take(&mut self.dirty_instruments)
             .into_iter()
             .filter_map(|id| self.instruments.get(&id))
@@ -478,70 +488,55 @@ impl Batch {
         if !rows.is_empty() {
             sqlx::query(
                 "INSERT INTO watch_instruments AS w (id, tenant, status, kind, cover_level, \
-                     countries, features, deadline, search, state) \
+                     countries, features, deadline, search, state, published) \
                  SELECT r.id, r.tenant, r.status, r.kind, r.cover_level, r.countries, \
                      r.features, r.deadline, \
                      setweight(to_tsvector('simple', r.title), 'A') \
                      || setweight(to_tsvector('simple', coalesce(r.programme, '')), 'B') \
-                     || setweight(to_tsvector('simple', r.summary), 'C'), s.state \
+                     || setweight(to_tsvector('simple', r.summary), 'C'), s.state, \
+                     r.published_at IS NOT NULL \
                  FROM jsonb_array_elements($1) AS s(state) \
                  CROSS JOIN LATERAL jsonb_to_record(s.state) AS r(id text, tenant text, \
                      status text, kind text, cover_level text, countries text[], \
                      features int8, deadline timestamptz, title text, programme text, \
-                     summary text) \
+                     summary text, published_at text) \
                  ON CONFLICT (id) DO UPDATE SET tenant = EXCLUDED.tenant, \
                      status = EXCLUDED.status, kind = EXCLUDED.kind, \
                      cover_level = EXCLUDED.cover_level, countries = EXCLUDED.countries, \
                      features = EXCLUDED.features, deadline = EXCLUDED.deadline, \
-                     search = EXCLUDED.search, state = EXCLUDED.state",
+                     search = EXCLUDED.search, state = EXCLUDED.state, \
+                     published = EXCLUDED.published",
             )
             .bind(Json(&rows))
             .execute(&mut *conn)
             .await?;
         }
-        let dirty = std::mem::take(&mut self.dirty_standings);
+        Ok(())
+    }
+
+    /// Writes the instruments' states, which watches they were announced to, and the notices
+    /// the batch made.
+    pub(super) async fn flush(&mut self, conn: &mut PgConnection) -> Result<(), ProjectionError> {
+        self.flush_instruments(conn).await?;
+        let dirty = std::mem::take(&mut self.dirty_notified)
+            .into_iter()
+            .filter_map(|id| {
+                self.notified
+                    .get(&id)
+                    .map(|w| serde_json::json!({"i": id, "w": w}))
+            })
+            .collect::<Vec<_>>();
         if !dirty.is_empty() {
-            let (mut watches, mut instruments) = (Vec::new(), Vec::new());
-            let (mut current, mut notified, mut since) = (Vec::new(), Vec::new(), Vec::new());
-            for (w, i) in dirty {
-                if let Some(s) = self.standings.get(&i).and_then(|m| m.get(&w)) {
-                    current.push(s.current);
-                    notified.push(s.notified);
-                    since.push(s.since);
-                    watches.push(w);
-                    instruments.push(i);
-                }
-            }
             sqlx::query(
-                "INSERT INTO watch_matches (watch_id, instrument_id, current, notified, since) \
-                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::bool[], $4::bool[], \
-                     $5::timestamptz[]) \
-                 ON CONFLICT (watch_id, instrument_id) DO UPDATE \
-                 SET current = EXCLUDED.current, notified = EXCLUDED.notified",
+                "INSERT INTO watch_notified (instrument_id, watches) \
+                 SELECT i, w FROM jsonb_to_recordset($1) AS n(i text, w text[]) \
+                 ON CONFLICT (instrument_id) DO UPDATE SET watches = EXCLUDED.watches",
             )
-            .bind(&watches)
-            .bind(&instruments)
-            .bind(&current)
-            .bind(&notified)
-            .bind(&since)
+            .bind(Json(&dirty))
             .execute(&mut *conn)
             .await?;
         }
         super::insert_notices(conn, &std::mem::take(&mut self.notices)).await?;
         self.alerts.flush(conn).await
     }
-}
-
-/// What the match predicate reads of an instrument.
-fn matching_state(row: &Row) -> serde_json::Value {
-    serde_json::json!({
-        "tenant": row.tenant,
-        "kind": row.kind,
-        "cover_level": row.cover_level,
-        "countries": row.countries,
-        "features": row.features,
-        "title": row.title,
-        "programme": row.programme,
-        "summary": row.summary,
-    })
 }

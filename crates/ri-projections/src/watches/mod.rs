@@ -18,9 +18,9 @@
 
 mod alerts;
 mod batch;
+mod matcher;
+mod notices;
 mod read;
-
-use std::sync::LazyLock;
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
@@ -32,12 +32,12 @@ use ri_eventstore::StoredEvent;
 use serde::Serialize;
 use sqlx::PgConnection;
 use sqlx::types::Json;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::catalogue::codes::{code, decode};
 use crate::error::ProjectionError;
 use crate::projection::Projection;
+pub(crate) use notices::{NoticeRow, Recipient, insert_notices};
 
 pub use read::{
     CalendarEntry, CalendarFeed, Notification, NotificationKind, NotificationPage, WatchRow,
@@ -63,41 +63,16 @@ pub(crate) const NOTIFICATION_NAMESPACE: Uuid =
     Uuid::from_u128(0x6e6f_7469_6669_5249_8000_0000_0000_0001);
 
 /// Whether watch `w` matches instrument `i` (aliases of `watches` and `watch_instruments`),
-/// whatever the instrument's status: the search filter, in SQL, for a watch made or changed.
-/// A changed instrument is matched against the watches in `batch` (`WatchRow::meets_columns`
-/// and `TEXT_MATCHES`, the same conditions).
-const MATCHES: &str = "(cardinality(w.cover_levels) = 0 OR i.cover_level = ANY(w.cover_levels)) \
+/// whatever the instrument's status: the search filter, in SQL, for the reads (a watch follows
+/// exactly the published instruments it matches). The projection matches in `matcher`
+/// (`WatchRow::meets_columns` and `TEXT_MATCHES`, the same conditions).
+pub(super) const MATCHES: &str = "(cardinality(w.cover_levels) = 0 OR i.cover_level = ANY(w.cover_levels)) \
      AND (cardinality(w.countries) = 0 OR i.countries && w.countries) \
      AND (cardinality(w.kinds) = 0 OR i.kind = ANY(w.kinds)) \
      AND (w.features = 0 OR CASE WHEN w.feature_match = 'ALL' \
           THEN i.features & w.features = w.features ELSE i.features & w.features <> 0 END) \
      AND (w.text IS NULL OR i.search @@ websearch_to_tsquery('simple', w.text)) \
      AND (w.tenant_filter IS NULL OR i.tenant = w.tenant_filter)";
-
-/// Whether instrument `i` (a `watch_instruments` row) was ever published: the others, drafts
-/// or not, are invisible to every watch (issue 11: an archived draft is not public).
-const PUBLISHED: &str = "i.state->>'published_at' IS NOT NULL";
-
-/// Follows, without notice, every instrument ever published that meets watch `$1`'s filter.
-static ADOPT: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "INSERT INTO watch_matches (watch_id, instrument_id, current, notified, since) \
-         SELECT w.id, i.id, true, true, $2 \
-         FROM watches w JOIN watch_instruments i ON {PUBLISHED} \
-         WHERE w.id = $1 AND {MATCHES} \
-         ON CONFLICT (watch_id, instrument_id) DO UPDATE SET current = true"
-    )
-});
-
-/// Stops following what no longer meets watch `$1`'s filter.
-static UNFOLLOW_UNMET: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "UPDATE watch_matches m SET current = false \
-         WHERE m.watch_id = $1 AND m.current AND NOT EXISTS ( \
-             SELECT 1 FROM watches w JOIN watch_instruments i ON i.id = m.instrument_id \
-             WHERE w.id = m.watch_id AND {MATCHES})"
-    )
-});
 
 /// A field an event changed, as a notification shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -116,7 +91,7 @@ impl Projection for Watches {
         &[
             "watches",
             "watch_instruments",
-            "watch_matches",
+            "watch_notified",
             "alert_projects",
             "alert_tenants",
             "project_alerts",
@@ -136,8 +111,8 @@ impl Projection for Watches {
                     WATCH => {
                         batch.run(conn, &self.weights, &run).await?;
                         run.clear();
-                        batch.barrier(conn).await?;
-                        watch_event(conn, e, decode(e)?).await?;
+                        watch_event(conn, &mut batch, e, decode(e)?).await?;
+                        batch.after_watch_event(conn, &e.aggregate_id).await?;
                     }
                     INSTRUMENT | PROJECT | TENANT => run.push(e),
                     _ => {}
@@ -152,6 +127,7 @@ impl Projection for Watches {
 
 async fn watch_event(
     conn: &mut PgConnection,
+    batch: &mut batch::Batch,
     e: &StoredEvent,
     event: WatchEvent,
 ) -> Result<(), ProjectionError> {
@@ -195,7 +171,7 @@ async fn watch_event(
             .bind(e.recorded_at)
             .execute(&mut *conn)
             .await?;
-            adopt_current_matches(conn, id, e.recorded_at).await?;
+            batch.adopt(conn, id).await?;
         }
         WatchEvent::WatchUpdated {
             name,
@@ -241,13 +217,9 @@ async fn watch_event(
                 .bind(filter.tenant.as_ref().map(|t| t.as_str()))
                 .execute(&mut *conn)
                 .await?;
-                // What no longer meets the filter is no longer followed; what newly meets it
-                // is followed without a notice (it was not published or revised just now).
-                sqlx::query(UNFOLLOW_UNMET.as_str())
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
-                adopt_current_matches(conn, id, e.recorded_at).await?;
+                // What newly meets it is followed without a notice (it was not published or
+                // revised just now); what no longer meets it is no longer followed.
+                batch.adopt(conn, id).await?;
             }
             touch(conn, e).await?;
         }
@@ -262,10 +234,7 @@ async fn watch_event(
             touch(conn, e).await?;
         }
         WatchEvent::WatchDeleted => {
-            sqlx::query("DELETE FROM watch_matches WHERE watch_id = $1")
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
+            batch.forget(conn, id).await?;
             sqlx::query("DELETE FROM watches WHERE id = $1")
                 .bind(id)
                 .execute(&mut *conn)
@@ -289,20 +258,6 @@ async fn touch(conn: &mut PgConnection, e: &StoredEvent) -> Result<(), Projectio
     Ok(())
 }
 
-/// Follows, without notice, every published instrument that meets watch `id`'s filter now.
-async fn adopt_current_matches(
-    conn: &mut PgConnection,
-    id: &str,
-    at: OffsetDateTime,
-) -> Result<(), ProjectionError> {
-    sqlx::query(ADOPT.as_str())
-        .bind(id)
-        .bind(at)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 fn changed_fields(changes: &[crate::catalogue::FieldChange]) -> Vec<ChangedField> {
     changes
         .iter()
@@ -312,67 +267,4 @@ fn changed_fields(changes: &[crate::catalogue::FieldChange]) -> Vec<ChangedField
             new: c.new.clone(),
         })
         .collect()
-}
-
-/// A notification row as the projection inserts it.
-#[derive(Debug, Clone)]
-pub(crate) struct NoticeRow {
-    /// UUIDv5 of its cause: a replay makes the same id, and inserts nothing twice.
-    pub(crate) id: Uuid,
-    pub(crate) tenant: String,
-    pub(crate) recipient: String,
-    pub(crate) kind: &'static str,
-    pub(crate) watch_id: Option<String>,
-    pub(crate) project_id: Option<String>,
-    pub(crate) instrument_id: String,
-    pub(crate) title: String,
-    pub(crate) message: String,
-    pub(crate) changes: serde_json::Value,
-    pub(crate) deadline: Option<OffsetDateTime>,
-    pub(crate) created_at: OffsetDateTime,
-}
-
-/// Inserts `notices` in their order (one statement); ids already present are left alone.
-pub(crate) async fn insert_notices(
-    conn: &mut PgConnection,
-    notices: &[NoticeRow],
-) -> Result<(), ProjectionError> {
-    if notices.is_empty() {
-        return Ok(());
-    }
-    let col = |f: fn(&NoticeRow) -> Option<String>| notices.iter().map(f).collect::<Vec<_>>();
-    // Schema-qualified: during a replay the search path holds only the projection's copies.
-    sqlx::query(
-        "INSERT INTO public.notifications (id, tenant, recipient, kind, watch_id, project_id, \
-             instrument_id, title, message, changes, deadline, created_at) \
-         SELECT id, tenant, recipient, kind, watch_id, project_id, instrument_id, title, \
-             message, changes, deadline, created_at \
-         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
-             $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::timestamptz[], \
-             $12::timestamptz[]) WITH ORDINALITY \
-             AS n(id, tenant, recipient, kind, watch_id, project_id, instrument_id, title, \
-                 message, changes, deadline, created_at, ord) \
-         ORDER BY ord \
-         ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(notices.iter().map(|n| n.id).collect::<Vec<_>>())
-    .bind(col(|n| Some(n.tenant.clone())))
-    .bind(col(|n| Some(n.recipient.clone())))
-    .bind(col(|n| Some(n.kind.to_owned())))
-    .bind(col(|n| n.watch_id.clone()))
-    .bind(col(|n| n.project_id.clone()))
-    .bind(col(|n| Some(n.instrument_id.clone())))
-    .bind(col(|n| Some(n.title.clone())))
-    .bind(col(|n| Some(n.message.clone())))
-    .bind(
-        notices
-            .iter()
-            .map(|n| n.changes.clone())
-            .collect::<Vec<_>>(),
-    )
-    .bind(notices.iter().map(|n| n.deadline).collect::<Vec<_>>())
-    .bind(notices.iter().map(|n| n.created_at).collect::<Vec<_>>())
-    .execute(conn)
-    .await?;
-    Ok(())
 }

@@ -4,12 +4,14 @@
 
 use ri_domain::watch::WatchFilter;
 use serde::Serialize;
-use sqlx::PgPool;
 use sqlx::types::Json;
+use sqlx::{AssertSqlSafe, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::ChangedField;
+use super::{ChangedField, MATCHES};
+const MAX_REMINDER_DAYS: u16 = ri_domain::watch::ReminderDays::MAX_DAYS;
+use super::notices::ROW_SPAN;
 use crate::catalogue::ReadError;
 
 /// A watch as its owner sees it.
@@ -108,12 +110,11 @@ pub async fn watched_instruments(
     limit: i64,
 ) -> Result<Vec<String>, ReadError> {
     let mut tx = pool.begin().await?;
-    let value = sqlx::query_scalar(
-        "SELECT m.instrument_id FROM watch_matches m \
-         JOIN watch_instruments i ON i.id = m.instrument_id \
-         WHERE m.watch_id = $1 AND m.current AND i.state->>'published_at' IS NOT NULL \
+    let value = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT i.id FROM watches w JOIN watch_instruments i ON i.published \
+         WHERE w.id = $1 AND {MATCHES} \
          ORDER BY coalesce(i.deadline, 'infinity'::timestamptz), i.id LIMIT $2",
-    )
+    )))
     .bind(id)
     .bind(limit)
     .fetch_all(&mut *tx)
@@ -202,12 +203,28 @@ type NotificationTuple = (
     Option<OffsetDateTime>,
 );
 
-macro_rules! notification_columns {
-    () => {
-        "SELECT id, seq, tenant, recipient, kind, watch_id, project_id, instrument_id, title, \
-         message, changes, deadline, created_at, read_at FROM notifications"
+/// A recipient's notifications: each notice row expanded to one per recipient, with the
+/// recipient's read mark. `notification_rows!("notifications")` reads the whole table.
+macro_rules! notification_rows {
+    ($rows:literal) => {
+        concat!(
+            "SELECT r.id, n.seq * 4096 + r.ord - 1 AS seq, r.tenant, r.recipient, n.kind, \
+                 r.watch, n.project_id, n.instrument_id, n.title, n.message, n.changes, \
+                 n.deadline, n.created_at, d.read_at \
+             FROM ",
+            $rows,
+            " AS n \
+             CROSS JOIN LATERAL unnest(n.ids, n.tenants, n.recipients, n.watches) \
+                 WITH ORDINALITY AS r(id, tenant, recipient, watch, ord) \
+             LEFT JOIN notification_reads d \
+                 ON d.tenant = r.tenant AND d.recipient = r.recipient AND d.id = r.id"
+        )
     };
 }
+
+/// The rows of `$1`'s user `$2` (the inbox's index), before their expansion.
+const RECIPIENT_ROWS: &str = "n.keys @> ARRAY[$1::text || ' ' || $2::text] \
+     AND r.tenant = $1 AND r.recipient = $2";
 
 fn notification(t: NotificationTuple) -> Notification {
     Notification {
@@ -249,24 +266,29 @@ pub async fn notifications(
     before: Option<i64>,
 ) -> Result<NotificationPage, ReadError> {
     let mut tx = pool.begin().await?;
-    let mut rows: Vec<NotificationTuple> = sqlx::query_as(concat!(
-        notification_columns!(),
-        " WHERE tenant = $1 AND recipient = $2 AND ($3 = false OR read_at IS NULL) \
-          AND ($4::int8 IS NULL OR seq < $4) ORDER BY seq DESC LIMIT $5"
-    ))
+    let rows_before = before.map(|b| b.div_euclid(ROW_SPAN));
+    let mut rows: Vec<NotificationTuple> = sqlx::query_as(AssertSqlSafe(format!(
+        "{} WHERE {RECIPIENT_ROWS} AND ($3 = false OR d.read_at IS NULL) \
+           AND ($4::int8 IS NULL OR (n.seq <= $6 AND n.seq * 4096 + r.ord - 1 < $4)) \
+         ORDER BY seq DESC LIMIT $5",
+        notification_rows!("notifications")
+    )))
     .bind(tenant)
     .bind(recipient)
     .bind(unread_only)
     .bind(before)
     .bind(i64::from(first) + 1)
+    .bind(rows_before)
     .fetch_all(&mut *tx)
     .await?;
     let has_next = rows.len() > first as usize;
     rows.truncate(first as usize);
-    let unread: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM notifications \
-         WHERE tenant = $1 AND recipient = $2 AND read_at IS NULL",
-    )
+    let unread: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT count(*) FROM notifications n \
+         CROSS JOIN LATERAL unnest(n.ids, n.tenants, n.recipients) AS r(id, tenant, recipient) \
+         WHERE {RECIPIENT_ROWS} AND NOT EXISTS (SELECT 1 FROM notification_reads d \
+             WHERE d.tenant = $1 AND d.recipient = $2 AND d.id = r.id)"
+    )))
     .bind(tenant)
     .bind(recipient)
     .fetch_one(&mut *tx)
@@ -289,11 +311,13 @@ pub async fn mark_notifications_read(
     at: OffsetDateTime,
 ) -> Result<u64, ReadError> {
     let mut tx = pool.begin().await?;
-    let done = sqlx::query(
-        "UPDATE notifications SET read_at = $4 \
-         WHERE tenant = $1 AND recipient = $2 AND read_at IS NULL \
-           AND ($3::uuid[] IS NULL OR id = ANY($3))",
-    )
+    let done = sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO notification_reads (tenant, recipient, id, read_at) \
+         SELECT $1, $2, r.id, $4 FROM notifications n \
+         CROSS JOIN LATERAL unnest(n.ids, n.tenants, n.recipients) AS r(id, tenant, recipient) \
+         WHERE {RECIPIENT_ROWS} AND ($3::uuid[] IS NULL OR r.id = ANY($3)) \
+         ON CONFLICT DO NOTHING"
+    )))
     .bind(tenant)
     .bind(recipient)
     .bind(ids)
@@ -352,14 +376,14 @@ pub async fn calendar_feed(
         tx.commit().await?;
         return Ok(None);
     };
-    let rows: Vec<EntryTuple> = sqlx::query_as(
+    let rows: Vec<EntryTuple> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT i.id, i.state->>'title', i.deadline, i.state->>'link', i.tenant, i.status, \
                  (i.state->>'version')::int8 \
-             FROM watch_matches m JOIN watch_instruments i ON i.id = m.instrument_id \
-             WHERE m.watch_id = $1 AND m.current AND i.deadline IS NOT NULL \
-               AND i.status IN ('OPEN', 'CLOSED') AND i.state->>'published_at' IS NOT NULL \
+             FROM watches w JOIN watch_instruments i ON i.published \
+             WHERE w.id = $1 AND {MATCHES} AND i.deadline IS NOT NULL \
+               AND i.status IN ('OPEN', 'CLOSED') \
              ORDER BY i.deadline, i.id",
-    )
+    )))
     .bind(id)
     .fetch_all(&mut *tx)
     .await?;
@@ -392,39 +416,44 @@ pub async fn issue_deadline_reminders(
     pool: &PgPool,
     now: OffsetDateTime,
 ) -> Result<u64, ReadError> {
-    let done = sqlx::query(
-        "INSERT INTO notifications (id, tenant, recipient, kind, watch_id, instrument_id, title, \
-             message, deadline, created_at) \
-         SELECT md5(concat_ws(':', 'reminder', w.id, i.id, d.day, \
-                    extract(epoch FROM i.deadline)))::uuid, \
-             w.tenant, w.owner, 'DEADLINE_REMINDER', w.id, i.id, i.state->>'title', \
+    let done = sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO notifications (id, kind, instrument_id, title, message, deadline, \
+             created_at, ids, tenants, recipients, watches, keys) \
+         SELECT r.id, 'DEADLINE_REMINDER', i.id, i.state->>'title', \
              format('\"%s\" closes within %s day%s, on %s', i.state->>'title', d.day, \
                  CASE WHEN d.day = 1 THEN '' ELSE 's' END, \
                  to_char(i.deadline AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"')), \
-             i.deadline, $1 \
-         FROM watch_matches m \
-         JOIN watches w ON w.id = m.watch_id \
-         JOIN watch_instruments i ON i.id = m.instrument_id \
+             i.deadline, $1, ARRAY[r.id], ARRAY[w.tenant], ARRAY[w.owner], ARRAY[w.id], \
+             ARRAY[w.tenant || ' ' || w.owner] \
+         FROM watch_instruments i \
+         JOIN watches w ON {MATCHES} \
          CROSS JOIN LATERAL ( \
              SELECT min(x) AS day FROM unnest(w.reminder_days) AS x \
              WHERE i.deadline - make_interval(days => x) <= $1) AS d \
-         WHERE m.current AND i.status = 'OPEN' AND i.deadline > $1 AND d.day IS NOT NULL \
+         CROSS JOIN LATERAL (SELECT md5(concat_ws(':', 'reminder', w.id, i.id, d.day, \
+             extract(epoch FROM i.deadline)))::uuid AS id) AS r \
+         WHERE i.published AND i.status = 'OPEN' AND i.deadline > $1 \
+             AND i.deadline <= $1 + make_interval(days => {MAX_REMINDER_DAYS}) \
+             AND d.day IS NOT NULL \
          ON CONFLICT (id) DO NOTHING",
-    )
+    )))
     .bind(now)
     .execute(pool)
     .await?;
     Ok(done.rows_affected())
 }
 
-/// Up to `limit` notifications not yet published to NATS, oldest first.
+/// The notifications of up to `limit` notices not yet published to NATS, oldest first (every
+/// recipient of a notice at once).
 pub async fn unpublished_notifications(
     pool: &PgPool,
     limit: i64,
 ) -> Result<Vec<Notification>, ReadError> {
     let rows: Vec<NotificationTuple> = sqlx::query_as(concat!(
-        notification_columns!(),
-        " WHERE published_at IS NULL ORDER BY seq LIMIT $1"
+        notification_rows!(
+            "(SELECT * FROM notifications WHERE published_at IS NULL ORDER BY seq LIMIT $1)"
+        ),
+        " ORDER BY seq"
     ))
     .bind(limit)
     .fetch_all(pool)
@@ -432,14 +461,19 @@ pub async fn unpublished_notifications(
     Ok(rows.into_iter().map(notification).collect())
 }
 
-/// Records that the notifications `ids` are in JetStream.
+/// Records that `published` (from [`unpublished_notifications`]) are in JetStream.
 pub async fn mark_notifications_published(
     pool: &PgPool,
-    ids: &[Uuid],
+    published: &[Notification],
     at: OffsetDateTime,
 ) -> Result<(), ReadError> {
-    sqlx::query("UPDATE notifications SET published_at = $2 WHERE id = ANY($1)")
-        .bind(ids)
+    let mut rows = published
+        .iter()
+        .map(|n| n.seq.div_euclid(ROW_SPAN))
+        .collect::<Vec<_>>();
+    rows.dedup();
+    sqlx::query("UPDATE notifications SET published_at = $2 WHERE seq = ANY($1)")
+        .bind(&rows)
         .bind(at)
         .execute(pool)
         .await?;
