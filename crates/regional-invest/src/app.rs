@@ -236,6 +236,7 @@ impl App {
         let relay_config = ri_relay::RelayConfig {
             batch_size: config.relay_batch_size,
             max_backoff,
+            replicas: config.stream_replicas()?,
             ..ri_relay::RelayConfig::for_deployment(&deployment)
         };
         let event_subject_prefix = relay_config.subject_prefix.clone();
@@ -245,6 +246,7 @@ impl App {
         // drops the copies by message id).
         let notifier_config = ri_relay::NotificationRelayConfig {
             max_backoff,
+            replicas: config.stream_replicas()?,
             ..ri_relay::NotificationRelayConfig::for_deployment(&deployment)
         };
         let notification_subject_prefix = notifier_config.subject_prefix.clone();

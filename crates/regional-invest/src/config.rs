@@ -72,6 +72,9 @@ pub struct Config {
     /// The longest pause between retries of the relays (events, notifications) and between
     /// reconnects to NATS while it is down: they resume within about this after it returns.
     pub relay_max_backoff_ms: u64,
+    /// Replicas of the JetStream streams (`RI_STREAM_REPLICAS`, 1 to 5): 3 on a NATS cluster
+    /// in production (deploy/README.md), 1 on a single server.
+    pub stream_replicas: usize,
     /// The `iss` every token must carry (and minted tokens get).
     pub jwt_issuer: String,
     /// The `aud` every token must carry (and minted tokens get).
@@ -116,6 +119,7 @@ impl Default for Config {
             projection_batch_size: 1000,
             relay_batch_size: 500,
             relay_max_backoff_ms: 2_000,
+            stream_replicas: 1,
             jwt_issuer: "regional-invest".to_owned(),
             jwt_audience: "regional-invest".to_owned(),
             jwt_secret: Secret::new(DEV_JWT_SECRET),
@@ -179,6 +183,19 @@ impl Config {
     pub fn deployment(&self) -> anyhow::Result<ri_relay::Deployment> {
         ri_relay::Deployment::parse(&self.deployment)
             .with_context(|| "the deployment configuration (RI_DEPLOYMENT) is refused")
+    }
+
+    /// The checked replica count of the JetStream streams (JetStream allows 1 to 5).
+    pub fn stream_replicas(&self) -> anyhow::Result<usize> {
+        if (1..=5).contains(&self.stream_replicas) {
+            Ok(self.stream_replicas)
+        } else {
+            anyhow::bail!(
+                "the stream replicas configuration (RI_STREAM_REPLICAS) is refused: {} is not \
+                 1 to 5",
+                self.stream_replicas
+            )
+        }
     }
 
     /// The checked matching weights; an error names the bad setting.
@@ -434,6 +451,21 @@ mod tests {
                 shown.contains("RI_DEPLOYMENT") && shown.contains("\"Staging.EU\""),
                 "{shown}"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn stream_replicas_come_from_the_environment_and_are_checked() {
+        Jail::expect_with(|jail| {
+            let replicas = |c: Config| c.stream_replicas().map_err(|e| e.to_string());
+            assert_eq!(replicas(Config::load().map_err(|e| e.to_string())?)?, 1);
+            jail.set_env("RI_STREAM_REPLICAS", "3");
+            assert_eq!(replicas(Config::load().map_err(|e| e.to_string())?)?, 3);
+            jail.set_env("RI_STREAM_REPLICAS", "7");
+            let config = Config::load().map_err(|e| e.to_string())?;
+            let refused = replicas(config).unwrap_err();
+            assert!(refused.contains("RI_STREAM_REPLICAS"), "{refused}");
             Ok(())
         });
     }

@@ -31,6 +31,9 @@ pub struct NotificationRelayConfig {
     pub batch_size: i64,
     pub ack_timeout: Duration,
     pub duplicate_window: Duration,
+    /// Copies JetStream keeps of the stream: 3 on a NATS cluster in production (an R1
+    /// stream stops while the node holding it is down), 1 on a single server.
+    pub replicas: usize,
     /// How often to look for new notifications.
     pub poll: Duration,
     /// Upper bound of the back-off after failures (NATS or PostgreSQL down).
@@ -53,6 +56,7 @@ impl NotificationRelayConfig {
             batch_size: 200,
             ack_timeout: Duration::from_secs(10),
             duplicate_window: Duration::from_secs(48 * 3600),
+            replicas: 1,
             poll: Duration::from_millis(250),
             max_backoff: crate::relay::DEFAULT_MAX_BACKOFF,
         }
@@ -108,6 +112,7 @@ impl NotificationRelay {
             subjects: vec![format!("{}.>", self.config.subject_prefix)],
             storage: stream::StorageType::File,
             duplicate_window: self.config.duplicate_window,
+            num_replicas: self.config.replicas,
             ..Default::default()
         }
     }

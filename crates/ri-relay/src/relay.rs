@@ -35,6 +35,9 @@ pub struct RelayConfig {
     /// JetStream drops a message whose id it has seen within this window; it must be longer
     /// than any outage after which a batch is re-published.
     pub duplicate_window: Duration,
+    /// Copies JetStream keeps of the stream: 3 on a NATS cluster in production (an R1
+    /// stream stops while the node holding it is down), 1 on a single server.
+    pub replicas: usize,
     /// How often to look for events appended by other processes when idle (appends of this
     /// process wake the relay at once): at most this much latency for other processes' events.
     pub idle_poll: Duration,
@@ -76,6 +79,7 @@ impl RelayConfig {
             batch_size: 500,
             ack_timeout: Duration::from_secs(10),
             duplicate_window: Duration::from_secs(48 * 3600),
+            replicas: 1,
             idle_poll: Duration::from_millis(50),
             max_backoff: DEFAULT_MAX_BACKOFF,
             takeover_poll: Duration::from_secs(2),
@@ -139,6 +143,7 @@ impl Relay {
             subjects: vec![format!("{}.>", self.config.subject_prefix)],
             storage: stream::StorageType::File,
             duplicate_window: self.config.duplicate_window,
+            num_replicas: self.config.replicas,
             ..Default::default()
         }
     }
