@@ -13,7 +13,7 @@ use crate::query::{FeatureMatch, FundingFilter, Query};
 
 /// A facet's selection of at most this many documents in a block is counted document by
 /// document; a larger one value by value, by intersecting bitmaps.
-const TALLY_MAX: u64 = 4096;
+pub(crate) const TALLY_MAX: u64 = 4096;
 
 /// The query's filters in the index's codes.
 #[derive(Debug)]
@@ -26,10 +26,11 @@ pub(crate) struct Plan {
     deadline_to: Option<i128>,
     funding: Option<FundingFilter>,
     now: i128,
+    tally_max: u64,
 }
 
 impl Plan {
-    pub(crate) fn new(query: &Query, dicts: &Dicts, now: OffsetDateTime) -> Self {
+    pub(crate) fn new(query: &Query, dicts: &Dicts, now: OffsetDateTime, tally_max: u64) -> Self {
         let codes = |list: Vec<Option<u32>>| -> Option<Vec<u32>> {
             (!list.is_empty()).then(|| list.into_iter().flatten().collect())
         };
@@ -90,6 +91,7 @@ impl Plan {
             deadline_to: query.deadline_to.map(doc::nanos_of),
             funding: query.funding.clone(),
             now: doc::nanos_of(now),
+            tally_max,
         }
     }
 }
@@ -264,7 +266,7 @@ impl Plan {
         if set.is_empty() {
             return;
         }
-        if set.len() <= TALLY_MAX {
+        if set.len() <= self.tally_max {
             for local in set {
                 let at = local as usize;
                 if dim == Dim::Status {

@@ -95,6 +95,8 @@ pub struct Snapshot {
     pub(crate) text: TextSearcher,
     len: u64,
     position: Option<u64>,
+    tally_max: u64,
+    walk: Option<bool>,
 }
 
 /// Approximate bytes an index holds.
@@ -143,7 +145,7 @@ impl Snapshot {
             None => None,
         };
         let text_bits = scored.as_deref().map(|s| split(s, self.blocks.len()));
-        let plan = Plan::new(query, &self.dicts, now);
+        let plan = Plan::new(query, &self.dicts, now, self.tally_max);
         let mut counts = Counts::default();
         let results: Vec<RoaringBitmap> = self
             .blocks
@@ -161,6 +163,7 @@ impl Snapshot {
             total,
             live: self.len,
             scored: scored.as_deref(),
+            walk: self.walk,
         };
         let (hits, has_next_page) =
             source.page(order, query.after.as_ref(), query.first.min(MAX_PAGE));
@@ -255,9 +258,32 @@ fn split(scored: &[(u32, f32)], blocks: usize) -> Vec<RoaringBitmap> {
 }
 
 /// Sizing of an index.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct IndexConfig {
     pub text: TextConfig,
+    /// For tests: new documents are dealt round-robin over this many blocks (instead of
+    /// filling one block after another), so that small catalogues span blocks.
+    #[doc(hidden)]
+    pub spread: u32,
+    /// For tests: a facet's set of at most this many documents in a block is counted document
+    /// by document, a larger one by bitmap intersections.
+    #[doc(hidden)]
+    pub tally_max: u64,
+    /// For tests: `Some(true)` always finds a page by walking the sorted orders, `Some(false)`
+    /// always by sorting the matches; `None` chooses by cost.
+    #[doc(hidden)]
+    pub walk: Option<bool>,
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        Self {
+            text: TextConfig::default(),
+            spread: 1,
+            tally_max: crate::filter::TALLY_MAX,
+            walk: None,
+        }
+    }
 }
 
 /// The writer's side: the working copy of the blocks and the bookkeeping of ordinals.
@@ -270,6 +296,11 @@ struct Writer {
     touched: Vec<usize>,
     position: Option<u64>,
     poisoned: bool,
+    /// Ordinals handed out so far (free ones are reused first).
+    next: u32,
+    spread: u32,
+    tally_max: u64,
+    walk: Option<bool>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -347,7 +378,7 @@ impl Writer {
             None => {
                 let ord = match self.free.pop() {
                     Some(Reverse(ord)) => ord,
-                    None => u32::try_from(self.ids.len()).map_err(|_| IndexError::Full)?,
+                    None => self.fresh_ordinal()?,
                 };
                 self.ids.insert(doc.id.clone(), ord);
                 ord
@@ -357,6 +388,22 @@ impl Writer {
         let (block, local) = self.block(ord);
         block.insert(local, Arc::new(doc), coded);
         Ok(())
+    }
+
+    fn fresh_ordinal(&mut self) -> Result<u32, IndexError> {
+        let n = self.next;
+        self.next = n.checked_add(1).ok_or(IndexError::Full)?;
+        if self.spread <= 1 {
+            return Ok(n);
+        }
+        let (block, local) = (n % self.spread, n / self.spread);
+        if local >= BLOCK_SIZE as u32 {
+            return Err(IndexError::Full);
+        }
+        block
+            .checked_mul(BLOCK_SIZE as u32)
+            .and_then(|b| b.checked_add(local))
+            .ok_or(IndexError::Full)
     }
 
     fn publish(&mut self) -> Result<Snapshot, IndexError> {
@@ -372,6 +419,8 @@ impl Writer {
             text,
             len: self.ids.len() as u64,
             position: self.position,
+            tally_max: self.tally_max,
+            walk: self.walk,
         })
     }
 }
@@ -407,6 +456,8 @@ impl Index {
             text: searcher,
             len: 0,
             position: None,
+            tally_max: config.tally_max,
+            walk: config.walk,
         };
         Ok(Self {
             current: ArcSwap::from_pointee(empty),
@@ -419,6 +470,10 @@ impl Index {
                 touched: Vec::new(),
                 position: None,
                 poisoned: false,
+                next: 0,
+                spread: config.spread.clamp(1, 1 << 15),
+                tally_max: config.tally_max,
+                walk: config.walk,
             }),
         })
     }

@@ -64,6 +64,8 @@ pub(crate) struct Source<'a> {
     pub(crate) live: u64,
     /// For relevance: every text match with its score (global ordinals).
     pub(crate) scored: Option<&'a [(u32, f32)]>,
+    /// Forces the walk (`Some(true)`) or the sort (`Some(false)`); tests only.
+    pub(crate) walk: Option<bool>,
 }
 
 impl<'a> Source<'a> {
@@ -99,10 +101,13 @@ impl<'a> Source<'a> {
             _ if self.total == 0 => Some(Vec::new()),
             _ => {
                 let steps = want as u64 * self.live / self.total.max(1);
-                if steps < self.total {
-                    self.walk(order, after.as_ref(), want, self.total)
-                } else {
-                    None
+                match self.walk {
+                    Some(true) => self.walk(order, after.as_ref(), want, u64::MAX),
+                    Some(false) => None,
+                    None if steps < self.total => {
+                        self.walk(order, after.as_ref(), want, self.total)
+                    }
+                    None => None,
                 }
             }
         };

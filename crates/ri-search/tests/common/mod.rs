@@ -60,9 +60,21 @@ pub fn doc(id: &str, title: &str) -> InstrumentDoc {
     }
 }
 
-/// The statuses a query asks for, as of `now`.
+/// The statuses a query asks for (open when none).
 fn statuses(q: &Query) -> Vec<InstrumentStatus> {
-    q.statuses_or_open()
+    if q.statuses.is_empty() {
+        vec![InstrumentStatus::Open]
+    } else {
+        q.statuses.clone()
+    }
+}
+
+/// The status as of `now`, written out again rather than asked of the index.
+fn status_at(d: &InstrumentDoc, now: OffsetDateTime) -> InstrumentStatus {
+    match (d.status, d.deadline) {
+        (InstrumentStatus::Open, Some(deadline)) if deadline <= now => InstrumentStatus::Closed,
+        (status, _) => status,
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -101,7 +113,7 @@ fn selected(d: &InstrumentDoc, q: &Query, facet: Facet, now: OffsetDateTime) -> 
         }
         Facet::Cover => q.cover_levels.is_empty() || q.cover_levels.contains(&d.cover_level),
         Facet::Kind => q.kinds.is_empty() || q.kinds.contains(&d.kind),
-        Facet::Status => statuses(q).contains(&d.status_at(now)),
+        Facet::Status => statuses(q).contains(&status_at(d, now)),
         Facet::Tenant => q.tenants.is_empty() || q.tenants.contains(&d.tenant),
         Facet::Language => {
             q.languages.is_empty() || d.languages.iter().any(|l| q.languages.contains(l))
@@ -111,7 +123,8 @@ fn selected(d: &InstrumentDoc, q: &Query, facet: Facet, now: OffsetDateTime) -> 
 
 /// The filters that are not facets.
 fn base(d: &InstrumentDoc, q: &Query, text: &dyn Fn(&InstrumentDoc) -> bool) -> bool {
-    if !d.is_public() || !text(d) {
+    // Public: published once, and not a draft.
+    if d.published_at.is_none() || d.status == InstrumentStatus::Draft || !text(d) {
         return false;
     }
     if (q.deadline_from.is_some() || q.deadline_to.is_some()) && d.deadline.is_none() {
@@ -200,7 +213,7 @@ pub fn reference(
             tally(&mut kinds, format!("{:?}", d.kind));
         }
         if pass(d, Some(Facet::Status)) {
-            tally(&mut sts, format!("{:?}", d.status_at(now)));
+            tally(&mut sts, format!("{:?}", status_at(d, now)));
         }
         if pass(d, Some(Facet::Tenant)) {
             tally(&mut tenants, d.tenant.clone());
