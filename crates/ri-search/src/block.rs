@@ -50,6 +50,51 @@ pub(crate) struct Coded {
     pub(crate) languages: Box<[u32]>,
 }
 
+/// A document's codes in a multi-valued facet: the first 64 codes as bits, in the column
+/// itself (no pointer to follow while counting), any higher ones in a list.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Codes {
+    mask: u64,
+    more: Box<[u32]>,
+}
+
+impl Codes {
+    fn new(codes: &[u32]) -> Self {
+        let mut mask = 0u64;
+        let mut more = Vec::new();
+        for &c in codes {
+            match 1u64.checked_shl(c) {
+                Some(bit) => mask |= bit,
+                None => more.push(c),
+            }
+        }
+        Self {
+            mask,
+            more: more.into_boxed_slice(),
+        }
+    }
+
+    pub(crate) fn mask(&self) -> u64 {
+        self.mask
+    }
+
+    pub(crate) fn more(&self) -> &[u32] {
+        &self.more
+    }
+
+    #[inline]
+    pub(crate) fn for_each(&self, mut f: impl FnMut(u32)) {
+        let mut bits = self.mask;
+        while bits != 0 {
+            f(bits.trailing_zeros());
+            bits &= bits - 1;
+        }
+        if !self.more.is_empty() {
+            self.more.iter().copied().for_each(f);
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Block {
     /// By local ordinal; `None` for a free slot.
@@ -62,8 +107,8 @@ pub(crate) struct Block {
     pub(crate) kind: Vec<u8>,
     pub(crate) cover: Vec<u8>,
     pub(crate) tenant: Vec<u32>,
-    pub(crate) countries: Vec<Box<[u32]>>,
-    pub(crate) languages: Vec<Box<[u32]>>,
+    pub(crate) countries: Vec<Codes>,
+    pub(crate) languages: Vec<Codes>,
     /// Nanoseconds since the epoch; [`NO_DEADLINE`] for none.
     pub(crate) deadline: Vec<i128>,
     pub(crate) updated: Vec<i128>,
@@ -77,6 +122,9 @@ pub(crate) struct Block {
     /// Documents stored as open that have a deadline, soonest first: those past `now` read as
     /// closed.
     pub(crate) open_by_deadline: Vec<u16>,
+    /// By [`Dim`]: about what counting the facet by intersecting its bitmaps with a set costs,
+    /// in bit tests (a value's list, or a bitmap's 1,024 words at most).
+    pub(crate) intersection_cost: [u64; 7],
     /// Changes since the orders were last sorted whole; past the limit they are left unsorted
     /// until [`Block::seal`].
     changes: u32,
@@ -125,8 +173,8 @@ impl Block {
                     bits &= bits - 1;
                 }
             }
-            Dim::Country => self.countries[local].iter().copied().for_each(f),
-            Dim::Language => self.languages[local].iter().copied().for_each(f),
+            Dim::Country => self.countries[local].for_each(f),
+            Dim::Language => self.languages[local].for_each(f),
             Dim::Cover => f(u32::from(self.cover[local])),
             Dim::Kind => f(u32::from(self.kind[local])),
             Dim::Status => f(u32::from(self.status[local])),
@@ -164,8 +212,8 @@ impl Block {
             self.kind.resize(len, 0);
             self.cover.resize(len, 0);
             self.tenant.resize(len, 0);
-            self.countries.resize(len, Box::default());
-            self.languages.resize(len, Box::default());
+            self.countries.resize(len, Codes::default());
+            self.languages.resize(len, Codes::default());
             self.deadline.resize(len, NO_DEADLINE);
             self.updated.resize(len, 0);
         }
@@ -174,8 +222,8 @@ impl Block {
         self.kind[at] = doc::kind_code(doc.kind) as u8;
         self.cover[at] = doc::cover_code(doc.cover_level) as u8;
         self.tenant[at] = coded.tenant;
-        self.countries[at] = coded.countries;
-        self.languages[at] = coded.languages;
+        self.countries[at] = Codes::new(&coded.countries);
+        self.languages[at] = Codes::new(&coded.languages);
         self.deadline[at] = doc::nanos(doc.deadline);
         self.updated[at] = doc::nanos_of(doc.updated_at);
         self.docs[at] = Some(doc);
@@ -220,8 +268,8 @@ impl Block {
         }
         self.post(at, false);
         self.live.remove(u32::from(local));
-        self.countries[at] = Box::default();
-        self.languages[at] = Box::default();
+        self.countries[at] = Codes::default();
+        self.languages[at] = Codes::default();
         self.docs[at].take()
     }
 
@@ -244,17 +292,23 @@ impl Block {
             self.open_by_deadline = open;
         }
         self.changes = 0;
+        for dim in DIMS {
+            self.intersection_cost[dim as usize] = self.postings[dim as usize]
+                .iter()
+                .map(|p| p.len().min(2048))
+                .sum();
+        }
     }
 
     /// Bytes held by the block's own structures (the documents are counted apart).
     pub(crate) fn heap_bytes(&self) -> usize {
         let slots = self.docs.capacity();
-        let columns = slots * (8 + 8 + 3 + 4 + 16 + 16 + 16 + 16 + 16);
+        let columns = slots * (8 + 8 + 3 + 4 + 16 + 16 + 24 + 24);
         let lists: usize = self
             .countries
             .iter()
             .chain(&self.languages)
-            .map(|l| l.len() * 4)
+            .map(|l| l.more.len() * 4)
             .sum();
         let bitmaps: usize = self
             .postings

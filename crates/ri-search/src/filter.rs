@@ -10,10 +10,12 @@ use ri_domain::instrument::InstrumentStatus;
 use crate::doc;
 use crate::index::Dicts;
 use crate::query::{FeatureMatch, FundingFilter, Query};
+use crate::tally;
 
-/// A facet's selection of at most this many documents in a block is counted document by
-/// document; a larger one value by value, by intersecting bitmaps.
-pub(crate) const TALLY_MAX: u64 = 4096;
+/// Counting a document costs about this many bit tests of an intersection: a facet is counted
+/// document by document when its set times this is below the block's
+/// [`Block::intersection_cost`] for the facet, value by value by intersections otherwise.
+const TALLY_COST: u64 = 10;
 
 /// The query's filters in the index's codes.
 #[derive(Debug)]
@@ -26,11 +28,16 @@ pub(crate) struct Plan {
     deadline_to: Option<i128>,
     funding: Option<FundingFilter>,
     now: i128,
-    tally_max: u64,
+    tally_max: Option<u64>,
 }
 
 impl Plan {
-    pub(crate) fn new(query: &Query, dicts: &Dicts, now: OffsetDateTime, tally_max: u64) -> Self {
+    pub(crate) fn new(
+        query: &Query,
+        dicts: &Dicts,
+        now: OffsetDateTime,
+        tally_max: Option<u64>,
+    ) -> Self {
         let codes = |list: Vec<Option<u32>>| -> Option<Vec<u32>> {
             (!list.is_empty()).then(|| list.into_iter().flatten().collect())
         };
@@ -266,17 +273,13 @@ impl Plan {
         if set.is_empty() {
             return;
         }
-        if set.len() <= self.tally_max {
-            for local in set {
-                let at = local as usize;
-                if dim == Dim::Status {
-                    let stored = doc::STATUSES[usize::from(block.status[at])];
-                    let status = doc::effective_status(stored, block.deadline[at], self.now);
-                    counts.add(dim, doc::status_code(status), 1);
-                } else {
-                    block.values(at, dim, |code| counts.add(dim, code, 1));
-                }
-            }
+        let tally = match self.tally_max {
+            Some(max) => set.len() <= max,
+            None => set.len().saturating_mul(TALLY_COST) < block.intersection_cost[dim as usize],
+        };
+        if tally {
+            let list = &mut counts.by_dim[dim as usize];
+            tally::tally(block, dim, set, self.now, !expired.is_empty(), list);
             return;
         }
         let lists = &block.postings[dim as usize];

@@ -13,9 +13,10 @@ use roaring::RoaringBitmap;
 use time::OffsetDateTime;
 
 use crate::block::{BLOCK_BITS, BLOCK_SIZE, Block, Coded};
-use crate::doc::InstrumentDoc;
+use crate::doc::{self, InstrumentDoc};
 use crate::facets;
 use crate::filter::{Counts, Plan};
+use crate::gate::Gate;
 use crate::page::Source;
 use crate::query::{MAX_PAGE, Order, Page, Query, SearchError};
 use crate::text::{self, TextConfig, TextSearcher, TextWriter};
@@ -95,7 +96,7 @@ pub struct Snapshot {
     pub(crate) text: TextSearcher,
     len: u64,
     position: Option<u64>,
-    tally_max: u64,
+    tally_max: Option<u64>,
     walk: Option<bool>,
 }
 
@@ -164,6 +165,7 @@ impl Snapshot {
             live: self.len,
             scored: scored.as_deref(),
             walk: self.walk,
+            deadline_floor: deadline_floor(query, now),
         };
         let (hits, has_next_page) =
             source.page(order, query.after.as_ref(), query.first.min(MAX_PAGE));
@@ -240,6 +242,17 @@ fn doc_bytes(d: &InstrumentDoc) -> usize {
         + d.funding.as_ref().map_or(0, |f| f.currency.as_str().len())
 }
 
+/// A deadline no match precedes: open ones are due after `now`; a window starts somewhere.
+fn deadline_floor(query: &Query, now: OffsetDateTime) -> Option<i128> {
+    let open_only = query
+        .statuses_or_open()
+        .iter()
+        .all(|s| *s == ri_domain::instrument::InstrumentStatus::Open);
+    let open = open_only.then(|| doc::nanos_of(now).saturating_add(1));
+    let from = query.deadline_from.map(doc::nanos_of);
+    open.max(from)
+}
+
 /// Text matches (global ordinals) as one bitmap of local ordinals per block.
 fn split(scored: &[(u32, f32)], blocks: usize) -> Vec<RoaringBitmap> {
     let mut ords: Vec<u32> = scored.iter().map(|(o, _)| *o).collect();
@@ -266,13 +279,17 @@ pub struct IndexConfig {
     #[doc(hidden)]
     pub spread: u32,
     /// For tests: a facet's set of at most this many documents in a block is counted document
-    /// by document, a larger one by bitmap intersections.
+    /// by document, a larger one by bitmap intersections; `None` chooses by cost.
     #[doc(hidden)]
-    pub tally_max: u64,
+    pub tally_max: Option<u64>,
     /// For tests: `Some(true)` always finds a page by walking the sorted orders, `Some(false)`
     /// always by sorting the matches; `None` chooses by cost.
     #[doc(hidden)]
     pub walk: Option<bool>,
+    /// Searches through [`Index::search`] that run at once; callers beyond wait in line.
+    /// Set it to the cores given to searching (the service: its worker threads); `None`
+    /// lets every caller run at once. [`Snapshot::search`] is never gated.
+    pub concurrent_searches: Option<usize>,
 }
 
 impl Default for IndexConfig {
@@ -280,8 +297,9 @@ impl Default for IndexConfig {
         Self {
             text: TextConfig::default(),
             spread: 1,
-            tally_max: crate::filter::TALLY_MAX,
+            tally_max: None,
             walk: None,
+            concurrent_searches: None,
         }
     }
 }
@@ -299,7 +317,7 @@ struct Writer {
     /// Ordinals handed out so far (free ones are reused first).
     next: u32,
     spread: u32,
-    tally_max: u64,
+    tally_max: Option<u64>,
     walk: Option<bool>,
 }
 
@@ -430,6 +448,7 @@ impl Writer {
 pub struct Index {
     current: ArcSwap<Snapshot>,
     writer: Mutex<Writer>,
+    gate: Option<Gate>,
 }
 
 impl std::fmt::Debug for Index {
@@ -460,6 +479,7 @@ impl Index {
             walk: config.walk,
         };
         Ok(Self {
+            gate: config.concurrent_searches.map(Gate::new),
             current: ArcSwap::from_pointee(empty),
             writer: Mutex::new(Writer {
                 blocks: Vec::new(),
@@ -520,8 +540,10 @@ impl Index {
         self.apply([Change::Remove(id.to_owned())], None)
     }
 
-    /// [`Snapshot::search`] on the current snapshot.
+    /// [`Snapshot::search`] on the current snapshot, in line behind other searches when
+    /// [`IndexConfig::concurrent_searches`] are running.
     pub fn search(&self, query: &Query, now: OffsetDateTime) -> Result<Page, SearchError> {
+        let _pass = self.gate.as_ref().map(Gate::enter);
         self.snapshot().search(query, now)
     }
 }

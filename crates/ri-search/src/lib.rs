@@ -18,10 +18,12 @@ mod block;
 mod doc;
 mod facets;
 mod filter;
+mod gate;
 mod index;
 mod page;
 mod query;
 mod suggest;
+mod tally;
 mod text;
 
 pub use doc::InstrumentDoc;

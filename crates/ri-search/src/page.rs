@@ -66,7 +66,14 @@ pub(crate) struct Source<'a> {
     pub(crate) scored: Option<&'a [(u32, f32)]>,
     /// Forces the walk (`Some(true)`) or the sort (`Some(false)`); tests only.
     pub(crate) walk: Option<bool>,
+    /// No match has a deadline before this (open only: after `now`; a deadline window): the
+    /// walk by deadline starts there.
+    pub(crate) deadline_floor: Option<i128>,
 }
+
+/// A walk step (a bit test) against sorting one match (a key, an id, comparisons): the walk is
+/// tried while it is expected to take fewer than this many steps per match.
+const WALK_STEPS_PER_MATCH: u64 = 16;
 
 impl<'a> Source<'a> {
     fn cand(&self, order: Order, block: usize, local: u32, score: f32) -> Option<Cand<'a>> {
@@ -101,12 +108,11 @@ impl<'a> Source<'a> {
             _ if self.total == 0 => Some(Vec::new()),
             _ => {
                 let steps = want as u64 * self.live / self.total.max(1);
+                let budget = self.total.saturating_mul(WALK_STEPS_PER_MATCH);
                 match self.walk {
                     Some(true) => self.walk(order, after.as_ref(), want, u64::MAX),
                     Some(false) => None,
-                    None if steps < self.total => {
-                        self.walk(order, after.as_ref(), want, self.total)
-                    }
+                    None if steps < budget => self.walk(order, after.as_ref(), want, budget),
                     None => None,
                 }
             }
@@ -205,15 +211,38 @@ impl<'a> Source<'a> {
                 _ => b.by_deadline.as_slice(),
             })
             .collect();
+        let floor = match order {
+            Order::Deadline => self.deadline_floor,
+            _ => None,
+        };
         let mut next: Vec<usize> = lists
             .iter()
             .enumerate()
-            .map(|(block, list)| match after {
-                None => 0,
-                Some(after) => list.partition_point(|&l| {
-                    self.cand(order, block, u32::from(l), 0.0)
-                        .is_none_or(|c| cmp(order, &c, after).is_le())
-                }),
+            .map(|(block, list)| {
+                let after = match after {
+                    None => 0,
+                    Some(after) => list.partition_point(|&l| {
+                        self.cand(order, block, u32::from(l), 0.0)
+                            .is_none_or(|c| cmp(order, &c, after).is_le())
+                    }),
+                };
+                let floor = floor.map_or(0, |floor| {
+                    let b = &self.blocks[block];
+                    list.partition_point(|&l| b.deadline[usize::from(l)] < floor)
+                });
+                after.max(floor)
+            })
+            .collect();
+        // Membership by bit test: a roaring array container would binary-search every step.
+        let dense: Vec<Vec<u64>> = self
+            .results
+            .iter()
+            .map(|r| {
+                let mut bits = vec![0u64; if r.is_empty() { 0 } else { 1024 }];
+                for local in r {
+                    bits[(local >> 6) as usize] |= 1 << (local & 63);
+                }
+                bits
             })
             .collect();
         let mut heads: Vec<Option<Cand<'a>>> = vec![None; lists.len()];
@@ -225,7 +254,11 @@ impl<'a> Source<'a> {
                     let local = u32::from(lists[block][next[block]]);
                     next[block] += 1;
                     steps += 1;
-                    if self.results.get(block).is_some_and(|r| r.contains(local)) {
+                    let word = dense[block]
+                        .get((local >> 6) as usize)
+                        .copied()
+                        .unwrap_or(0);
+                    if word & (1 << (local & 63)) != 0 {
                         heads[block] = self.cand(order, block, local, 0.0);
                     }
                 }

@@ -260,7 +260,7 @@ proptest! {
         batches in vec(vec(an_op(), 0..20), 1..4),
         queries in vec(a_query(), 1..6),
         spread in 1u32..4,
-        tally_max in prop::sample::select(vec![0u64, 2, 4096]),
+        tally_max in prop::sample::select(vec![Some(0u64), Some(2), Some(4096), None]),
         walk in prop::sample::select(vec![None, Some(true), Some(false)]),
     ) {
         let config = IndexConfig { spread, tally_max, walk, ..IndexConfig::default() };
