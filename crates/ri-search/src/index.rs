@@ -256,7 +256,10 @@ fn deadline_floor(query: &Query, now: OffsetDateTime) -> Option<i128> {
 /// Text matches (global ordinals) as one bitmap of local ordinals per block.
 fn split(scored: &[(u32, f32)], blocks: usize) -> Vec<RoaringBitmap> {
     let mut ords: Vec<u32> = scored.iter().map(|(o, _)| *o).collect();
-    ords.sort_unstable();
+    // One segment in ordinal order (a compacted load) comes sorted.
+    if !ords.is_sorted() {
+        ords.sort_unstable();
+    }
     let mut out = vec![RoaringBitmap::new(); blocks];
     for chunk in ords.chunk_by(|a, b| a >> BLOCK_BITS == b >> BLOCK_BITS) {
         if let Some(first) = chunk.first()
@@ -342,19 +345,19 @@ impl Writer {
         (Arc::make_mut(&mut self.blocks[b]), local)
     }
 
-    fn remove(&mut self, id: &str) {
+    fn remove(&mut self, id: &str) -> Result<(), IndexError> {
         if let Some(ord) = self.ids.remove(id) {
             let (block, local) = self.block(ord);
             block.remove(local);
-            self.text.delete(ord);
+            self.text.delete(ord)?;
             self.free.push(Reverse(ord));
         }
+        Ok(())
     }
 
     fn upsert(&mut self, doc: InstrumentDoc) -> Result<(), IndexError> {
         if !doc.is_public() {
-            self.remove(&doc.id);
-            return Ok(());
+            return self.remove(&doc.id);
         }
         let known = |d: &Dicts| {
             d.tenants.code(&doc.tenant).is_some()
@@ -390,7 +393,7 @@ impl Writer {
             Some(&ord) => {
                 let (block, local) = self.block(ord);
                 block.remove(local);
-                self.text.delete(ord);
+                self.text.delete(ord)?;
                 ord
             }
             None => {
@@ -519,7 +522,7 @@ impl Index {
         for change in changes {
             match change {
                 Change::Upsert(doc) => writer.upsert(*doc)?,
-                Change::Remove(id) => writer.remove(&id),
+                Change::Remove(id) => writer.remove(&id)?,
             }
         }
         if position.is_some() {
@@ -530,6 +533,29 @@ impl Index {
         let len = snapshot.len;
         self.current.store(Arc::new(snapshot));
         Ok(Applied { len })
+    }
+
+    /// Merges the text index into one segment, waiting for it (seconds for a million
+    /// documents): call it once after a bulk load, before serving. Searches go on meanwhile.
+    pub fn compact(&self) -> Result<(), IndexError> {
+        let mut writer = self.writer.lock().map_err(|_| IndexError::Poisoned)?;
+        if writer.poisoned {
+            return Err(IndexError::Poisoned);
+        }
+        writer.poisoned = true;
+        let text = writer.text.compact()?;
+        writer.poisoned = false;
+        let current = self.snapshot();
+        self.current.store(Arc::new(Snapshot {
+            blocks: current.blocks.clone(),
+            dicts: Arc::clone(&current.dicts),
+            text,
+            len: current.len,
+            position: current.position,
+            tally_max: current.tally_max,
+            walk: current.walk,
+        }));
+        Ok(())
     }
 
     pub fn upsert(&self, doc: InstrumentDoc) -> Result<Applied, IndexError> {

@@ -134,3 +134,39 @@ fn a_cursor_of_another_order_is_refused() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn compacting_keeps_every_answer_and_writes_go_on() {
+    let index = catalogue(30, 2);
+    let now = datetime!(2026-12-01 0:00 UTC);
+    let text = Query {
+        text: Some("call".to_owned()),
+        sort: Sort::Relevance,
+        first: 100,
+        ..Query::default()
+    };
+    let before: Vec<String> = index
+        .search(&text, now)
+        .unwrap()
+        .hits
+        .iter()
+        .map(|h| h.doc.id.clone())
+        .collect();
+    assert_eq!(before.len(), 30);
+    index.compact().unwrap();
+    let after: Vec<String> = index
+        .search(&text, now)
+        .unwrap()
+        .hits
+        .iter()
+        .map(|h| h.doc.id.clone())
+        .collect();
+    assert_eq!(after, before);
+    assert_eq!(index.snapshot().position(), Some(7));
+    index.upsert(doc("late", "Late call")).unwrap();
+    index.remove("d000").unwrap();
+    let page = index.search(&text, now).unwrap();
+    assert_eq!(page.total, 30);
+    assert!(page.hits.iter().any(|h| h.doc.id == "late"));
+    assert!(page.hits.iter().all(|h| h.doc.id != "d000"));
+}

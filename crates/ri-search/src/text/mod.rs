@@ -122,7 +122,10 @@ impl Default for TextConfig {
 
 /// The writing side: applies a batch's changes and commits them in one go.
 pub(crate) struct TextWriter {
-    writer: IndexWriter,
+    index: Index,
+    config: TextConfig,
+    /// `None` only while [`TextWriter::compact`] replaces it.
+    writer: Option<IndexWriter>,
     reader: IndexReader,
     fields: Fields,
 }
@@ -139,15 +142,15 @@ impl TextWriter {
         let index = Index::create_in_ram(schema);
         index.tokenizers().register(STEM, stem_analyzer());
         index.tokenizers().register(RAW, raw_analyzer());
-        let threads = config.threads.max(1);
-        let writer = index
-            .writer_with_num_threads(threads, config.memory_bytes.max(threads * 15_000_000))?;
+        let writer = Self::writer(&index, config)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         let text = Self {
-            writer,
+            index,
+            config,
+            writer: Some(writer),
             reader,
             fields,
         };
@@ -155,9 +158,39 @@ impl TextWriter {
         Ok((text, searcher))
     }
 
-    pub(crate) fn delete(&mut self, ord: u32) {
-        self.writer
-            .delete_term(Term::from_field_u64(self.fields.ord, u64::from(ord)));
+    fn writer(index: &Index, config: TextConfig) -> tantivy::Result<IndexWriter> {
+        let threads = config.threads.max(1);
+        index.writer_with_num_threads(threads, config.memory_bytes.max(threads * 15_000_000))
+    }
+
+    fn live(&mut self) -> tantivy::Result<&mut IndexWriter> {
+        self.writer.as_mut().ok_or_else(|| {
+            tantivy::TantivyError::InternalError("the text writer was lost".to_owned())
+        })
+    }
+
+    pub(crate) fn delete(&mut self, ord: u32) -> tantivy::Result<()> {
+        let term = Term::from_field_u64(self.fields.ord, u64::from(ord));
+        self.live()?.delete_term(term);
+        Ok(())
+    }
+
+    /// Waits for the background merges, then merges every segment into one: after a bulk
+    /// load, so that searches read one segment and no merge competes with them for the CPU.
+    pub(crate) fn compact(&mut self) -> tantivy::Result<TextSearcher> {
+        self.live()?.commit()?;
+        if let Some(writer) = self.writer.take() {
+            writer.wait_merging_threads()?;
+        }
+        let mut writer = Self::writer(&self.index, self.config)?;
+        let segments = self.index.searchable_segment_ids()?;
+        if segments.len() > 1 {
+            writer.merge(&segments).wait()?;
+        }
+        writer.garbage_collect_files().wait()?;
+        self.writer = Some(writer);
+        self.reader.reload()?;
+        Ok(self.searcher())
     }
 
     pub(crate) fn add(&mut self, ord: u32, doc: &InstrumentDoc) -> tantivy::Result<()> {
@@ -183,13 +216,13 @@ impl TextWriter {
         }
         d.add_text(summary, &doc.summary);
         d.add_text(f.raw, &doc.summary);
-        self.writer.add_document(d)?;
+        self.live()?.add_document(d)?;
         Ok(())
     }
 
     /// Commits the batch and returns a searcher that sees exactly it.
     pub(crate) fn commit(&mut self) -> tantivy::Result<TextSearcher> {
-        self.writer.commit()?;
+        self.live()?.commit()?;
         self.reader.reload()?;
         Ok(self.searcher())
     }
