@@ -1,9 +1,9 @@
 //! Runs one projection: wins its advisory lock, then follows the log batch by batch.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ri_eventstore::{Checkpoint, EventLog, FollowConfig, Follower, follow};
+use ri_eventstore::{Checkpoint, EventLog, FollowConfig, Follower, StoredEvent, follow};
 use sqlx::postgres::PgConnectOptions;
 use tokio_util::sync::CancellationToken;
 
@@ -42,6 +42,9 @@ pub struct ProjectionRunner {
     log: EventLog,
     projection: Arc<dyn Projection>,
     config: RunnerConfig,
+    /// The batch after the last one applied, read while that one was applied (on another
+    /// connection), with the checkpoint it was read after.
+    ahead: Arc<Mutex<Option<(Checkpoint, Vec<StoredEvent>)>>>,
 }
 
 impl ProjectionRunner {
@@ -50,6 +53,7 @@ impl ProjectionRunner {
             log,
             projection,
             config,
+            ahead: Arc::default(),
         }
     }
 
@@ -65,22 +69,45 @@ impl ProjectionRunner {
     pub async fn step(&self) -> Result<usize, ProjectionError> {
         let name = self.name();
         let pool = self.log.pool();
+        let reader = self.log.reader();
         let from = Checkpoint::load(pool, name).await?;
-        let batch = self
-            .log
-            .reader()
-            .read_after(pool, from, self.config.batch_size)
-            .await?;
+        // Read ahead while the last batch was applied: still valid if the checkpoint is where
+        // that batch left it (a batch read earlier is a gap-free prefix of one read now).
+        let ahead = self.ahead.lock().ok().and_then(|mut a| a.take());
+        let batch = match ahead {
+            Some((after, batch)) if after == from => batch,
+            _ => {
+                reader
+                    .read_after(pool, from, self.config.batch_size)
+                    .await?
+            }
+        };
         let Some(last) = batch.last() else {
             return Ok(0);
         };
-        let mut tx = pool.begin().await?;
-        if !last.checkpoint().advance(&mut *tx, name, from).await? {
-            tx.rollback().await?;
+        let to = last.checkpoint();
+        let apply = async {
+            let mut tx = pool.begin().await?;
+            if !to.advance(&mut *tx, name, from).await? {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+            let skipped =
+                isolate::apply_isolating(&mut tx, self.projection.as_ref(), &batch).await?;
+            tx.commit().await?;
+            Ok::<_, ProjectionError>(Some(skipped))
+        };
+        // The next batch is read meanwhile, on another connection of the pool.
+        let (applied, next) =
+            tokio::join!(apply, reader.read_after(pool, to, self.config.batch_size));
+        let Some(skipped) = applied? else {
             return Ok(0);
+        };
+        if let (Ok(next), Ok(mut ahead)) = (next, self.ahead.lock())
+            && !next.is_empty()
+        {
+            *ahead = Some((to, next));
         }
-        let skipped = isolate::apply_isolating(&mut tx, self.projection.as_ref(), &batch).await?;
-        tx.commit().await?;
         failures::count(name, skipped);
         metrics::counter!("ri_projection_events_total", "projection" => name)
             .increment(batch.len() as u64);
