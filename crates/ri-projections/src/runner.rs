@@ -37,6 +37,9 @@ impl Default for RunnerConfig {
     }
 }
 
+/// A batch read ahead, with the checkpoint it was read after.
+type Ahead = (Checkpoint, Vec<StoredEvent>);
+
 #[derive(Debug, Clone)]
 pub struct ProjectionRunner {
     log: EventLog,
@@ -44,7 +47,7 @@ pub struct ProjectionRunner {
     config: RunnerConfig,
     /// The batch after the last one applied, read while that one was applied (on another
     /// connection), with the checkpoint it was read after.
-    ahead: Arc<Mutex<Option<(Checkpoint, Vec<StoredEvent>)>>>,
+    ahead: Arc<Mutex<Option<Ahead>>>,
 }
 
 impl ProjectionRunner {
