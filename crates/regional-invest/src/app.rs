@@ -161,6 +161,10 @@ pub struct App {
     pub addr: SocketAddr,
     pub log: EventLog,
     shutdown: CancellationToken,
+    /// Cancelled first when stopping: WebSockets close with 1012.
+    drain: CancellationToken,
+    startup: ri_api::Startup,
+    drain_delay: Duration,
     tasks: JoinSet<()>,
 }
 
@@ -284,13 +288,15 @@ impl App {
             matching_weights: Arc::new(config.matching_weights()?),
         };
         let schema = ri_api::graphql::schema(api.clone(), config.graphql_introspection);
+        let graphql_config = config.graphql();
+        let drain = graphql_config.drain.clone();
         let router = ri_api::router(ri_api::AppState {
             db: request_pool.clone(),
             nats,
             metrics,
             startup: startup.clone(),
         })
-        .merge(ri_api::graphql::routes(schema, auth, config.graphql()))
+        .merge(ri_api::graphql::routes(schema, auth, graphql_config))
         .merge(ri_api::calendar::routes(request_pool))
         .merge(ri_api::exports::routes(api, auth_for_exports))
         .merge(ri_web::routes());
@@ -314,6 +320,9 @@ impl App {
             addr,
             log,
             shutdown,
+            drain,
+            startup: startup.clone(),
+            drain_delay: Duration::from_millis(config.drain_delay_ms),
             tasks,
         };
         if options.seed {
@@ -344,17 +353,29 @@ impl App {
         Ok(app)
     }
 
-    /// Stops accepting requests, lets the runners finish their batch, and waits for them.
+    /// Stops accepting requests (those in flight finish, WebSockets are closed with 1012), lets
+    /// the runners finish their batch, and waits for them.
     pub async fn stop(mut self) {
+        self.drain.cancel();
         self.shutdown.cancel();
         while self.tasks.join_next().await.is_some() {}
     }
 
-    /// Runs until SIGINT or SIGTERM, then stops.
+    /// Drains, then stops: `/readyz` answers 503 and every WebSocket is closed with 1012 (a
+    /// reconnect hint) at once, requests are still served for the drain delay, so balancers
+    /// route new ones elsewhere before the listener closes; then [`App::stop`].
+    pub async fn drain_and_stop(self) {
+        self.startup.drain();
+        self.drain.cancel();
+        tokio::time::sleep(self.drain_delay).await;
+        self.stop().await;
+    }
+
+    /// Runs until SIGINT or SIGTERM, then drains and stops.
     pub async fn run_until_signalled(self) {
         shutdown_signal().await;
-        tracing::info!("shutting down");
-        self.stop().await;
+        tracing::info!(delay = ?self.drain_delay, "draining, then shutting down");
+        self.drain_and_stop().await;
     }
 }
 

@@ -96,6 +96,9 @@ pub struct Config {
     /// (`RI_TRUSTED_PROXIES=10.0.0.0/8,::1`, or a TOML list). None by default: the peer's
     /// address is the client's.
     pub trusted_proxies: TrustedProxies,
+    /// On SIGTERM or SIGINT: how long `/readyz` answers 503 (and WebSockets are closed with
+    /// 1012) before the listener stops, so balancers route around this process first.
+    pub drain_delay_ms: u64,
     /// How often open calls past their deadline are looked for and closed.
     pub expiry_interval_ms: u64,
     /// The weights project–instrument matches are scored with (`[matching_weights]` in the
@@ -120,6 +123,7 @@ impl Default for Config {
             relay_batch_size: 500,
             relay_max_backoff_ms: 2_000,
             stream_replicas: 1,
+            drain_delay_ms: 3_000,
             jwt_issuer: "regional-invest".to_owned(),
             jwt_audience: "regional-invest".to_owned(),
             jwt_secret: Secret::new(DEV_JWT_SECRET),
@@ -211,6 +215,7 @@ impl Config {
             max_batch: self.graphql_max_batch,
             request_timeout: Duration::from_millis(self.graphql_timeout_ms),
             trusted_proxies: self.trusted_proxies.clone(),
+            drain: tokio_util::sync::CancellationToken::new(),
         }
     }
 

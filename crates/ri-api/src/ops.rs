@@ -26,7 +26,7 @@ pub struct AppState {
 
 /// Whether the process has finished starting (migrations, the seed when asked for, read
 /// models caught up with the log as it stood at start); until then `/readyz` names what it
-/// waits for. Once started it stays started.
+/// waits for. Once started it stays started until it drains.
 #[derive(Clone, Debug, Default)]
 pub struct Startup(Arc<Mutex<Option<String>>>);
 
@@ -47,6 +47,14 @@ impl Startup {
             && state.is_some()
         {
             *state = Some(what.into());
+        }
+    }
+
+    /// Shutting down: `/readyz` answers 503 again, whatever it said, so balancers stop sending
+    /// new requests while those in flight finish.
+    pub fn drain(&self) {
+        if let Ok(mut state) = self.0.lock() {
+            *state = Some("draining: the process is shutting down".to_owned());
         }
     }
 

@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 use async_graphql::http::{
     ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource, WebSocket as GraphqlWebSocket, WebSocketProtocols,
@@ -70,6 +71,9 @@ pub struct GraphqlConfig {
     pub request_timeout: Duration,
     /// Whose `X-Forwarded-For` names the client (for per-address rate limits).
     pub trusted_proxies: TrustedProxies,
+    /// Cancelled when the process starts to shut down: every WebSocket is closed with 1012
+    /// ("service restart"), so clients reconnect to another replica.
+    pub drain: CancellationToken,
 }
 
 impl Default for GraphqlConfig {
@@ -79,6 +83,7 @@ impl Default for GraphqlConfig {
             max_batch: DEFAULT_MAX_BATCH,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             trusted_proxies: TrustedProxies::none(),
+            drain: CancellationToken::new(),
         }
     }
 }
@@ -272,6 +277,10 @@ fn websocket(state: GraphqlState, upgrade: WebSocketUpgrade) -> Response {
     upgrade.on_upgrade(move |socket| serve_socket(socket, state, protocol))
 }
 
+/// The close code of a socket closed because this process shuts down (RFC 6455 "service
+/// restart"): the client should reconnect, and the balancer sends it to another replica.
+const CLOSE_SERVICE_RESTART: u16 = 1012;
+
 /// How far a socket's `connection_init` got.
 const INIT_PENDING: u8 = 0;
 const INIT_ACCEPTED: u8 = 1;
@@ -316,6 +325,10 @@ async fn serve_socket(socket: WebSocket, state: GraphqlState, protocol: WebSocke
             () = &mut deadline, if init.load(Ordering::Acquire) == INIT_PENDING => Some(
                 WsMessage::Close(CLOSE_INIT_TIMEOUT, "Connection initialisation timeout".into()),
             ),
+            () = state.config.drain.cancelled() => Some(WsMessage::Close(
+                CLOSE_SERVICE_RESTART,
+                "Service restart: reconnect".into(),
+            )),
         };
         let message = match next {
             Some(WsMessage::Text(text)) => Message::Text(text.into()),
