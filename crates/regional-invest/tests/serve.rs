@@ -208,16 +208,15 @@ async fn committed_events_reach_jetstream_with_their_id() {
         .unwrap();
 
     let nats = async_nats::connect("nats://127.0.0.1:4222").await.unwrap();
-    let stream = async_nats::jetstream::new(nats)
-        .get_stream(deployment.event_stream())
-        .await;
+    let jetstream = async_nats::jetstream::new(nats);
     let subject = format!(
         "{}.{slug}.tenant.tenantregistered",
         deployment.event_subject_prefix()
     );
     let deadline = Instant::now() + Duration::from_secs(30);
     let message = loop {
-        if let Ok(stream) = &stream
+        // The relay creates this deployment's stream when it starts: look it up each time.
+        if let Ok(stream) = jetstream.get_stream(deployment.event_stream()).await
             && let Ok(message) = stream.get_last_raw_message_by_subject(&subject).await
         {
             break message;
