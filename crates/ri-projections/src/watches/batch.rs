@@ -73,19 +73,25 @@ enum Decoded<'a> {
 }
 
 impl Batch {
-    /// After an event of watch `id`: the batch's copy of it as the table now holds it.
+    /// After an event of watch `id`: the batch's copy of it as the table now holds it, and,
+    /// when the event made it or changed its filter (`adopt`), every instrument it now follows
+    /// counts as announced to it.
     pub(super) async fn after_watch_event(
         &mut self,
         conn: &mut PgConnection,
         id: &str,
+        adopt: bool,
     ) -> Result<(), ProjectionError> {
-        let Some(watches) = self.watches.as_mut() else {
-            return Ok(());
-        };
         let row: Option<WatchRow> = sqlx::query_as(WATCH)
             .bind(id)
             .fetch_optional(&mut *conn)
             .await?;
+        if adopt && let Some(row) = &row {
+            self.adopt(conn, row).await?;
+        }
+        let Some(watches) = self.watches.as_mut() else {
+            return Ok(());
+        };
         match (watches.binary_search_by(|w| w.id.as_str().cmp(id)), row) {
             (Ok(at), Some(row)) => {
                 if let Some(w) = watches.get_mut(at) {
@@ -101,16 +107,17 @@ impl Batch {
         Ok(())
     }
 
-    /// Watch `watch` was made or its filter changed: every instrument it now follows counts as
+    /// Watch `w` was made or its filter changed: every instrument it now follows counts as
     /// announced to it. Instruments this batch holds change here and are written by `flush`;
     /// the others in the table at once.
-    pub(super) async fn adopt(
+    async fn adopt(
         &mut self,
         conn: &mut PgConnection,
-        watch: &str,
+        w: &WatchRow,
     ) -> Result<(), ProjectionError> {
+        let watch = w.id.as_str();
         let mut stored = Vec::new();
-        for id in self.followed(conn, watch).await? {
+        for id in self.followed(conn, w).await? {
             match self.notified.get_mut(&id) {
                 Some(watches) => {
                     if watches.insert(watch.to_owned()) {
@@ -135,21 +142,14 @@ impl Batch {
         Ok(())
     }
 
-    /// The instruments ever published that meet watch `watch`'s filter, as this batch holds
-    /// them: its own states where it changed them, the table's for the others. Plain columns
-    /// are matched in Rust, a text in SQL.
+    /// The instruments ever published that meet watch `w`'s filter, as this batch holds them:
+    /// its own states where it changed them, the table's for the others. Plain columns are
+    /// matched in Rust, a text in SQL.
     async fn followed(
         &mut self,
         conn: &mut PgConnection,
-        watch: &str,
+        w: &WatchRow,
     ) -> Result<Vec<String>, ProjectionError> {
-        let w: Option<WatchRow> = sqlx::query_as(WATCH)
-            .bind(watch)
-            .fetch_optional(&mut *conn)
-            .await?;
-        let Some(w) = w else {
-            return Ok(Vec::new());
-        };
         if self.stored.is_none() {
             let rows: Vec<Columns> = sqlx::query_as(PUBLISHED_COLUMNS)
                 .fetch_all(&mut *conn)

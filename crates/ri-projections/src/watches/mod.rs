@@ -111,8 +111,10 @@ impl Projection for Watches {
                     WATCH => {
                         batch.run(conn, &self.weights, &run).await?;
                         run.clear();
-                        watch_event(conn, &mut batch, e, decode(e)?).await?;
-                        batch.after_watch_event(conn, &e.aggregate_id).await?;
+                        let adopt = watch_event(conn, &mut batch, e, decode(e)?).await?;
+                        batch
+                            .after_watch_event(conn, &e.aggregate_id, adopt)
+                            .await?;
                     }
                     INSTRUMENT | PROJECT | TENANT => run.push(e),
                     _ => {}
@@ -125,13 +127,16 @@ impl Projection for Watches {
     }
 }
 
+/// Applies a watch event to the `watches` table; returns whether the watch was made or its
+/// filter changed (what it follows now is then adopted, see [`batch::Batch`]).
 async fn watch_event(
     conn: &mut PgConnection,
     batch: &mut batch::Batch,
     e: &StoredEvent,
     event: WatchEvent,
-) -> Result<(), ProjectionError> {
+) -> Result<bool, ProjectionError> {
     let id = e.aggregate_id.as_str();
+    let mut adopt = false;
     match event {
         WatchEvent::WatchCreated {
             owner,
@@ -171,7 +176,7 @@ async fn watch_event(
             .bind(e.recorded_at)
             .execute(&mut *conn)
             .await?;
-            batch.adopt(conn, id).await?;
+            adopt = true;
         }
         WatchEvent::WatchUpdated {
             name,
@@ -219,7 +224,7 @@ async fn watch_event(
                 .await?;
                 // What newly meets it is followed without a notice (it was not published or
                 // revised just now); what no longer meets it is no longer followed.
-                batch.adopt(conn, id).await?;
+                adopt = true;
             }
             touch(conn, e).await?;
         }
@@ -241,7 +246,7 @@ async fn watch_event(
                 .await?;
         }
     }
-    Ok(())
+    Ok(adopt)
 }
 
 fn filter_countries(filter: &WatchFilter) -> Vec<String> {
