@@ -30,6 +30,10 @@ fi
 export PATH="$venv/bin:$PATH"
 
 if ! command -v kubectl >/dev/null 2>&1; then
+    say "installing kubectl (it renders the kustomize overlays, offline)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubectl >/dev/null 2>&1 || true
+fi
+if ! command -v kubectl >/dev/null 2>&1; then
     say "kubectl is missing: it renders the kustomize overlays (kubectl kustomize, offline)"
     exit 1
 fi
