@@ -257,6 +257,16 @@ impl App {
         let notifier =
             ri_relay::NotificationRelay::new(pool.clone(), nats.clone(), notifier_config);
         tasks.spawn(notifier.run(shutdown.clone()));
+        // Every process keeps its own search index, fed from the log (no lock).
+        let search = if config.search_index {
+            let index = ri_projections::SearchIndex::new(ri_projections::SearchIndexConfig::default())
+                .context("create the search index")?;
+            let (feeding, log, stop) = (index.clone(), log.clone(), shutdown.clone());
+            tasks.spawn(async move { feeding.run(log, stop).await });
+            Some(index)
+        } else {
+            None
+        };
         tasks.spawn(crate::expiry::run(
             log.clone(),
             Duration::from_millis(config.expiry_interval_ms),
@@ -286,6 +296,8 @@ impl App {
             event_subject_prefix,
             notification_subject_prefix,
             matching_weights: Arc::new(config.matching_weights()?),
+            search: search.clone(),
+            consistency_wait: Duration::from_millis(config.consistency_wait_ms),
         };
         let schema = ri_api::graphql::schema(api.clone(), config.graphql_introspection);
         let graphql_config = config.graphql();
@@ -346,6 +358,7 @@ impl App {
         app.tasks.spawn(crate::startup::await_projections(
             app.log.pool().clone(),
             readers,
+            search,
             head,
             startup,
             app.shutdown.clone(),

@@ -99,6 +99,12 @@ pub struct Config {
     /// On SIGTERM or SIGINT: how long `/readyz` answers 503 (and WebSockets are closed with
     /// 1012) before the listener stops, so balancers route around this process first.
     pub drain_delay_ms: u64,
+    /// Whether the public search is answered from this process's in-memory index (issue 12);
+    /// off, every search reads PostgreSQL (the baseline of the HTTP benchmark).
+    pub search_index: bool,
+    /// How long a query with `consistentWith` waits for this replica to have read that far in
+    /// the log before answering UNAVAILABLE.
+    pub consistency_wait_ms: u64,
     /// How often open calls past their deadline are looked for and closed.
     pub expiry_interval_ms: u64,
     /// The weights project–instrument matches are scored with (`[matching_weights]` in the
@@ -124,6 +130,8 @@ impl Default for Config {
             relay_max_backoff_ms: 2_000,
             stream_replicas: 1,
             drain_delay_ms: 3_000,
+            search_index: true,
+            consistency_wait_ms: 5_000,
             jwt_issuer: "regional-invest".to_owned(),
             jwt_audience: "regional-invest".to_owned(),
             jwt_secret: Secret::new(DEV_JWT_SECRET),

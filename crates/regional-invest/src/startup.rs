@@ -1,11 +1,14 @@
 //! When a starting process is ready: after the seed (when asked for), once every projection's
-//! checkpoint has reached the log's head as it stood then. Checkpoints are read from the
-//! database, so this holds whether this process's runners lead or another process's do.
+//! checkpoint has reached the log's head as it stood then, and so has this process's search
+//! index. Checkpoints are read from the database, so this holds whether this process's runners
+//! lead or another process's do.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use ri_api::Startup;
 use ri_eventstore::{Checkpoint, StoreError};
+use ri_projections::SearchIndex;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -33,6 +36,7 @@ pub async fn log_head(pool: &PgPool) -> Result<Option<Checkpoint>, StoreError> {
 async fn behind(
     pool: &PgPool,
     readers: &[&'static str],
+    search: Option<&SearchIndex>,
     head: Checkpoint,
 ) -> Result<Vec<String>, StoreError> {
     let mut behind = Vec::new();
@@ -42,14 +46,23 @@ async fn behind(
             behind.push(format!("{reader} at {}", at.position));
         }
     }
+    if let Some(search) = search {
+        match search.reached() {
+            Some(at) if search.is_ready() && at >= head => {}
+            Some(at) => behind.push(format!("search index at {}", at.position)),
+            None => behind.push("search index loading".to_owned()),
+        }
+    }
     Ok(behind)
 }
 
-/// Marks `startup` finished once every one of `readers` has reached `head` (at once when the
-/// log was empty); until then it names the projections still catching up.
+/// Marks `startup` finished once every one of `readers` and the search index (when there is
+/// one) have reached `head` (at once when the log was empty); until then it names those still
+/// catching up.
 pub async fn await_projections(
     pool: PgPool,
     readers: Vec<&'static str>,
+    search: Option<Arc<SearchIndex>>,
     head: Option<Checkpoint>,
     startup: Startup,
     shutdown: CancellationToken,
@@ -59,7 +72,7 @@ pub async fn await_projections(
         return;
     };
     loop {
-        match behind(&pool, &readers, head).await {
+        match behind(&pool, &readers, search.as_deref(), head).await {
             Ok(behind) if behind.is_empty() => {
                 tracing::info!(position = head.position, "read models caught up; ready");
                 startup.finish();

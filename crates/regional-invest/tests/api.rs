@@ -672,9 +672,11 @@ async fn every_example_operation_runs_against_the_schema() {
         ("ReinstateTenant", &admin, json!({"slug": "l3ce"})),
     ];
     // ReopenInstrument is run by tests/expiry.rs, which has a closed call to reopen; the watch
-    // and notification operations by tests/watches.rs, which has notifications to read.
+    // and notification operations by tests/watches.rs, which has notifications to read;
+    // Suggest by tests/search.rs, which has published instruments to suggest.
     let mut ran: Vec<&str> = vec![
         "RegisterTenant",
+        "Suggest",
         "DraftInstrument",
         "ReopenInstrument",
         "CreateWatch",

@@ -11,10 +11,12 @@
 //! (`regional-invest`). Nothing here knows about HTTP or GraphQL.
 
 mod caller;
+mod commits;
 pub mod error;
 pub mod policy;
 mod run;
 
 pub use caller::Caller;
+pub use commits::Commits;
 pub use error::{AppError, Code, RETRY_AFTER_SECONDS};
 pub use run::{App, Failure, Policy, TenantRule};

@@ -155,7 +155,8 @@ impl App {
 
     /// Runs `command` for `caller` on the aggregate `id` of `owner` under `policy`, refused as
     /// a conflict unless the aggregate is at `expected` (when given). Returns the aggregate's
-    /// version after the command. `services` makes the aggregate's services for each try.
+    /// version after the command, and records where it committed in the request's
+    /// [`Commits`](crate::Commits). `services` makes the aggregate's services for each try.
     // Who, under which rule, on which stream, what, with what, at which version: each is
     // needed, and a struct of them would only be taken apart again here.
     #[allow(clippy::too_many_arguments)]
@@ -182,7 +183,10 @@ impl App {
                 .execute_at::<A>(owner, id, command.clone(), &metadata, services(), expected)
                 .await;
             match result {
-                Ok(version) => return Ok(version),
+                Ok(done) => {
+                    crate::commits::record(done.committed);
+                    return Ok(done.version);
+                }
                 Err(e) if is_conflict(&e) && expected.is_none() && attempt < policy.attempts => {
                     back_off(attempt).await;
                     attempt += 1;

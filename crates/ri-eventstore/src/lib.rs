@@ -16,6 +16,6 @@ mod repository;
 
 pub use error::StoreError;
 pub use follow::{FollowConfig, Follower, backoff, follow};
-pub use log::{EventLog, LogConfig};
+pub use log::{EventLog, Executed, LogConfig};
 pub use reader::{Checkpoint, LogReader, StoredEvent};
 pub use repository::{TenantRepository, Versions};

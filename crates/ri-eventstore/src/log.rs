@@ -6,7 +6,7 @@ use ri_domain::{EventMetadata, EventRegistry, TenantSlug};
 use sqlx::PgPool;
 use tokio::sync::watch;
 
-use crate::reader::LogReader;
+use crate::reader::{Checkpoint, LogReader};
 use crate::repository::{TenantRepository, Versions};
 
 #[derive(Debug, Clone, Copy)]
@@ -19,6 +19,14 @@ impl Default for LogConfig {
     fn default() -> Self {
         Self { snapshot_every: 20 }
     }
+}
+
+/// What a command left: the aggregate's version after it, and the checkpoint of its last event
+/// (`None` when it emitted none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Executed {
+    pub version: usize,
+    pub committed: Option<Checkpoint>,
 }
 
 /// The shared handle on the event log. Cheap to clone.
@@ -119,7 +127,7 @@ impl EventLog {
 
     /// Runs one command on the aggregate `aggregate_id` owned by `tenant`, refusing it as a
     /// conflict unless the aggregate is at `expected` (when given). Returns the aggregate's
-    /// version after the command.
+    /// version after the command and where its events went in the log.
     pub async fn execute_at<A: Aggregate>(
         &self,
         tenant: &TenantSlug,
@@ -128,7 +136,7 @@ impl EventLog {
         metadata: &EventMetadata,
         services: A::Services,
         expected: Option<usize>,
-    ) -> Result<usize, AggregateError<A::Error>> {
+    ) -> Result<Executed, AggregateError<A::Error>> {
         let versions = Arc::new(Mutex::new(Versions::default()));
         let repository =
             TenantRepository::expecting(self.clone(), tenant.clone(), expected, versions.clone());
@@ -138,7 +146,10 @@ impl EventLog {
             .execute_with_metadata(aggregate_id, command, metadata.to_map())
             .await?;
         let v = versions.lock().map(|v| *v).unwrap_or_default();
-        Ok(v.persisted.or(v.loaded).unwrap_or(0))
+        Ok(Executed {
+            version: v.persisted.or(v.loaded).unwrap_or(0),
+            committed: v.committed,
+        })
     }
 
     /// A tailing reader over the whole log.

@@ -29,6 +29,30 @@ pub struct Checkpoint {
     pub position: i64,
 }
 
+/// Written `<tx_id>:<position>`: the read-your-writes token the API hands out and takes back.
+impl std::fmt::Display for Checkpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.tx_id, self.position)
+    }
+}
+
+impl std::str::FromStr for Checkpoint {
+    type Err = StoreError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        let bad = || StoreError::Malformed("checkpoint", "not <tx_id>:<position>".to_owned());
+        let (tx, position) = raw.split_once(':').ok_or_else(bad)?;
+        let digits = |s: &str| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(tx) || !digits(position) {
+            return Err(bad());
+        }
+        Ok(Checkpoint {
+            tx_id: tx.parse().map_err(|_| bad())?,
+            position: position.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
 impl Checkpoint {
     pub const START: Checkpoint = Checkpoint {
         tx_id: 0,
@@ -220,7 +244,25 @@ impl LogReader {
     }
 }
 
-fn parse_xid(row: &PgRow) -> Result<u64, StoreError> {
+#[cfg(test)]
+mod tests {
+    use super::Checkpoint;
+
+    #[test]
+    fn a_checkpoint_reads_back_what_it_writes_and_nothing_else() {
+        let at = Checkpoint {
+            tx_id: u64::MAX,
+            position: i64::MAX,
+        };
+        assert_eq!(at.to_string().parse::<Checkpoint>().ok(), Some(at));
+        assert_eq!("7:12".parse::<Checkpoint>().ok(), Some(Checkpoint { tx_id: 7, position: 12 }));
+        for bad in ["", ":", "7", "7:", ":12", "7:-1", "-7:1", "7:12:1", "a:1", "7: 1", "1:99999999999999999999"] {
+            assert!(bad.parse::<Checkpoint>().is_err(), "{bad:?}");
+        }
+    }
+}
+
+pub(crate) fn parse_xid(row: &PgRow) -> Result<u64, StoreError> {
     let raw: String = row.try_get("tx_id_text")?;
     raw.parse()
         .map_err(|_| StoreError::Malformed("tx_id", raw.clone()))

@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use crate::error::StoreError;
 use crate::log::EventLog;
+use crate::reader::{Checkpoint, parse_xid};
 
 const STREAM_KEY: &str = "events_stream_key";
 const METADATA_TENANT_CHECK: &str = "events_metadata_tenant";
@@ -43,11 +44,15 @@ struct Prefetched {
     events: Vec<SerializedEvent>,
 }
 
-/// The versions one command saw and left: what it loaded and what it wrote.
+/// The versions one command saw and left: what it loaded and what it wrote, and where in the
+/// log its last event went.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Versions {
     pub loaded: Option<usize>,
     pub persisted: Option<usize>,
+    /// The checkpoint of the command's last event: a reader at or past it has read the command
+    /// (the token of read-your-writes).
+    pub committed: Option<Checkpoint>,
 }
 
 /// The events and snapshots of the aggregates one tenant owns. Build one per command
@@ -285,7 +290,8 @@ impl TenantRepository {
                     e.payload, e.metadata \
              FROM UNNEST($4::uuid[], $5::int8[], $6::text[], $7::text[], $8::jsonb[], $9::jsonb[]) \
                   WITH ORDINALITY AS e(event_id, sequence, event_type, event_version, payload, metadata, n) \
-             ORDER BY e.n",
+             ORDER BY e.n \
+             RETURNING tx_id::text AS tx_id_text, position",
         )
         .bind(self.tenant.as_str())
         .bind(&first.aggregate_type)
@@ -299,16 +305,18 @@ impl TenantRepository {
 
         if snapshot.is_none() && !self.log.is_through_pooler() {
             // One statement: atomic on its own, and one round trip.
-            insert.execute(self.pool()).await.map_err(classify)?;
+            let written = insert.fetch_all(self.pool()).await.map_err(classify)?;
             self.appended(
                 events.last().map_or(0, |e| e.sequence),
                 events.len(),
+                committed(&written)?,
                 started,
             );
             return Ok(());
         }
         let mut tx = self.pool().begin().await?;
-        insert.execute(&mut *tx).await.map_err(classify)?;
+        let written = insert.fetch_all(&mut *tx).await.map_err(classify)?;
+        let at = committed(&written)?;
         if let Some(snapshot) = snapshot {
             sqlx::query(
                 "INSERT INTO snapshots (tenant, aggregate_type, aggregate_id, last_sequence, \
@@ -333,13 +341,23 @@ impl TenantRepository {
         self.appended(
             events.last().map_or(0, |e| e.sequence),
             events.len(),
+            at,
             started,
         );
         Ok(())
     }
 
-    fn appended(&self, last_sequence: usize, count: usize, started: Instant) {
-        self.record(|v| v.persisted = Some(last_sequence));
+    fn appended(
+        &self,
+        last_sequence: usize,
+        count: usize,
+        at: Option<Checkpoint>,
+        started: Instant,
+    ) {
+        self.record(|v| {
+            v.persisted = Some(last_sequence);
+            v.committed = at;
+        });
         self.log.notify_appended();
         metrics::counter!("ri_events_appended_total").increment(count as u64);
         metrics::histogram!("ri_append_seconds").record(started.elapsed().as_secs_f64());
@@ -443,6 +461,19 @@ fn classify(err: sqlx::Error) -> StoreError {
         }
     }
     StoreError::Database(err)
+}
+
+/// The checkpoint of the last of the rows an append returned (all of one transaction).
+fn committed(rows: &[sqlx::postgres::PgRow]) -> Result<Option<Checkpoint>, StoreError> {
+    let mut last: Option<Checkpoint> = None;
+    for row in rows {
+        let at = Checkpoint {
+            tx_id: parse_xid(row)?,
+            position: row.try_get("position")?,
+        };
+        last = last.max(Some(at));
+    }
+    Ok(last)
 }
 
 fn to_i64(n: usize) -> Result<i64, StoreError> {

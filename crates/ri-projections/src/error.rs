@@ -10,6 +10,9 @@ pub enum ProjectionError {
     BadEvent { position: i64, reason: String },
     #[error("applying events panicked: {0}")]
     Panicked(String),
+    /// The in-memory search index refused a batch (it is rebuilt from a fresh snapshot).
+    #[error("search index: {0}")]
+    Index(String),
     #[error("unknown projection {0:?}; known: {1}")]
     Unknown(String, String),
 }
@@ -33,6 +36,7 @@ impl ProjectionError {
             ProjectionError::Store(_)
             | ProjectionError::BadEvent { .. }
             | ProjectionError::Panicked(_)
+            | ProjectionError::Index(_)
             | ProjectionError::Unknown(..) => false,
         }
     }

@@ -20,6 +20,7 @@ mod projection;
 pub mod projects;
 mod replay;
 mod runner;
+pub mod search_index;
 pub mod streams;
 pub mod watches;
 
@@ -31,4 +32,5 @@ pub use projection::{Projection, all, all_with, by_name, by_name_with};
 pub use projects::Projects;
 pub use replay::{ReplayReport, replay};
 pub use runner::{ProjectionRunner, RunnerConfig};
+pub use search_index::{SearchIndex, SearchIndexConfig};
 pub use watches::Watches;

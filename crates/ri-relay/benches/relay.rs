@@ -252,7 +252,8 @@ async fn latency_at(
                             None,
                         )
                         .await
-                        .unwrap();
+                        .unwrap()
+                        .version;
                     commits.push(((id.clone(), version as i64), Instant::now()));
                 }
                 (commits, late)

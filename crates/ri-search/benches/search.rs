@@ -437,7 +437,7 @@ fn main() {
         while i < n {
             let t = Instant::now();
             let docs: Vec<Change> = (i..(i + batch).min(n))
-                .map(|k| Change::Upsert(Box::new(generator.doc(k))))
+                .map(|k| Change::Upsert(std::sync::Arc::new(generator.doc(k))))
                 .collect();
             generating += t.elapsed();
             i += docs.len();

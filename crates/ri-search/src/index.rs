@@ -69,8 +69,8 @@ pub(crate) struct Dicts {
 #[derive(Debug, Clone)]
 pub enum Change {
     /// Adds or replaces the document with this id; a document that is not public
-    /// ([`InstrumentDoc::is_public`]) removes it instead.
-    Upsert(Box<InstrumentDoc>),
+    /// ([`InstrumentDoc::is_public`]) removes it instead. Shared: the feeder may keep it too.
+    Upsert(Arc<InstrumentDoc>),
     /// Removes the document with this id, if there.
     Remove(String),
 }
@@ -355,7 +355,7 @@ impl Writer {
         Ok(())
     }
 
-    fn upsert(&mut self, doc: InstrumentDoc) -> Result<(), IndexError> {
+    fn upsert(&mut self, doc: Arc<InstrumentDoc>) -> Result<(), IndexError> {
         if !doc.is_public() {
             return self.remove(&doc.id);
         }
@@ -407,7 +407,7 @@ impl Writer {
         };
         self.text.add(ord, &doc)?;
         let (block, local) = self.block(ord);
-        block.insert(local, Arc::new(doc), coded);
+        block.insert(local, doc, coded);
         Ok(())
     }
 
@@ -521,7 +521,7 @@ impl Index {
         writer.poisoned = true;
         for change in changes {
             match change {
-                Change::Upsert(doc) => writer.upsert(*doc)?,
+                Change::Upsert(doc) => writer.upsert(doc)?,
                 Change::Remove(id) => writer.remove(&id)?,
             }
         }
@@ -559,7 +559,7 @@ impl Index {
     }
 
     pub fn upsert(&self, doc: InstrumentDoc) -> Result<Applied, IndexError> {
-        self.apply([Change::Upsert(Box::new(doc))], None)
+        self.apply([Change::Upsert(Arc::new(doc))], None)
     }
 
     pub fn remove(&self, id: &str) -> Result<Applied, IndexError> {

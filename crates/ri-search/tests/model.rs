@@ -272,7 +272,7 @@ proptest! {
                 match op {
                     Op::Upsert(d) => {
                         model.insert(d.id.clone(), (*d).clone());
-                        changes.push(Change::Upsert(d));
+                        changes.push(Change::Upsert(std::sync::Arc::from(d)));
                     }
                     Op::Remove(n) => {
                         let id = format!("i{n:02}");

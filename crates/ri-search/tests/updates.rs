@@ -23,7 +23,7 @@ fn catalogue(n: usize, spread: u32) -> Index {
                 // Every third shares a deadline with the one before: ties go by id.
                 d.deadline = Some(start + Duration::days((i - i % 3 / 2) as i64));
                 d.updated_at = start - Duration::days((i % 7) as i64);
-                Change::Upsert(Box::new(d))
+                Change::Upsert(std::sync::Arc::new(d))
             }),
             Some(7),
         )

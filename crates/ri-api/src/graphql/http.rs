@@ -11,28 +11,21 @@
 //! 4401, no `connection_init` within 10 s with 4408. Cross-site
 //! WebSocket hijacking gains nothing: no cookie or ambient credential signs a socket in.
 
-use std::future::ready;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-use async_graphql::http::{
-    ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource, WebSocket as GraphqlWebSocket, WebSocketProtocols,
-    WsMessage,
-};
-use async_graphql::{BatchRequest, BatchResponse, Data, ServerError};
+use async_graphql::http::GraphiQLSource;
+use async_graphql::{BatchRequest, BatchResponse, ServerError};
 use axum::Extension;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 
 use super::ApiSchema;
@@ -43,16 +36,7 @@ use crate::trace::adopt_remote_parent;
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
 /// Larger request bodies (and WebSocket messages) are refused before parsing.
-const MAX_BODY: usize = 256 * 1024;
-/// A socket that has not sent `connection_init` by then is closed (4408).
-const CONNECTION_INIT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// `graphql-transport-ws` close codes.
-const CLOSE_UNAUTHORIZED: u16 = 4401;
-const CLOSE_FORBIDDEN: u16 = 4403;
-const CLOSE_INIT_TIMEOUT: u16 = 4408;
-/// A close frame's reason has at most this many bytes (RFC 6455, section 5.5).
-const MAX_CLOSE_REASON: usize = 123;
+pub(super) const MAX_BODY: usize = 256 * 1024;
 
 pub(crate) use super::client_ip::ClientIp;
 use super::client_ip::TrustedProxies;
@@ -89,10 +73,10 @@ impl Default for GraphqlConfig {
 }
 
 #[derive(Clone)]
-struct GraphqlState {
-    schema: ApiSchema,
-    auth: Authenticator,
-    config: GraphqlConfig,
+pub(super) struct GraphqlState {
+    pub(super) schema: ApiSchema,
+    pub(super) auth: Authenticator,
+    pub(super) config: GraphqlConfig,
 }
 
 pub fn routes(schema: ApiSchema, auth: Authenticator, config: GraphqlConfig) -> Router {
@@ -195,7 +179,7 @@ async fn get_graphql(
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     if wants_websocket {
         return match upgrade {
-            Ok(upgrade) => websocket(state, upgrade),
+            Ok(upgrade) => super::socket::websocket(state, upgrade),
             Err(rejection) => rejection.into_response(),
         };
     }
@@ -255,151 +239,6 @@ async fn get_graphql(
         Method::GET,
     )
     .await
-}
-
-/// Upgrades to a GraphQL WebSocket, `graphql-transport-ws` preferred.
-fn websocket(state: GraphqlState, upgrade: WebSocketUpgrade) -> Response {
-    let upgrade = upgrade
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .max_message_size(MAX_BODY)
-        .max_frame_size(MAX_BODY);
-    let Some(protocol) = upgrade
-        .selected_protocol()
-        .and_then(|p| p.to_str().ok())
-        .and_then(|p| p.parse::<WebSocketProtocols>().ok())
-    else {
-        return (
-            StatusCode::BAD_REQUEST,
-            "ask for the WebSocket subprotocol graphql-transport-ws",
-        )
-            .into_response();
-    };
-    upgrade.on_upgrade(move |socket| serve_socket(socket, state, protocol))
-}
-
-/// The close code of a socket closed because this process shuts down (RFC 6455 "service
-/// restart"): the client should reconnect, and the balancer sends it to another replica.
-const CLOSE_SERVICE_RESTART: u16 = 1012;
-
-/// How far a socket's `connection_init` got.
-const INIT_PENDING: u8 = 0;
-const INIT_ACCEPTED: u8 = 1;
-const INIT_REFUSED: u8 = 2;
-
-/// Runs one GraphQL WebSocket until either side closes it. async-graphql speaks the protocol;
-/// this signs the caller in from `connection_init` and gives its refusals the protocol's close
-/// codes (async-graphql closes a refused `connection_init` with 1002 and an early `subscribe`
-/// with 1011).
-async fn serve_socket(socket: WebSocket, state: GraphqlState, protocol: WebSocketProtocols) {
-    let (mut sink, incoming) = socket.split();
-    let incoming = incoming.take_while(|m| ready(m.is_ok())).filter_map(|m| {
-        ready(match m {
-            Ok(Message::Text(text)) => Some(Bytes::from(text)),
-            Ok(Message::Binary(bytes)) => Some(bytes),
-            _ => None,
-        })
-    });
-    let init = Arc::new(AtomicU8::new(INIT_PENDING));
-    let outcome = init.clone();
-    let auth = state.auth.clone();
-    let mut outgoing = GraphqlWebSocket::new(state.schema.clone(), incoming, protocol)
-        .on_connection_init(move |payload| {
-            let signed_in = sign_in(&auth, &payload);
-            let state = if signed_in.is_ok() {
-                INIT_ACCEPTED
-            } else {
-                INIT_REFUSED
-            };
-            outcome.store(state, Ordering::Release);
-            ready(signed_in.map(|principal| {
-                let mut data = Data::default();
-                data.insert(principal);
-                data
-            }))
-        });
-    let deadline = tokio::time::sleep(CONNECTION_INIT_TIMEOUT);
-    tokio::pin!(deadline);
-    loop {
-        let next = tokio::select! {
-            next = outgoing.next() => next,
-            () = &mut deadline, if init.load(Ordering::Acquire) == INIT_PENDING => Some(
-                WsMessage::Close(CLOSE_INIT_TIMEOUT, "Connection initialisation timeout".into()),
-            ),
-            () = state.config.drain.cancelled() => Some(WsMessage::Close(
-                CLOSE_SERVICE_RESTART,
-                "Service restart: reconnect".into(),
-            )),
-        };
-        let message = match next {
-            Some(WsMessage::Text(text)) => Message::Text(text.into()),
-            Some(WsMessage::Close(code, reason)) => {
-                close(protocol_close(code, reason, init.load(Ordering::Acquire)))
-            }
-            None => {
-                // The client left, or (legacy protocol) was told `connection_error`.
-                let refused = init.load(Ordering::Acquire) == INIT_REFUSED;
-                let (code, reason) = if refused {
-                    (CLOSE_FORBIDDEN, "Forbidden".to_owned())
-                } else {
-                    (1000, String::new())
-                };
-                let _ = sink.send(close((code, reason))).await;
-                break;
-            }
-        };
-        let closing = matches!(message, Message::Close(_));
-        if sink.send(message).await.is_err() || closing {
-            break;
-        }
-    }
-}
-
-/// The close code and reason the protocol asks for, given how far `connection_init` got.
-fn protocol_close(code: u16, reason: String, init: u8) -> (u16, String) {
-    match init {
-        INIT_REFUSED => (CLOSE_FORBIDDEN, reason),
-        INIT_PENDING if code == 1011 => (CLOSE_UNAUTHORIZED, "Unauthorized".to_owned()),
-        _ => (code, reason),
-    }
-}
-
-fn close((code, mut reason): (u16, String)) -> Message {
-    if reason.len() > MAX_CLOSE_REASON {
-        let mut end = MAX_CLOSE_REASON;
-        while !reason.is_char_boundary(end) {
-            end -= 1;
-        }
-        reason.truncate(end);
-    }
-    Message::Close(Some(CloseFrame {
-        code,
-        reason: reason.into(),
-    }))
-}
-
-/// The caller named by a `connection_init` payload: `authorization` (or `Authorization`) as in
-/// the HTTP header, or `token`, the bare token. Subscriptions need a signed-in caller, so no
-/// token is refused like a bad one.
-fn sign_in(auth: &Authenticator, payload: &serde_json::Value) -> async_graphql::Result<Principal> {
-    let field = |name: &str| payload.get(name).and_then(serde_json::Value::as_str);
-    let authorization = match (
-        field("authorization").or_else(|| field("Authorization")),
-        field("token"),
-    ) {
-        (Some(header), _) => header.to_owned(),
-        (None, Some(token)) if token.contains(' ') => token.to_owned(),
-        (None, Some(token)) => format!("Bearer {token}"),
-        (None, None) => {
-            return Err(async_graphql::Error::new(
-                "Forbidden: connection_init needs {\"authorization\": \"Bearer <token>\"}",
-            ));
-        }
-    };
-    match auth.authenticate(Some(&authorization)) {
-        Ok(principal @ Principal::User(_)) => Ok(principal),
-        Ok(Principal::Anonymous) => Err(async_graphql::Error::new("Forbidden: sign in")),
-        Err(e) => Err(async_graphql::Error::new(format!("Forbidden: {e}"))),
-    }
 }
 
 async fn post_graphql(
@@ -517,7 +356,12 @@ async fn execute(
         return r;
     }
     let batch = batch.data(principal).data(client);
-    let run = tracing::Instrument::instrument(state.schema.execute_batch(batch), span);
+    // Where the request's commands committed: handed back for read-your-writes.
+    let commits = ri_app::Commits::default();
+    let run = commits.scope(tracing::Instrument::instrument(
+        state.schema.execute_batch(batch),
+        span,
+    ));
     let Ok(response) = tokio::time::timeout(state.config.request_timeout, run).await else {
         tracing::warn!(
             timeout_ms = state.config.request_timeout.as_millis(),
@@ -537,7 +381,7 @@ async fn execute(
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return reply;
     };
-    let response = with_codes(response);
+    let response = with_log_position(with_codes(response), &commits);
     // Parse, validation and cost errors carry no path: the request was not executed.
     let not_run = |r: &async_graphql::Response| {
         r.data == async_graphql::Value::Null
@@ -586,6 +430,31 @@ fn is_mutation(query: &str) -> bool {
         Err(_) => false,
     }
 }
+
+/// A request that committed commands says where: `extensions.logPosition` of each response
+/// (and the `RI-Log-Position` header), the token a search takes as `consistentWith`.
+fn with_log_position(response: BatchResponse, commits: &ri_app::Commits) -> BatchResponse {
+    let Some(at) = commits.last() else {
+        return response;
+    };
+    let mark = |mut r: async_graphql::Response| {
+        r.extensions.insert(
+            "logPosition".to_owned(),
+            async_graphql::Value::String(at.to_string()),
+        );
+        if let Ok(value) = HeaderValue::from_str(&at.to_string()) {
+            r.http_headers.insert(LOG_POSITION, value);
+        }
+        r
+    };
+    match response {
+        BatchResponse::Single(r) => BatchResponse::Single(mark(r)),
+        BatchResponse::Batch(rs) => BatchResponse::Batch(rs.into_iter().map(mark).collect()),
+    }
+}
+
+/// The response header that carries a mutation's log position.
+const LOG_POSITION: &str = "ri-log-position";
 
 /// Every error gets a code: parse and validation errors (which carry none) are BAD_USER_INPUT.
 fn with_codes(response: BatchResponse) -> BatchResponse {

@@ -14,6 +14,8 @@ mod mutation;
 mod objects;
 pub mod projects;
 mod query;
+mod search;
+mod socket;
 mod subscription;
 pub mod watches;
 
@@ -39,6 +41,7 @@ use crate::auth::Principal;
 #[derive(async_graphql::MergedObject, Debug, Default)]
 pub struct QueryRoot(
     CoreQuery,
+    search::SearchQuery,
     WatchQuery,
     ClusterQuery,
     ProjectQuery,
@@ -72,6 +75,11 @@ pub struct Api {
     /// The weights project–instrument matches are scored with (`matching_weights` in the
     /// configuration; `Weights::default()` unless configured).
     pub matching_weights: Arc<ri_matching::Weights>,
+    /// This process's in-memory public search (issue 12); `None`: every search reads
+    /// PostgreSQL.
+    pub search: Option<Arc<ri_projections::SearchIndex>>,
+    /// How long `consistentWith` waits for this replica to reach a mutation's log position.
+    pub consistency_wait: std::time::Duration,
 }
 
 /// Nesting deeper than this is refused before execution.

@@ -126,6 +126,11 @@ impl CoreQuery {
     }
 
     /// Searches instruments. Without `statuses`, only OPEN ones; drafts only of your tenant.
+    /// Facets are counted "sideways": each facet with its own selection removed, so choosing a
+    /// country still shows what the other countries would give (drafts are counted under the
+    /// full filter). `consistentWith`: a mutation's `logPosition` (the response's
+    /// `extensions.logPosition`); the search answers once it reflects that mutation, or
+    /// UNAVAILABLE after a few seconds.
     async fn instruments(
         &self,
         ctx: &Context<'_>,
@@ -133,6 +138,7 @@ impl CoreQuery {
         #[graphql(desc = "Default: DEADLINE_SOONEST.")] sort: Option<InstrumentSort>,
         first: Option<i32>,
         after: Option<String>,
+        consistent_with: Option<String>,
     ) -> async_graphql::Result<InstrumentConnection> {
         let filter = filter.unwrap_or_default().parse()?;
         let sort = match sort.unwrap_or_default() {
@@ -140,17 +146,18 @@ impl CoreQuery {
             InstrumentSort::RecentlyUpdated => read::InstrumentSort::RecentlyUpdated,
             InstrumentSort::Relevance => read::InstrumentSort::Relevance,
         };
+        let at = super::search::position(consistent_with.as_deref())?;
         let api = ctx.data_unchecked::<Api>();
-        let page = read::search_instruments(
-            &api.db,
+        let page = super::search::page(
+            api,
             &viewer(ctx),
-            &filter,
+            filter,
             sort,
             self::first(first, 20)?,
-            after.as_deref(),
+            after,
+            at,
         )
-        .await
-        .map_err(ApiError::from)?;
+        .await?;
         Ok(page.into())
     }
 

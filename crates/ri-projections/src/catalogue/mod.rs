@@ -14,7 +14,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod codes;
-mod cursor;
+pub(crate) mod cursor;
 pub(crate) mod instruments;
 pub mod read;
 mod search;
@@ -27,6 +27,7 @@ pub use read::{
     InstrumentRow, InstrumentSort, ReadError, TenantRow, Viewer, audit_trail, instrument, roles_of,
     search_instruments, tenant, tenants,
 };
+pub use read::MAX_PAGE;
 pub use tenants::Tenants;
 
 use sqlx::PgConnection;

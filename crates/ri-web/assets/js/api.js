@@ -2,6 +2,29 @@
 // ApiError, carrying each error's `extensions.code` and `extensions.field`.
 
 const TOKEN_KEY = 'regional-invest.token';
+const POSITION_KEY = 'regional-invest.log-position';
+
+/**
+ * Where this tab's last change went in the log (`extensions.logPosition` of a mutation's
+ * response), or null: searches pass it as `consistentWith`, so a curator who has just published
+ * finds the instrument at once, on whichever replica answers.
+ */
+export function logPosition() {
+  try {
+    return sessionStorage.getItem(POSITION_KEY);
+  } catch {
+    return null;
+  }
+}
+
+function rememberPosition(value) {
+  if (typeof value !== 'string') return;
+  try {
+    sessionStorage.setItem(POSITION_KEY, value);
+  } catch {
+    // Storage refused: searches may lag this tab's own change by a moment.
+  }
+}
 
 /** The signed-in user's token (kept for this browser tab only), or null. */
 export function token() {
@@ -70,6 +93,7 @@ export async function gql(query, variables = {}, { auth = true } = {}) {
       { message: `The service answered with status ${response.status}. Try again later.`, code: 'INTERNAL', field: null },
     ]);
   }
+  rememberPosition(body.extensions?.logPosition);
   if (Array.isArray(body.errors) && body.errors.length > 0) {
     throw new ApiError(
       body.errors.map((e) => ({

@@ -21,8 +21,15 @@ query WebSearch(
   $sort: InstrumentSort
   $first: Int
   $after: String
+  $consistentWith: String
 ) {
-  results: instruments(filter: $filter, sort: $sort, first: $first, after: $after) {
+  results: instruments(
+    filter: $filter
+    sort: $sort
+    first: $first
+    after: $after
+    consistentWith: $consistentWith
+  ) {
     totalCount
     pageInfo { hasNextPage endCursor }
     nodes {
@@ -95,8 +102,19 @@ query WebMe {
 }`;
 
 export const TENANT_INSTRUMENTS = /* GraphQL */ `
-query WebTenantInstruments($filter: InstrumentFilter, $first: Int, $after: String) {
-  instruments(filter: $filter, sort: RECENTLY_UPDATED, first: $first, after: $after) {
+query WebTenantInstruments(
+  $filter: InstrumentFilter
+  $first: Int
+  $after: String
+  $consistentWith: String
+) {
+  instruments(
+    filter: $filter
+    sort: RECENTLY_UPDATED
+    first: $first
+    after: $after
+    consistentWith: $consistentWith
+  ) {
     totalCount
     pageInfo { hasNextPage endCursor }
     nodes { id version title kind status deadline timeZone updatedAt }

@@ -1,7 +1,7 @@
 // The curator area: sign in with a token (kept in this tab only), then the tenant's
 // instruments by status, each opening its edit form.
 
-import { gql, setToken } from '../api.js';
+import { gql, logPosition, setToken } from '../api.js';
 import { TENANT, TENANT_INSTRUMENTS } from '../operations.js';
 import { h, replace, notice } from '../dom.js';
 import { STATUSES, label, formatInstant, formatDate } from '../format.js';
@@ -166,6 +166,7 @@ export async function render(view) {
             filter: { tenant: me.tenant, statuses: STATUSES },
             first: PAGE,
             after,
+            consistentWith: logPosition(),
           });
           all.push(...data.instruments.nodes);
           if (!data.instruments.pageInfo.hasNextPage) break;

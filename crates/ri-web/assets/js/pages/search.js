@@ -2,7 +2,7 @@
 // default; counts beside every option; results a page at a time. The URL holds the search
 // (js/search-state.js), so every change is a navigation and back/forward replay it.
 
-import { gql, ApiError } from '../api.js';
+import { gql, logPosition, ApiError } from '../api.js';
 import { SEARCH } from '../operations.js';
 import { h, replace, notice } from '../dom.js';
 import {
@@ -496,7 +496,9 @@ export async function render(view, _params, query) {
     results.setAttribute('aria-busy', 'true');
     replace(problem);
     try {
-      const data = await gql(SEARCH, searchVariables(state), { auth: false });
+      // After a change of this tab's own, the search waits until it reflects it.
+      const variables = { ...searchVariables(state), consistentWith: logPosition() };
+      const data = await gql(SEARCH, variables, { auth: false });
       if (mine === latest) showResults(data);
     } catch (error) {
       if (mine !== latest) return;

@@ -1,0 +1,133 @@
+//! The public search and typeahead on the index, in the read API's terms: the SQL search's
+//! filter, sort, cursors and page (`catalogue::read`), so the API can take either path.
+
+use ri_search::{FeatureMatch, Query, SearchError, Sort};
+use time::OffsetDateTime;
+
+use super::SearchIndex;
+use super::convert::{to_after, to_cursor, to_instrument_row};
+use crate::catalogue::cursor::Cursor;
+use crate::catalogue::{
+    self, Facets, InstrumentFilter, InstrumentPage, InstrumentSort, MAX_PAGE, ReadError,
+};
+
+pub use ri_search::{Suggestion, SuggestionKind};
+
+impl SearchIndex {
+    /// Whether the index can answer `filter`: it holds the public instruments only, so a search
+    /// that asks for drafts takes the SQL path, under row-level security.
+    pub fn answers(&self, filter: &InstrumentFilter) -> bool {
+        self.is_ready()
+            && !filter
+                .statuses
+                .contains(&ri_domain::instrument::InstrumentStatus::Draft)
+    }
+
+    /// `catalogue::search_instruments` from memory, for a filter [`SearchIndex::answers`]:
+    /// the same items, order, cursors and total; facets counted sideways (each with its own
+    /// selection removed).
+    pub fn search(
+        &self,
+        filter: &InstrumentFilter,
+        sort: InstrumentSort,
+        first: u32,
+        after: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<InstrumentPage, ReadError> {
+        let after = match after.map(Cursor::decode).transpose()? {
+            None => None,
+            Some(cursor) => Some(to_after(cursor).ok_or_else(|| ReadError::BadInput {
+                field: "after",
+                reason: "the cursor belongs to another list".to_owned(),
+            })?),
+        };
+        let query = Query {
+            text: filter.text.clone(),
+            features: filter.features,
+            feature_match: match filter.feature_match {
+                catalogue::FeatureMatch::Any => FeatureMatch::Any,
+                catalogue::FeatureMatch::All => FeatureMatch::All,
+            },
+            cover_levels: filter.cover_levels.clone(),
+            countries: filter.countries.clone(),
+            kinds: filter.kinds.clone(),
+            statuses: filter.statuses.clone(),
+            deadline_from: filter.deadline_from,
+            deadline_to: filter.deadline_to,
+            tenants: filter.tenant.iter().cloned().collect(),
+            languages: Vec::new(),
+            funding: None,
+            sort: match sort {
+                InstrumentSort::DeadlineSoonest => Sort::DeadlineSoonest,
+                InstrumentSort::RecentlyUpdated => Sort::RecentlyUpdated,
+                InstrumentSort::Relevance => Sort::Relevance,
+            },
+            first: first.min(MAX_PAGE) as usize,
+            after,
+        };
+        let page = self.index().search(&query, now).map_err(|e| match e {
+            SearchError::BadInput { field, reason } => ReadError::BadInput { field, reason },
+            SearchError::Text(reason) => ReadError::Malformed {
+                what: "search index",
+                reason,
+            },
+        })?;
+        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let cursors = page
+            .hits
+            .iter()
+            .map(|hit| to_cursor(&hit.position).encode())
+            .collect::<Vec<_>>();
+        Ok(InstrumentPage {
+            items: page
+                .hits
+                .iter()
+                .map(|hit| to_instrument_row(&hit.doc, now))
+                .collect(),
+            end_cursor: cursors.last().cloned(),
+            cursors,
+            total_count: count(page.total),
+            facets: Facets {
+                features: page
+                    .facets
+                    .features
+                    .iter()
+                    .map(|(f, n)| (*f, count(*n)))
+                    .collect(),
+                countries: page
+                    .facets
+                    .countries
+                    .iter()
+                    .map(|(c, n)| (c.to_string(), count(*n)))
+                    .collect(),
+                cover_levels: page
+                    .facets
+                    .cover_levels
+                    .iter()
+                    .map(|(c, n)| (*c, count(*n)))
+                    .collect(),
+                kinds: page
+                    .facets
+                    .kinds
+                    .iter()
+                    .map(|(k, n)| (*k, count(*n)))
+                    .collect(),
+            },
+            has_next_page: page.has_next_page,
+        })
+    }
+
+    /// Up to `limit` typeahead suggestions for `typed`: feature labels, programmes, titles.
+    pub fn suggest(&self, typed: &str, limit: usize) -> Result<Vec<Suggestion>, ReadError> {
+        self.index()
+            .snapshot()
+            .suggest(typed, limit)
+            .map_err(|e| match e {
+                SearchError::BadInput { field, reason } => ReadError::BadInput { field, reason },
+                SearchError::Text(reason) => ReadError::Malformed {
+                    what: "search index",
+                    reason,
+                },
+            })
+    }
+}
