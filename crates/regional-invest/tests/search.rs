@@ -15,11 +15,24 @@ use serde_json::{Value, json};
 
 /// Drafts, tags, schedules and publishes a call on `app`; returns its id and the log position
 /// the publication committed at.
-async fn publish(app: &TestApp, token: &str, title: &str, country: &str, features: &[&str]) -> (String, String) {
+async fn publish(
+    app: &TestApp,
+    token: &str,
+    title: &str,
+    country: &str,
+    features: &[&str],
+) -> (String, String) {
     let drafted = app
-        .ok(Some(token), &operation("DraftInstrument"), json!({"input": call(title, country)}))
+        .ok(
+            Some(token),
+            &operation("DraftInstrument"),
+            json!({"input": call(title, country)}),
+        )
         .await;
-    let id = drafted["draftInstrument"]["id"].as_str().unwrap().to_owned();
+    let id = drafted["draftInstrument"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     app.ok(
         Some(token),
         &operation("TagInstrumentFeatures"),
@@ -33,7 +46,11 @@ async fn publish(app: &TestApp, token: &str, title: &str, country: &str, feature
     )
     .await;
     let (status, body) = app
-        .gql(Some(token), &operation("PublishInstrument"), json!({"id": id}))
+        .gql(
+            Some(token),
+            &operation("PublishInstrument"),
+            json!({"id": id}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let position = body["extensions"]["logPosition"]
@@ -92,7 +109,11 @@ async fn a_publication_is_found_at_once_on_another_replica_with_its_log_position
         let (id, position) = publish(&a, &curator, title, country, &features).await;
         published.push(id.clone());
         let found = b
-            .ok(None, &operation("SearchInstruments"), search(json!({}), Some(&position)))
+            .ok(
+                None,
+                &operation("SearchInstruments"),
+                search(json!({}), Some(&position)),
+            )
             .await;
         assert_eq!(ids(&found).len(), i + 1, "{found}");
         assert!(ids(&found).contains(&id), "{found}");
@@ -101,7 +122,11 @@ async fn a_publication_is_found_at_once_on_another_replica_with_its_log_position
     // Sideways: with Lithuania chosen, the other countries still show what they would give;
     // the other facets are counted over the result.
     let lt = b
-        .ok(None, &operation("SearchInstruments"), search(json!({"countries": ["LT"]}), None))
+        .ok(
+            None,
+            &operation("SearchInstruments"),
+            search(json!({"countries": ["LT"]}), None),
+        )
         .await;
     assert_eq!(lt["instruments"]["totalCount"], 2);
     assert_eq!(
@@ -124,18 +149,29 @@ async fn a_publication_is_found_at_once_on_another_replica_with_its_log_position
         counts(&t1, "features", "feature"),
         BTreeMap::from([("D2".into(), 1), ("T1".into(), 1), ("T15".into(), 1)])
     );
-    assert_eq!(counts(&t1, "countries", "country"), BTreeMap::from([("LT".into(), 1), ("LV".into(), 1)]));
+    assert_eq!(
+        counts(&t1, "countries", "country"),
+        BTreeMap::from([("LT".into(), 1), ("LV".into(), 1)])
+    );
 
     // Words as typed: a plural, a prefix while typing, a typo.
     for text in ["drone", "surveil", "securty"] {
         let found = b
-            .ok(None, &operation("SearchInstruments"), search(json!({"text": text}), None))
+            .ok(
+                None,
+                &operation("SearchInstruments"),
+                search(json!({"text": text}), None),
+            )
             .await;
         assert!(!ids(&found).is_empty(), "{text}: {found}");
     }
 
     let suggested = b
-        .ok(None, &operation("Suggest"), json!({"prefix": "Count", "first": 5}))
+        .ok(
+            None,
+            &operation("Suggest"),
+            json!({"prefix": "Count", "first": 5}),
+        )
         .await;
     let titles = suggested["suggest"]
         .as_array()
@@ -166,7 +202,11 @@ async fn a_publication_is_found_at_once_on_another_replica_with_its_log_position
         .await;
     assert_eq!(ids(&own), [draft_id.to_owned()]);
     let public = b
-        .ok(None, &operation("SearchInstruments"), search(json!({}), Some(position)))
+        .ok(
+            None,
+            &operation("SearchInstruments"),
+            search(json!({}), Some(position)),
+        )
         .await;
     assert!(!ids(&public).contains(&draft_id.to_owned()));
 
@@ -177,27 +217,61 @@ async fn a_publication_is_found_at_once_on_another_replica_with_its_log_position
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_position_names_the_field_and_one_never_reached_is_unavailable() {
     let app = TestApp::start_with(|c| c.consistency_wait_ms = 300).await;
-    for bad in ["", "12", "a:b", "1:-2", "1:2:3", "99999999999999999999999:1"] {
+    for bad in [
+        "",
+        "12",
+        "a:b",
+        "1:-2",
+        "1:2:3",
+        "99999999999999999999999:1",
+    ] {
         let (code, field) = app
-            .error(None, &operation("SearchInstruments"), search(json!({}), Some(bad)))
+            .error(
+                None,
+                &operation("SearchInstruments"),
+                search(json!({}), Some(bad)),
+            )
             .await;
-        assert_eq!((code.as_str(), field.as_deref()), ("BAD_USER_INPUT", Some("consistentWith")), "{bad:?}");
+        assert_eq!(
+            (code.as_str(), field.as_deref()),
+            ("BAD_USER_INPUT", Some("consistentWith")),
+            "{bad:?}"
+        );
     }
     let never = format!("{}:1", u64::MAX);
     for statuses in [json!([]), json!(["DRAFT"])] {
         let (code, _) = app
-            .error(None, &operation("SearchInstruments"), search(json!({"statuses": statuses}), Some(&never)))
+            .error(
+                None,
+                &operation("SearchInstruments"),
+                search(json!({"statuses": statuses}), Some(&never)),
+            )
             .await;
         assert_eq!(code, "UNAVAILABLE");
     }
     let (code, field) = app
-        .error(None, &operation("Suggest"), json!({"prefix": "x".repeat(101)}))
+        .error(
+            None,
+            &operation("Suggest"),
+            json!({"prefix": "x".repeat(101)}),
+        )
         .await;
-    assert_eq!((code.as_str(), field.as_deref()), ("BAD_USER_INPUT", Some("prefix")));
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("BAD_USER_INPUT", Some("prefix"))
+    );
     // A query answers without a position; only what commits carries one.
     let (_, body) = app
-        .gql(None, &operation("SearchInstruments"), search(json!({}), None))
+        .gql(
+            None,
+            &operation("SearchInstruments"),
+            search(json!({}), None),
+        )
         .await;
-    assert!(body.get("extensions").is_none_or(|x| x.get("logPosition").is_none()), "{body}");
+    assert!(
+        body.get("extensions")
+            .is_none_or(|x| x.get("logPosition").is_none()),
+        "{body}"
+    );
     app.app.stop().await;
 }

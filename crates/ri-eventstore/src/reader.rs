@@ -42,7 +42,8 @@ impl std::str::FromStr for Checkpoint {
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
         let bad = || StoreError::Malformed("checkpoint", "not <tx_id>:<position>".to_owned());
         let (tx, position) = raw.split_once(':').ok_or_else(bad)?;
-        let digits = |s: &str| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit());
+        let digits =
+            |s: &str| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit());
         if !digits(tx) || !digits(position) {
             return Err(bad());
         }
@@ -244,6 +245,12 @@ impl LogReader {
     }
 }
 
+pub(crate) fn parse_xid(row: &PgRow) -> Result<u64, StoreError> {
+    let raw: String = row.try_get("tx_id_text")?;
+    raw.parse()
+        .map_err(|_| StoreError::Malformed("tx_id", raw.clone()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::Checkpoint;
@@ -255,15 +262,27 @@ mod tests {
             position: i64::MAX,
         };
         assert_eq!(at.to_string().parse::<Checkpoint>().ok(), Some(at));
-        assert_eq!("7:12".parse::<Checkpoint>().ok(), Some(Checkpoint { tx_id: 7, position: 12 }));
-        for bad in ["", ":", "7", "7:", ":12", "7:-1", "-7:1", "7:12:1", "a:1", "7: 1", "1:99999999999999999999"] {
+        assert_eq!(
+            "7:12".parse::<Checkpoint>().ok(),
+            Some(Checkpoint {
+                tx_id: 7,
+                position: 12
+            })
+        );
+        for bad in [
+            "",
+            ":",
+            "7",
+            "7:",
+            ":12",
+            "7:-1",
+            "-7:1",
+            "7:12:1",
+            "a:1",
+            "7: 1",
+            "1:99999999999999999999",
+        ] {
             assert!(bad.parse::<Checkpoint>().is_err(), "{bad:?}");
         }
     }
-}
-
-pub(crate) fn parse_xid(row: &PgRow) -> Result<u64, StoreError> {
-    let raw: String = row.try_get("tx_id_text")?;
-    raw.parse()
-        .map_err(|_| StoreError::Malformed("tx_id", raw.clone()))
 }

@@ -433,7 +433,8 @@ async fn a_stale_expected_version_is_a_conflict_and_stores_nothing() {
         )
         .await
         .unwrap();
-    assert_eq!(v, 1);
+    assert_eq!(v.version, 1);
+    let opened = v.committed;
     let v = log
         .execute_at::<Ledger>(
             &t,
@@ -447,7 +448,22 @@ async fn a_stale_expected_version_is_a_conflict_and_stores_nothing() {
         )
         .await
         .unwrap();
-    assert_eq!(v, 4, "the new version is returned, across a snapshot");
+    assert_eq!(
+        v.version, 4,
+        "the new version is returned, across a snapshot"
+    );
+    // Where each command's last event went, as the tailing reader sees it (one statement
+    // without a snapshot, a transaction with one).
+    let events = read_at_least(&log, 4).await;
+    let at = |sequence| {
+        events
+            .iter()
+            .find(|e| e.aggregate_id == "l1" && e.sequence == sequence)
+            .map(|e| e.checkpoint())
+    };
+    assert_eq!(opened, at(1));
+    assert_eq!(v.committed, at(4));
+    assert!(opened < v.committed);
     let err = log
         .execute_at::<Ledger>(
             &t,
@@ -473,5 +489,5 @@ async fn a_stale_expected_version_is_a_conflict_and_stores_nothing() {
         )
         .await
         .unwrap();
-    assert_eq!(v, 5);
+    assert_eq!(v.version, 5);
 }

@@ -63,7 +63,7 @@ fn some<T: Clone>(rng: &mut StdRng, from: &[T], most: usize) -> Vec<T> {
 }
 
 fn features(rng: &mut StdRng, most: usize) -> FeatureSet {
-    FeatureSet::parse(some(rng, &FEATURES, most).into_iter()).unwrap()
+    FeatureSet::parse(some(rng, &FEATURES, most)).unwrap()
 }
 
 fn kind(rng: &mut StdRng) -> InstrumentKind {
@@ -207,7 +207,9 @@ impl World {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             runner.catch_up().await.unwrap();
-            let at = Checkpoint::load(self.log.pool(), runner.name()).await.unwrap();
+            let at = Checkpoint::load(self.log.pool(), runner.name())
+                .await
+                .unwrap();
             if at >= head {
                 return;
             }
@@ -261,7 +263,10 @@ fn random_filter(rng: &mut StdRng) -> InstrumentFilter {
         text: None,
         cover_levels: if maybe(rng) { vec![cover(rng)] } else { vec![] },
         countries: if maybe(rng) {
-            some(rng, &COUNTRIES, 2).iter().map(|c| country(c)).collect()
+            some(rng, &COUNTRIES, 2)
+                .iter()
+                .map(|c| country(c))
+                .collect()
         } else {
             vec![]
         },
@@ -276,7 +281,11 @@ fn random_filter(rng: &mut StdRng) -> InstrumentFilter {
         } else {
             FeatureMatch::All
         },
-        statuses: if maybe(rng) { some(rng, &statuses, 3) } else { vec![] },
+        statuses: if maybe(rng) {
+            some(rng, &statuses, 3)
+        } else {
+            vec![]
+        },
         deadline_from: rng
             .random_ratio(1, 4)
             .then_some(datetime!(2027-01-01 00:00 UTC)),
@@ -301,7 +310,10 @@ async fn same_answers(log: &EventLog, index: &SearchIndex, rng: &mut StdRng, sea
     let mut found = 0;
     for _ in 0..searches {
         let filter = random_filter(rng);
-        for sort in [InstrumentSort::DeadlineSoonest, InstrumentSort::RecentlyUpdated] {
+        for sort in [
+            InstrumentSort::DeadlineSoonest,
+            InstrumentSort::RecentlyUpdated,
+        ] {
             let expected = sql(log, &filter, sort).await;
             assert!(index.answers(&filter));
             let got = index.search(&filter, sort, 100, None, now).unwrap();
@@ -323,12 +335,21 @@ async fn same_answers(log: &EventLog, index: &SearchIndex, rng: &mut StdRng, sea
             let covers = sql(log, &without(&|f| f.cover_levels.clear()), sort).await;
             let kinds = sql(log, &without(&|f| f.kinds.clear()), sort).await;
             assert_eq!(got.facets.features, features.facets.features, "{filter:?}");
-            assert_eq!(got.facets.countries, countries.facets.countries, "{filter:?}");
-            assert_eq!(got.facets.cover_levels, covers.facets.cover_levels, "{filter:?}");
+            assert_eq!(
+                got.facets.countries, countries.facets.countries,
+                "{filter:?}"
+            );
+            assert_eq!(
+                got.facets.cover_levels, covers.facets.cover_levels,
+                "{filter:?}"
+            );
             assert_eq!(got.facets.kinds, kinds.facets.kinds, "{filter:?}");
         }
     }
-    assert!(found > searches, "the searches found too little to prove anything: {found}");
+    assert!(
+        found > searches,
+        "the searches found too little to prove anything: {found}"
+    );
 }
 
 /// Pages of 7 through the index's answer, cursor by cursor, are the SQL search's list.
@@ -337,7 +358,9 @@ fn pages(index: &SearchIndex, filter: &InstrumentFilter, sort: InstrumentSort) -
     let mut ids = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let page = index.search(filter, sort, 7, after.as_deref(), now).unwrap();
+        let page = index
+            .search(filter, sort, 7, after.as_deref(), now)
+            .unwrap();
         ids.extend(page.items.iter().map(|i| i.id.clone()));
         if !page.has_next_page {
             return ids;
@@ -408,16 +431,34 @@ async fn the_index_answers_every_public_search_as_the_catalogue_does() {
     let mut rng = StdRng::seed_from_u64(7);
     same_answers(&log, &index, &mut rng, 25).await;
     let renamed = index
-        .search(&InstrumentFilter::default(), InstrumentSort::DeadlineSoonest, 100, None, OffsetDateTime::now_utc())
+        .search(
+            &InstrumentFilter::default(),
+            InstrumentSort::DeadlineSoonest,
+            100,
+            None,
+            OffsetDateTime::now_utc(),
+        )
         .unwrap();
-    assert!(renamed.items.iter().any(|i| i.tenant_name.as_deref() == Some("Alpha Renamed")));
+    assert!(
+        renamed
+            .items
+            .iter()
+            .any(|i| i.tenant_name.as_deref() == Some("Alpha Renamed"))
+    );
     assert!(renamed.items.iter().any(|i| i.tenant_suspended));
 
     for filter in [InstrumentFilter::default(), random_filter(&mut rng)] {
-        for sort in [InstrumentSort::DeadlineSoonest, InstrumentSort::RecentlyUpdated] {
+        for sort in [
+            InstrumentSort::DeadlineSoonest,
+            InstrumentSort::RecentlyUpdated,
+        ] {
             let all = sql(&log, &filter, sort).await;
             let expected = all.items.iter().map(|i| i.id.clone()).collect::<Vec<_>>();
-            assert_eq!(pages(&index, &filter, sort), expected, "{filter:?} {sort:?}");
+            assert_eq!(
+                pages(&index, &filter, sort),
+                expected,
+                "{filter:?} {sort:?}"
+            );
         }
     }
 
@@ -483,9 +524,15 @@ async fn a_commit_is_waited_for_and_a_position_never_reached_is_refused_in_time(
             features: features(&mut rng, 2),
         },
     ] {
-        log.execute::<FundingInstrument>(&tenant(slug), "c-1", command, &metadata(slug), services())
-            .await
-            .unwrap();
+        log.execute::<FundingInstrument>(
+            &tenant(slug),
+            "c-1",
+            command,
+            &metadata(slug),
+            services(),
+        )
+        .await
+        .unwrap();
     }
     let published = log
         .execute_at::<FundingInstrument>(
@@ -502,9 +549,18 @@ async fn a_commit_is_waited_for_and_a_position_never_reached_is_refused_in_time(
     assert_eq!(published.version, 4);
     index.wait_for(at, Duration::from_secs(30)).await.unwrap();
     let page = index
-        .search(&InstrumentFilter::default(), InstrumentSort::DeadlineSoonest, 10, None, OffsetDateTime::now_utc())
+        .search(
+            &InstrumentFilter::default(),
+            InstrumentSort::DeadlineSoonest,
+            10,
+            None,
+            OffsetDateTime::now_utc(),
+        )
         .unwrap();
-    assert_eq!(page.items.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["c-1"]);
+    assert_eq!(
+        page.items.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
+        ["c-1"]
+    );
     assert_eq!(page.facets.features.len(), page.items[0].features.len());
     let never = Checkpoint {
         tx_id: u64::MAX,

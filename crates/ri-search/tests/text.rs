@@ -33,7 +33,8 @@ fn catalogue() -> Index {
     docs[7].features = FeatureSet::from_iter([feature("T13"), feature("G4")]);
     index
         .apply(
-            docs.into_iter().map(|d| Change::Upsert(std::sync::Arc::new(d))),
+            docs.into_iter()
+                .map(|d| Change::Upsert(std::sync::Arc::new(d))),
             Some(1),
         )
         .unwrap();

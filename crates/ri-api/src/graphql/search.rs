@@ -79,7 +79,11 @@ pub(crate) async fn page(
 }
 
 /// Waits until the catalogue projection (which the SQL path reads) has passed `at`.
-async fn catalogue_reached(pool: &PgPool, at: Checkpoint, within: Duration) -> Result<(), ApiError> {
+async fn catalogue_reached(
+    pool: &PgPool,
+    at: Checkpoint,
+    within: Duration,
+) -> Result<(), ApiError> {
     let started = Instant::now();
     loop {
         // In a transaction of its own: the pool may be a pooler in transaction mode.

@@ -5,10 +5,10 @@ use std::future::ready;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
+use async_graphql::Data;
 use async_graphql::http::{
     ALL_WEBSOCKET_PROTOCOLS, WebSocket as GraphqlWebSocket, WebSocketProtocols, WsMessage,
 };
-use async_graphql::Data;
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::StatusCode;
@@ -172,4 +172,3 @@ fn sign_in(auth: &Authenticator, payload: &serde_json::Value) -> async_graphql::
         Err(e) => Err(async_graphql::Error::new(format!("Forbidden: {e}"))),
     }
 }
-

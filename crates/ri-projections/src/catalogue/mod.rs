@@ -22,12 +22,12 @@ mod tenants;
 
 pub use audit::Audit;
 pub use instruments::Catalogue;
+pub use read::MAX_PAGE;
 pub use read::{
     AuditEntry, AuditPage, Facets, FeatureMatch, FieldChange, InstrumentFilter, InstrumentPage,
     InstrumentRow, InstrumentSort, ReadError, TenantRow, Viewer, audit_trail, instrument, roles_of,
     search_instruments, tenant, tenants,
 };
-pub use read::MAX_PAGE;
 pub use tenants::Tenants;
 
 use sqlx::PgConnection;

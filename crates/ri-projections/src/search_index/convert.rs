@@ -122,11 +122,7 @@ pub(crate) fn to_row(doc: &InstrumentDoc) -> Row {
             .map(|l| l.as_str().to_owned())
             .collect(),
         features: doc.features.bits(),
-        feature_codes: doc
-            .features
-            .iter()
-            .map(|c| c.as_str().to_owned())
-            .collect(),
+        feature_codes: doc.features.iter().map(|c| c.as_str().to_owned()).collect(),
         opening_date: doc.opening_date,
         deadline: doc.deadline,
         time_zone: doc.time_zone.clone(),

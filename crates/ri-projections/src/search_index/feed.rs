@@ -84,7 +84,11 @@ pub(crate) async fn load(pool: &PgPool) -> Result<Loaded, ProjectionError> {
                 }
                 Err(Unreadable(reason)) => {
                     unreadable = unreadable.saturating_add(1);
-                    tracing::warn!(id = row.id, reason, "catalogue row left out of the search index");
+                    tracing::warn!(
+                        id = row.id,
+                        reason,
+                        "catalogue row left out of the search index"
+                    );
                 }
             }
         }
@@ -184,7 +188,9 @@ impl Feed {
         }
         let mut info = match (known, &event) {
             (_, TenantEvent::TenantRegistered { slug: named, .. }) if named.as_str() != slug => {
-                return Err(format!("tenant {named} is registered under the id {slug:?}"));
+                return Err(format!(
+                    "tenant {named} is registered under the id {slug:?}"
+                ));
             }
             (Some(known), _) => known.clone(),
             (None, TenantEvent::TenantRegistered { .. }) => TenantInfo::default(),

@@ -113,16 +113,15 @@ impl SearchIndex {
     /// `within`.
     pub async fn wait_for(&self, at: Checkpoint, within: Duration) -> Result<(), NotYet> {
         let mut reached = self.reached.subscribe();
-        let waited = tokio::time::timeout(
-            within,
-            reached.wait_for(|r| r.is_some_and(|r| r >= at)),
-        )
-        .await;
+        let waited =
+            tokio::time::timeout(within, reached.wait_for(|r| r.is_some_and(|r| r >= at))).await;
         match waited {
             Ok(Ok(_)) => Ok(()),
             _ => Err(NotYet {
                 wanted: at,
-                reached: self.reached().map_or_else(|| "-".to_owned(), |r| r.to_string()),
+                reached: self
+                    .reached()
+                    .map_or_else(|| "-".to_owned(), |r| r.to_string()),
             }),
         }
     }
@@ -154,7 +153,11 @@ impl SearchIndex {
 
     /// One life of the feed: load, then tail until shutdown (`Ok`) or a failure (`Err`; the
     /// caller starts again from a fresh snapshot, into a fresh index if this one is poisoned).
-    async fn feed(&self, log: &EventLog, shutdown: &CancellationToken) -> Result<(), ProjectionError> {
+    async fn feed(
+        &self,
+        log: &EventLog,
+        shutdown: &CancellationToken,
+    ) -> Result<(), ProjectionError> {
         let pool = log.pool();
         let started = std::time::Instant::now();
         let loaded = feed::load(pool).await?;
@@ -236,7 +239,10 @@ impl Gauges {
         let snapshot = index.snapshot();
         metrics::gauge!("ri_search_index_documents").set(snapshot.len() as f64);
         metrics::gauge!("ri_search_index_position").set(at.position as f64);
-        if self.last_full.is_some_and(|t| t.elapsed() < Self::FULL_EVERY) {
+        if self
+            .last_full
+            .is_some_and(|t| t.elapsed() < Self::FULL_EVERY)
+        {
             return;
         }
         self.last_full = Some(std::time::Instant::now());
