@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use ri_domain::instrument::SystemClock;
 use ri_eventstore::db;
 use ri_eventstore::{EventLog, LogConfig};
@@ -22,7 +22,12 @@ pub fn metrics_handle() -> anyhow::Result<PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
             PrometheusBuilder::new()
-                .install_recorder()
+                // Request durations are histograms (OpenTelemetry's buckets), not summaries.
+                .set_buckets_for_metric(
+                    Matcher::Suffix("duration_seconds".to_owned()),
+                    &ri_api::http_metrics::DURATION_BUCKETS,
+                )
+                .and_then(|builder| builder.install_recorder())
                 .map_err(|e| e.to_string())
         })
         .clone()
@@ -312,7 +317,8 @@ impl App {
         .merge(ri_api::graphql::routes(schema, auth, graphql_config))
         .merge(ri_api::calendar::routes(request_pool))
         .merge(ri_api::exports::routes(api, auth_for_exports))
-        .merge(ri_web::routes());
+        .merge(ri_web::routes())
+        .layer(axum::middleware::from_fn(ri_api::http_metrics::track));
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listen on {}", config.listen))?;

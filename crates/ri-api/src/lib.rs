@@ -13,6 +13,7 @@ pub mod auth;
 pub mod calendar;
 pub mod exports;
 pub mod graphql;
+pub mod http_metrics;
 mod ops;
 mod secret;
 mod trace;

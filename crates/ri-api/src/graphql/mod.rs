@@ -103,6 +103,7 @@ pub fn schema(api: Api, introspection: bool) -> ApiSchema {
     )
     .data(api)
     .extension(error::RetryAfter)
+    .extension(crate::http_metrics::OperationMetrics)
     .extension(cost::CostLimit::new(shape))
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY);

@@ -62,6 +62,7 @@ const INIT_REFUSED: u8 = 2;
 /// codes (async-graphql closes a refused `connection_init` with 1002 and an early `subscribe`
 /// with 1011).
 async fn serve_socket(socket: WebSocket, state: GraphqlState, protocol: WebSocketProtocols) {
+    let _open = crate::http_metrics::Open::new("ri_websocket_connections");
     let (mut sink, incoming) = socket.split();
     let incoming = incoming.take_while(|m| ready(m.is_ok())).filter_map(|m| {
         ready(match m {
