@@ -46,6 +46,11 @@ pub(crate) async fn load(pool: &PgPool) -> Result<Loaded, ProjectionError> {
         .await?;
     // Drafts too: the index must know a draft to publish it.
     crate::catalogue::as_projector(&mut tx).await?;
+    // The service's statement time-out is for requests; streaming a million rows into the
+    // index takes longer (the server waits on this reader), and is bounded by the table.
+    sqlx::query("SET LOCAL statement_timeout = '15min'")
+        .execute(&mut *tx)
+        .await?;
     let catalogue = Checkpoint::load(&mut *tx, "catalogue").await?;
     let directory = Checkpoint::load(&mut *tx, "tenants").await?;
     let tenants: Vec<(String, String, String, i64)> =
