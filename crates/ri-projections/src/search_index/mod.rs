@@ -151,8 +151,9 @@ impl SearchIndex {
         }
     }
 
-    /// One life of the feed: load, then tail until shutdown (`Ok`) or a failure (`Err`; the
-    /// caller starts again from a fresh snapshot, into a fresh index if this one is poisoned).
+    /// One life of the feed: load, then tail until shutdown (`Ok`) or a failure of the load or
+    /// of the index (`Err`: the caller starts again from a fresh snapshot into a fresh index).
+    /// Reads of the log that fail are retried in place.
     async fn feed(
         &self,
         log: &EventLog,
@@ -186,8 +187,27 @@ impl SearchIndex {
         let reader = log.reader();
         let mut appends = log.appends();
         let mut gauges = Gauges::default();
+        let mut failures = 0_u32;
         loop {
-            let batch = reader.read_after(pool, at, self.config.batch_size).await?;
+            // A failed read is retried where it stands: reloading a large catalogue for a
+            // dropped connection would keep the index behind for seconds.
+            let batch = match reader.read_after(pool, at, self.config.batch_size).await {
+                Ok(batch) => {
+                    failures = 0;
+                    batch
+                }
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    metrics::counter!("ri_search_index_failures_total").increment(1);
+                    tracing::warn!(error = %e, "search index cannot read the log; retrying");
+                    let pause = backoff(self.config.idle_poll, self.config.max_backoff, failures);
+                    tokio::select! {
+                        () = shutdown.cancelled() => return Ok(()),
+                        () = tokio::time::sleep(pause) => {}
+                    }
+                    continue;
+                }
+            };
             let Some(last) = batch.last() else {
                 if !installed {
                     self.install(Arc::clone(&index), at);
