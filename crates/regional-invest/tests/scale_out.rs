@@ -94,6 +94,32 @@ async fn wait_caught_up(owner: &PgPool) {
     }
 }
 
+/// Waits until the relay's checkpoint is at `head` or past it.
+async fn wait_relay_past(owner: &PgPool, head: Checkpoint) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Checkpoint::load(owner, ri_relay::READER).await.unwrap() < head {
+        assert!(
+            Instant::now() < deadline,
+            "the relay never reached {head:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The copies JetStream dropped for the relays of `replicas` (`ri_relay_duplicates_total`).
+async fn duplicates_dropped(http: &reqwest::Client, all: &[Replica], replicas: &[usize]) -> u64 {
+    let mut dropped = 0;
+    for i in replicas {
+        let url = format!("{}/metrics", all[*i].base());
+        let metrics = http.get(url).send().await.unwrap().text().await.unwrap();
+        dropped += metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("ri_relay_duplicates_total "))
+            .map_or(0, |n| n.trim().parse::<u64>().unwrap());
+    }
+    dropped
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_replicas_behind_haproxy_lose_nothing_when_a_replica_and_a_nats_node_die() {
     tokio::time::timeout(DEADLINE, scenario())
@@ -274,13 +300,16 @@ async fn scenario() {
         .get_stream(deployment.event_stream())
         .await
         .unwrap();
-    let info = stream.get_info().await.unwrap();
-    assert_eq!(info.config.num_replicas, 3);
-    let stream_leader = info
-        .cluster
-        .as_ref()
-        .and_then(|c| c.leader.clone())
-        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let stream_leader = loop {
+        let info = stream.get_info().await.unwrap();
+        assert_eq!(info.config.num_replicas, 3);
+        if let Some(leader) = info.cluster.and_then(|c| c.leader) {
+            break leader;
+        }
+        assert!(Instant::now() < deadline, "the event stream has no leader");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     let node = nats
         .nodes
         .iter()
@@ -353,6 +382,33 @@ async fn scenario() {
     eprintln!("roles taken over after the kill: {taken_over:?}");
     eprintln!("readers past the log's head at the kill: {resumed:?}");
     eprintln!("the expiring call closed {closed_after_deadline:?} after its deadline");
+    // The worst case of a relay's death, made sure of: it published everything but recorded
+    // nothing. With its checkpoint moved back to the start, the relay leading now publishes the
+    // whole log again, messages stored under the old stream leader included; JetStream must
+    // drop every copy (the stream is checked below).
+    let head = log_head(&owner).await.unwrap().unwrap();
+    wait_relay_past(&owner, head).await;
+    let before = duplicates_dropped(&http, &replicas, &survivors).await;
+    let published: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE (tx_id, position) <= ($1::text::xid8, $2)",
+    )
+    .bind(head.tx_id.to_string())
+    .bind(head.position)
+    .fetch_one(&owner)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE reader_checkpoints SET tx_id = '0', position = 0 WHERE reader = $1")
+        .bind(ri_relay::READER)
+        .execute(&owner)
+        .await
+        .unwrap();
+    wait_relay_past(&owner, head).await;
+    let dropped = duplicates_dropped(&http, &replicas, &survivors).await - before;
+    eprintln!("{published} events published again: JetStream dropped {dropped} copies");
+    assert!(
+        dropped >= u64::try_from(published).unwrap(),
+        "{dropped} of {published}"
+    );
     let victim_down = killed_at + down_after;
     let victim_sessions = haproxy.server(&http, &victim_name).await.sessions;
     let last_name = names[survivors[1]].clone();
