@@ -7,6 +7,9 @@
 use std::fs::File;
 
 use futures_util::StreamExt;
+use regional_invest::startup::log_head;
+use ri_eventstore::Checkpoint;
+use sqlx::{AssertSqlSafe, PgPool};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -397,4 +400,81 @@ impl Haproxy {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// Every projection's name, and the relay's checkpoint name.
+pub fn readers() -> Vec<String> {
+    let mut readers: Vec<String> = ri_projections::all()
+        .iter()
+        .map(|p| p.name().to_owned())
+        .collect();
+    readers.push(ri_relay::READER.to_owned());
+    readers.sort();
+    readers
+}
+
+/// One projection's tables, each as its rows' text in order.
+pub async fn dump(owner: &PgPool, tables: &[&str]) -> Vec<String> {
+    let mut dumps = Vec::new();
+    for table in tables {
+        dumps.push(
+            sqlx::query_scalar(AssertSqlSafe(format!(
+                "SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '') FROM {table} t"
+            )))
+            .fetch_one(owner)
+            .await
+            .unwrap(),
+        );
+    }
+    dumps
+}
+
+/// Waits until every reader's checkpoint is at the log's head.
+pub async fn wait_caught_up(owner: &PgPool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let head = log_head(owner).await.unwrap().unwrap();
+        let mut behind = Vec::new();
+        for reader in readers() {
+            let at = Checkpoint::load(owner, &reader).await.unwrap();
+            if at < head {
+                behind.push((reader, at));
+            }
+        }
+        if behind.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "behind {head:?}: {behind:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the relay's checkpoint is at `head` or past it.
+pub async fn wait_relay_past(owner: &PgPool, head: Checkpoint) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Checkpoint::load(owner, ri_relay::READER).await.unwrap() < head {
+        assert!(
+            Instant::now() < deadline,
+            "the relay never reached {head:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The copies JetStream dropped for the relays of `replicas` (`ri_relay_duplicates_total`).
+pub async fn duplicates_dropped(
+    http: &reqwest::Client,
+    all: &[Replica],
+    replicas: &[usize],
+) -> u64 {
+    let mut dropped = 0;
+    for i in replicas {
+        let url = format!("{}/metrics", all[*i].base());
+        let metrics = http.get(url).send().await.unwrap().text().await.unwrap();
+        dropped += metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("ri_relay_duplicates_total "))
+            .map_or(0, |n| n.trim().parse::<u64>().unwrap());
+    }
+    dropped
 }
