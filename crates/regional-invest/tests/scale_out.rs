@@ -4,7 +4,8 @@
 //! balancer, while the replica leading the relay and the NATS node leading the event stream are
 //! SIGKILLed, then another replica is stopped with SIGTERM. Then:
 //! - every write the balancer acknowledged is in the log, and in the read model read back
-//!   through the balancer;
+//!   through the balancer; every acknowledged publication is found at once by a search
+//!   through the balancer, on whichever replica answers it, with the publication's log position;
 //! - every event of the log is in the JetStream stream exactly once, by `Nats-Msg-Id`, after
 //!   the relay has published the whole log a second time (its checkpoint moved back: the worst
 //!   case of a relay dying between publishing and recording);
@@ -416,6 +417,8 @@ async fn scenario() {
         failed_after.is_empty(),
         "failed after {victim_name} was down: {failed_after:?}"
     );
+    let missed = traffic.missed.lock().unwrap().clone();
+    assert!(missed.is_empty(), "read-your-writes: {missed:?}");
     let failed_at_kill = traffic.failures_after(killed_at);
     let total = traffic.outcomes.lock().unwrap().len();
     eprintln!(

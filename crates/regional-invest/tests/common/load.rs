@@ -33,6 +33,18 @@ pub async fn gql(
     query: &str,
     variables: Value,
 ) -> Result<Value, String> {
+    let body = request(http, url, token, query, variables).await?;
+    Ok(body["data"].clone())
+}
+
+/// One GraphQL request: the whole response (`data` and `extensions`), or why there is no data.
+pub async fn request(
+    http: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Result<Value, String> {
     let mut request = http
         .post(url)
         .header("accept", "application/graphql-response+json")
@@ -52,7 +64,7 @@ pub async fn gql(
     if status != 200 || body.get("errors").is_some() {
         return Err(format!("{status}: {body}"));
     }
-    Ok(body["data"].clone())
+    Ok(body)
 }
 
 /// What the clients saw through the balancer.
@@ -63,6 +75,9 @@ pub struct Traffic {
     pub acked: Mutex<BTreeMap<String, (String, bool)>>,
     /// Every request: when it ended, what it was, and its error if it failed.
     pub outcomes: Mutex<Vec<(Instant, &'static str, Option<String>)>>,
+    /// Publications a search through the balancer did not find although it was asked for
+    /// the publication's log position (`consistentWith`): read-your-writes broken.
+    pub missed: Mutex<Vec<String>>,
 }
 
 impl Traffic {
@@ -102,7 +117,9 @@ pub async fn curate(
     let mut n = 0;
     while !stop.is_cancelled() {
         n += 1;
-        let title = format!("Scale-out call {writer}-{n}");
+        // A word of its own in the title, to search it by.
+        let word = format!("w{writer}x{n}");
+        let title = format!("Scale-out call {word}");
         let input = json!({"input": call(&title, "LT")});
         let drafted = gql(
             &http,
@@ -134,20 +151,44 @@ pub async fn curate(
             ),
             ("publish", "PublishInstrument", json!({"id": id})),
         ];
-        let mut all_acked = true;
+        let mut last = None;
         for (what, op, variables) in steps {
-            let done = gql(&http, &url, Some(&curator), &operation(op), variables).await;
-            if traffic.record(what, done).is_none() {
-                all_acked = false;
+            let done = request(&http, &url, Some(&curator), &operation(op), variables).await;
+            last = traffic.record(what, done);
+            if last.is_none() {
                 break;
             }
         }
-        if all_acked {
-            traffic
-                .acked
-                .lock()
-                .unwrap()
-                .insert(id, (tenant.clone(), true));
+        let Some(published) = last else {
+            continue;
+        };
+        traffic
+            .acked
+            .lock()
+            .unwrap()
+            .insert(id.clone(), (tenant.clone(), true));
+        // Read-your-writes through the balancer: the search, on whichever replica answers,
+        // waits until that replica has read the log to the publication.
+        let position = published["extensions"]["logPosition"].clone();
+        // Quoted: the word exactly (unquoted, the search also matches its typos, and the
+        // other instruments' words are one edit away).
+        let text = format!("\"{word}\"");
+        let variables = json!({"filter": {"text": text}, "first": 5, "consistentWith": position});
+        let query = operation("SearchInstruments");
+        let found = gql(&http, &url, None, &query, variables).await;
+        if let Some(found) = traffic.record("search", found) {
+            let edges = found["instruments"]["edges"].as_array().cloned();
+            if !edges
+                .unwrap_or_default()
+                .iter()
+                .any(|e| e["node"]["id"] == id.as_str())
+            {
+                traffic
+                    .missed
+                    .lock()
+                    .unwrap()
+                    .push(format!("{id}: {found}"));
+            }
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
