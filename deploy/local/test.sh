@@ -28,6 +28,14 @@ if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
     apt-get update -qq
     RUNLEVEL=1 apt-get install -y -qq pgbouncer >/dev/null
 fi
+# The scale-out test (crates/regional-invest/tests/scale_out.rs) runs Debian's haproxy in the
+# foreground in front of three `serve` replicas; it is installed, never started as a service.
+if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
+    echo "[test] installing haproxy for the scale-out test" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    RUNLEVEL=1 apt-get install -y -qq haproxy >/dev/null
+fi
 if [ ! -d web-tests/node_modules ] || [ ! -d web-tests/node_modules/graphql-http ]; then
     echo "[test] installing web-tests/ (npm ci)" >&2
     npm ci --prefix web-tests --no-audit --no-fund >/dev/null

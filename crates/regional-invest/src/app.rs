@@ -222,7 +222,7 @@ impl App {
             // The client's own default grows to 4 s between attempts; the relays' cap bounds
             // how long after NATS returns the service notices.
             .reconnect_delay_callback(move |a| ri_relay::reconnect_delay(a, max_backoff))
-            .connect(&config.nats_url)
+            .connect(config.nats_urls())
             .await
             .context("configure the NATS client")?;
         let metrics = metrics_handle()?;

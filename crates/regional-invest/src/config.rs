@@ -53,6 +53,9 @@ pub struct Config {
     /// locks, the seed's lock, migrations) and the background work stay on `database_url`.
     /// Its login role must be a member of `db_role` that owns nothing (docs/operations.md).
     pub database_pooled_url: Option<String>,
+    /// One NATS server's URL, or several separated by commas (`NATS_URL`, as the `nats` CLI
+    /// takes them): the client starts with whichever answers, so a replica starts while one
+    /// node of a NATS cluster is down. Once connected it learns the cluster's other servers.
     pub nats_url: String,
     /// The deployment name (`RI_DEPLOYMENT`, default `ri`): it prefixes the NATS JetStream
     /// stream names and subjects (`RI_EVENTS` on `ri.evt.>`, `RI_NOTIFICATIONS` on `ri.ntf.>`),
@@ -189,6 +192,22 @@ impl Config {
             rs256_public_key_pem,
             rs256_private_key_pem: None,
         })
+    }
+
+    /// The NATS servers of `nats_url`, split at commas (blanks around them ignored). A value
+    /// naming none is passed on whole, so that connecting fails with it in the message.
+    pub fn nats_urls(&self) -> Vec<&str> {
+        let urls: Vec<&str> = self
+            .nats_url
+            .split(',')
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+            .collect();
+        if urls.is_empty() {
+            vec![self.nats_url.as_str()]
+        } else {
+            urls
+        }
     }
 
     /// The checked deployment name; an error names it and the rule.
@@ -479,6 +498,28 @@ mod tests {
             let config = Config::load().map_err(|e| e.to_string())?;
             let refused = replicas(config).unwrap_err();
             assert!(refused.contains("RI_STREAM_REPLICAS"), "{refused}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn nats_url_may_name_several_servers() {
+        Jail::expect_with(|jail| {
+            let defaults = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(defaults.nats_urls(), ["nats://127.0.0.1:4222"]);
+            jail.set_env(
+                "NATS_URL",
+                "nats://10.0.0.1:4222, nats://10.0.0.2:4222,nats://10.0.0.3:4222,",
+            );
+            let config = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(
+                config.nats_urls(),
+                [
+                    "nats://10.0.0.1:4222",
+                    "nats://10.0.0.2:4222",
+                    "nats://10.0.0.3:4222"
+                ]
+            );
             Ok(())
         });
     }

@@ -4,7 +4,9 @@
 
 use std::time::{Duration, Instant};
 
+pub mod load;
 pub mod pgbouncer;
+pub mod scale;
 
 use regional_invest::{App, Config};
 use ri_domain::{Role, TenantSlug};
@@ -278,8 +280,14 @@ pub struct GraphqlSocket {
 impl GraphqlSocket {
     /// Opens a socket to the app's `/graphql` and sends `connection_init` with `payload`.
     pub async fn open(app: &TestApp, payload: Option<Value>) -> Self {
+        Self::open_url(&app.ws_url(), payload).await
+    }
+
+    /// Opens a socket to the GraphQL endpoint at `url` (`ws://…/graphql`) and sends
+    /// `connection_init` with `payload`.
+    pub async fn open_url(url: &str, payload: Option<Value>) -> Self {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let mut request = app.ws_url().into_client_request().unwrap();
+        let mut request = url.into_client_request().unwrap();
         request.headers_mut().insert(
             "sec-websocket-protocol",
             "graphql-transport-ws".parse().unwrap(),
@@ -303,8 +311,13 @@ impl GraphqlSocket {
 
     /// Opens a socket signed in with `token` and waits for `connection_ack`.
     pub async fn signed_in(app: &TestApp, token: &str) -> Self {
-        let mut socket = Self::open(
-            app,
+        Self::signed_in_at(&app.ws_url(), token).await
+    }
+
+    /// Opens a socket to `url` signed in with `token` and waits for `connection_ack`.
+    pub async fn signed_in_at(url: &str, token: &str) -> Self {
+        let mut socket = Self::open_url(
+            url,
             Some(json!({"authorization": format!("Bearer {token}")})),
         )
         .await;
