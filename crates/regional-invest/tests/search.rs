@@ -201,6 +201,14 @@ async fn a_publication_is_found_at_once_on_another_replica_with_its_log_position
         )
         .await;
     assert_eq!(ids(&own), [draft_id.to_owned()]);
+    let page = b
+        .ok(
+            Some(&curator),
+            &operation("Instrument"),
+            json!({"id": draft_id, "consistentWith": position}),
+        )
+        .await;
+    assert_eq!(page["instrument"]["status"], "DRAFT", "{page}");
     let public = b
         .ok(
             None,

@@ -161,16 +161,23 @@ impl CoreQuery {
         Ok(page.into())
     }
 
+    /// One instrument, if you may see it. `consistentWith`: a mutation's `logPosition`; the
+    /// answer waits until it reflects that mutation (or UNAVAILABLE after a few seconds).
     async fn instrument(
         &self,
         ctx: &Context<'_>,
         id: ID,
+        consistent_with: Option<String>,
     ) -> async_graphql::Result<Option<Instrument>> {
+        let at = super::search::position(consistent_with.as_deref())?;
         if !plausible_id(id.as_str()) {
             // No instrument has such an id (and PostgreSQL refuses a NUL in text).
             return Ok(None);
         }
         let api = ctx.data_unchecked::<Api>();
+        if let Some(at) = at {
+            super::search::catalogue_reached(&api.db, at, api.consistency_wait).await?;
+        }
         let row = read::instrument(&api.db, &viewer(ctx), id.as_str())
             .await
             .map_err(ApiError::from)?;

@@ -79,7 +79,7 @@ pub(crate) async fn page(
 }
 
 /// Waits until the catalogue projection (which the SQL path reads) has passed `at`.
-async fn catalogue_reached(
+pub(crate) async fn catalogue_reached(
     pool: &PgPool,
     at: Checkpoint,
     within: Duration,

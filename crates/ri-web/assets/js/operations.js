@@ -61,8 +61,8 @@ query WebSearch(
 }`;
 
 export const INSTRUMENT = /* GraphQL */ `
-query WebInstrument($id: ID!) {
-  instrument(id: $id) {
+query WebInstrument($id: ID!, $consistentWith: String) {
+  instrument(id: $id, consistentWith: $consistentWith) {
     id
     version
     status

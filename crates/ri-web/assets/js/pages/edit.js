@@ -3,7 +3,7 @@
 // revise, tag, untag, set the deadline), each with the version it was based on; the API's field
 // errors appear beside their fields, and a version conflict says plainly what happened.
 
-import { gql, ApiError } from '../api.js';
+import { gql, logPosition, ApiError } from '../api.js';
 import { INSTRUMENT, DRAFT, REVISE, TAG, UNTAG, SET_DEADLINE, PUBLISH, WITHDRAW, ARCHIVE } from '../operations.js';
 import { h, replace, notice } from '../dom.js';
 import {
@@ -89,7 +89,7 @@ const splitCodes = (raw, upper) =>
 /** Loads an instrument, waiting a moment for one just created (the read side follows the log). */
 async function loadInstrument(id) {
   for (let attempt = 0; attempt < 20; attempt += 1) {
-    const { instrument } = await gql(INSTRUMENT, { id });
+    const { instrument } = await gql(INSTRUMENT, { id, consistentWith: logPosition() });
     if (instrument || attempt === 19) return instrument;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }

@@ -2,7 +2,7 @@
 // calendar" file, the curating tenant, and its history (auditTrail), which the API shows to the
 // curating tenant's signed-in members.
 
-import { gql, token, setToken, ApiError } from '../api.js';
+import { gql, logPosition, token, setToken, ApiError } from '../api.js';
 import { INSTRUMENT, AUDIT_TRAIL, ME } from '../operations.js';
 import { h, replace, notice } from '../dom.js';
 import {
@@ -24,14 +24,14 @@ const HISTORY_PAGE = 50;
 async function load(id) {
   if (token()) {
     try {
-      return { data: await gql(INSTRUMENT, { id }), expired: false };
+      return { data: await gql(INSTRUMENT, { id, consistentWith: logPosition() }), expired: false };
     } catch (error) {
       if (!(error instanceof ApiError && error.has('UNAUTHENTICATED'))) throw error;
       setToken(null);
-      return { data: await gql(INSTRUMENT, { id }, { auth: false }), expired: true };
+      return { data: await gql(INSTRUMENT, { id, consistentWith: logPosition() }, { auth: false }), expired: true };
     }
   }
-  return { data: await gql(INSTRUMENT, { id }, { auth: false }), expired: false };
+  return { data: await gql(INSTRUMENT, { id, consistentWith: logPosition() }, { auth: false }), expired: false };
 }
 
 function row(term, ...value) {
