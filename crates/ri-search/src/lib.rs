@@ -14,6 +14,7 @@
 //! Pure: no I/O, no async. Feeding it from the event log and serving it over GraphQL are the
 //! service's part. See `docs/decisions/0006-search-index.md`.
 
+mod bits;
 mod block;
 mod doc;
 mod facets;

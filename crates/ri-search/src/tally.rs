@@ -7,8 +7,7 @@
 //! counters by table, eight additions a document without branches, and the bytes are emptied
 //! into the totals before they can overflow.
 
-use roaring::RoaringBitmap;
-
+use crate::bits::Locals;
 use crate::block::{Block, Dim};
 use crate::doc;
 
@@ -91,7 +90,7 @@ fn add_bits(counters: &mut [u64; 64], mut mask: u64) {
 pub(crate) fn tally(
     block: &Block,
     dim: Dim,
-    set: &RoaringBitmap,
+    set: &[u64],
     now: i128,
     expired: bool,
     out: &mut Vec<u64>,
@@ -101,7 +100,7 @@ pub(crate) fn tally(
     // Codes past 64: counted one by one.
     let mut rest: Vec<u32> = Vec::new();
     let mut buffer = [0u32; 256];
-    let mut docs = set.iter();
+    let mut docs = Locals::new(set);
     loop {
         let batch = docs.next_many(&mut buffer);
         if batch.is_empty() {
