@@ -13,40 +13,50 @@
 //! time (AVX2, or SSE4.2 with `popcnt`), falling back to the baseline: portable, and no
 //! `unsafe` in this crate.
 
-use fearless_simd::{Level, Simd};
-
 use crate::block::BLOCK_SIZE;
 
 /// Words of a block's set.
 pub(crate) const WORDS: usize = BLOCK_SIZE / 64;
 
-/// A list longer than this becomes words (as roaring: the words then take less room).
-pub(crate) const LIST_MAX: usize = 4096;
+/// A list longer than this becomes words. Roaring converts at 4,096, where the words take less
+/// room; counting a value over a set costs a bit test per element of a list against a quarter
+/// of that per word (with `popcnt`), so words count faster from 256 documents on. 1,024 keeps
+/// a value of a few documents small and costs at most 6 KB more per value and block.
+pub(crate) const LIST_MAX: usize = 1024;
 
-/// Runs `f` compiled for the best instruction level the CPU has (see the module's doc).
-#[inline(always)]
-fn fast<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-    {
-        let level = Level::new();
-        if let Some(avx2) = level.as_avx2() {
-            return avx2.vectorize(f);
+/// Evaluates `$e` compiled for the best instruction level the CPU has (see the module's doc).
+/// A macro, not a function taking a closure: each level gets a closure of its own, called
+/// once, which the compiler then inlines into the level's `#[target_feature]` function even
+/// when it is large (a closure called from three places was left out of line, compiled for
+/// the baseline).
+macro_rules! fast {
+    ($e:expr) => {{
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        {
+            use fearless_simd::Simd as _;
+            let level = fearless_simd::Level::new();
+            if let Some(avx2) = level.as_avx2() {
+                avx2.vectorize(|| $e)
+            } else if let Some(sse) = level.as_sse4_2() {
+                sse.vectorize(|| $e)
+            } else {
+                $e
+            }
         }
-        if let Some(sse) = level.as_sse4_2() {
-            return sse.vectorize(f);
+        #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+        {
+            $e
         }
-    }
-    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
-    let _ = Level::new;
-    f()
+    }};
 }
+pub(crate) use fast;
 
 /// Whether counting bits is cheap here (a `popcnt` instruction or better): the cost model
 /// weighs a word's count by it.
 pub(crate) fn fast_count() -> bool {
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     {
-        Level::new().as_sse4_2().is_some()
+        fearless_simd::Level::new().as_sse4_2().is_some()
     }
     #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
     {
@@ -79,17 +89,17 @@ fn and_words(dst: &mut [u64], a: &[u64], b: &[u64]) -> u64 {
 
 /// Documents in `a`.
 pub(crate) fn count(a: &[u64]) -> u64 {
-    fast(|| count_words(a))
+    fast!(count_words(a))
 }
 
 /// Documents in both `a` and `b`.
 pub(crate) fn count_and(a: &[u64], b: &[u64]) -> u64 {
-    fast(|| count_and_words(a, b))
+    fast!(count_and_words(a, b))
 }
 
 /// `dst = a & b`; the documents in it.
 pub(crate) fn and(dst: &mut [u64], a: &[u64], b: &[u64]) -> u64 {
-    fast(|| and_words(dst, a, b))
+    fast!(and_words(dst, a, b))
 }
 
 /// `dst &= a`.
@@ -373,21 +383,22 @@ mod tests {
 
     #[test]
     fn a_posting_changes_form_and_keeps_its_documents() {
+        const MAX: usize = 4096;
         let mut p = Posting::default();
         let mut want = std::collections::BTreeSet::new();
         for i in 0..5000u32 {
             let l = ((i * 7919) % 65_536) as u16;
-            assert_eq!(p.insert(l, LIST_MAX), want.insert(l));
+            assert_eq!(p.insert(l, MAX), want.insert(l));
         }
         assert!(matches!(p, Posting::Words { .. }));
-        assert!(!p.insert(0, LIST_MAX));
+        assert!(!p.insert(0, MAX));
         assert_eq!(p.len(), want.len() as u64);
         assert_eq!(p.locals(), want.iter().copied().collect::<Vec<_>>());
         for l in want.clone().iter().take(2500) {
-            assert!(p.remove(*l, LIST_MAX));
+            assert!(p.remove(*l, MAX));
             want.remove(l);
         }
-        assert!(!p.remove(0, LIST_MAX));
+        assert!(!p.remove(0, MAX));
         assert!(matches!(p, Posting::List(_)));
         assert_eq!(p.locals(), want.iter().copied().collect::<Vec<_>>());
         let mut set = empty();

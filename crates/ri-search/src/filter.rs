@@ -126,8 +126,9 @@ impl Counts {
     }
 }
 
-/// The buffers a search works in, one set of a block's documents each, reused from block to
-/// block: a search allocates them once and nothing per operation.
+/// The buffers a search works in, one set of a block's documents each (8 KB), reused from
+/// block to block and, through [`Scratch::with`], from search to search on a thread: freeing
+/// and allocating a dozen 8 KB buffers per search was a tenth of its time.
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
     base: Vec<u64>,
@@ -139,6 +140,21 @@ pub(crate) struct Scratch {
     chosen: Vec<Vec<u64>>,
     /// `prefix[j]`: the base and selections `0..=j`.
     prefix: Vec<Vec<u64>>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
+impl Scratch {
+    /// Runs `f` with this thread's buffers (fresh ones if they are in use, which a search
+    /// never does).
+    pub(crate) fn with<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => f(&mut scratch),
+            Err(_) => f(&mut Scratch::default()),
+        })
+    }
 }
 
 /// `list[i]`, made a zeroed set of a block's documents if it is not one yet.

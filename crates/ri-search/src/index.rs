@@ -149,16 +149,16 @@ impl Snapshot {
         let text_bits = scored.as_deref().map(|s| split(s, self.blocks.len()));
         let plan = Plan::new(query, &self.dicts, now, self.tally_max);
         let mut counts = Counts::default();
-        let mut scratch = Scratch::default();
-        let results: Vec<Set> = self
-            .blocks
-            .iter()
-            .enumerate()
-            .map(|(i, block)| {
-                let text = text_bits.as_ref().map(|t| &t[i]);
-                plan.block(block, text, &mut counts, &mut scratch)
-            })
-            .collect();
+        let results: Vec<Set> = Scratch::with(|scratch| {
+            self.blocks
+                .iter()
+                .enumerate()
+                .map(|(i, block)| {
+                    let text = text_bits.as_ref().map(|t| &t[i]);
+                    plan.block(block, text, &mut counts, scratch)
+                })
+                .collect()
+        });
         let total = results.iter().map(|r| r.len).sum();
         let source = Source {
             blocks: &self.blocks,
