@@ -1,5 +1,5 @@
-//! A block of up to 65,536 documents: their columns, one roaring bitmap per facet value over
-//! their local ordinals, and the orders a page is read in.
+//! A block of up to 65,536 documents: their columns, one [`Posting`] (a list or words of bits)
+//! per facet value over their local ordinals, and the orders a page is read in.
 //!
 //! The index is a list of blocks behind `Arc`s. A published snapshot shares every block with the
 //! writer; the writer copies only the blocks a batch touches (`Arc::make_mut`), so publishing a
@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::bits::{self, Posting};
 use crate::doc::{self, InstrumentDoc, NO_DEADLINE};
 
-/// Documents per block: one roaring container, so every bitmap of a block is one container.
+/// Documents per block: 1,024 words of bits (as one roaring container).
 pub(crate) const BLOCK_BITS: u32 = 16;
 pub(crate) const BLOCK_SIZE: usize = 1 << BLOCK_BITS;
 

@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 use ri_domain::TenantSlug;
 use ri_domain::values::{CountryCode, LanguageCode};
-use roaring::RoaringBitmap;
 use time::OffsetDateTime;
 
 use crate::bits::{self, Set};
@@ -196,7 +195,7 @@ impl Snapshot {
             .text
             .run(parsed.positive.as_ref(), scores, usize::MAX)?;
         if !parsed.excluded.is_empty() {
-            let mut excluded = RoaringBitmap::new();
+            let mut excluded: Vec<u32> = Vec::new();
             for query in &parsed.excluded {
                 excluded.extend(
                     self.text
@@ -205,7 +204,8 @@ impl Snapshot {
                         .map(|(o, _)| *o),
                 );
             }
-            matches.retain(|(o, _)| !excluded.contains(*o));
+            excluded.sort_unstable();
+            matches.retain(|(o, _)| excluded.binary_search(o).is_err());
         }
         Ok(Some(matches))
     }
@@ -290,7 +290,7 @@ pub struct IndexConfig {
     #[doc(hidden)]
     pub walk: Option<bool>,
     /// For tests: a facet value's documents in a block are kept as a list up to this many,
-    /// as words beyond; `None` for the default (4,096, as roaring).
+    /// as words beyond; `None` for the default (1,024).
     #[doc(hidden)]
     pub list_max: Option<usize>,
     /// Searches through [`Index::search`] that run at once; callers beyond wait in line.
