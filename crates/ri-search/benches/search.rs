@@ -8,7 +8,10 @@
 //! `100000,1000000`), `RI_BENCH_SECONDS` (5 per query shape), `RI_BENCH_TASKS` (8 callers) and
 //! `RI_BENCH_BATCH` (10,000 documents per `apply` while building) and `RI_BENCH_CORES` (the
 //! searches let run at once, default the machine's cores) change the sizes;
-//! `RI_BENCH_ONLY=<part of a shape's name>` runs only the matching shapes. Data come
+//! `RI_BENCH_ONLY=<part of a shape's name>` runs only the matching shapes;
+//! `RI_BENCH_TALLY_MAX` and `RI_BENCH_LIST_MAX` set the index's hidden tuning knobs. Each shape
+//! also reports its callers' CPU time per call, which the machine's other load inflates less
+//! than wall-clock time. Data come
 //! from a seeded `StdRng`, distributed as in the issue-3 SQL benchmark, so every run is alike.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
