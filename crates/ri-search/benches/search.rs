@@ -8,7 +8,10 @@
 //! `100000,1000000`), `RI_BENCH_SECONDS` (5 per query shape), `RI_BENCH_TASKS` (8 callers) and
 //! `RI_BENCH_BATCH` (10,000 documents per `apply` while building) and `RI_BENCH_CORES` (the
 //! searches let run at once, default the machine's cores) change the sizes;
-//! `RI_BENCH_ONLY=<part of a shape's name>` runs only the matching shapes. Data come
+//! `RI_BENCH_ONLY=<part of a shape's name>` runs only the matching shapes;
+//! `RI_BENCH_TALLY_MAX` and `RI_BENCH_LIST_MAX` set the index's hidden tuning knobs. Each shape
+//! also reports its callers' CPU time per call, which the machine's other load inflates less
+//! than wall-clock time. Data come
 //! from a seeded `StdRng`, distributed as in the issue-3 SQL benchmark, so every run is alike.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
@@ -373,7 +376,22 @@ fn shapes() -> Vec<(&'static str, Query)> {
     ]
 }
 
-fn measure(index: &Index, query: &Query, tasks: usize, seconds: u64) -> (Vec<Duration>, Page) {
+/// Time the calling thread has spent on a CPU (`/proc/thread-self/schedstat`): what the
+/// searches cost whatever else the machine is running.
+fn thread_cpu() -> Duration {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .map_or(Duration::ZERO, Duration::from_nanos)
+}
+
+/// Every call's time, sorted; the first page; the callers' CPU time.
+fn measure(
+    index: &Index,
+    query: &Query,
+    tasks: usize,
+    seconds: u64,
+) -> (Vec<Duration>, Page, Duration) {
     let page = index.search(query, NOW).unwrap();
     assert!(page.hits.len() <= PAGE);
     // Warm-up.
@@ -382,28 +400,34 @@ fn measure(index: &Index, query: &Query, tasks: usize, seconds: u64) -> (Vec<Dur
         std::hint::black_box(index.search(query, NOW).unwrap());
     }
     let end = Instant::now() + Duration::from_secs(seconds);
+    let mut cpu = Duration::ZERO;
     let mut all: Vec<Duration> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..tasks)
             .map(|_| {
                 s.spawn(|| {
                     let mut times = Vec::new();
+                    let started = thread_cpu();
                     while Instant::now() < end {
                         let t = Instant::now();
                         let page = index.search(query, NOW).unwrap();
                         times.push(t.elapsed());
                         std::hint::black_box(page);
                     }
-                    times
+                    (times, thread_cpu().saturating_sub(started))
                 })
             })
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().unwrap())
+            .flat_map(|h| {
+                let (times, used) = h.join().unwrap();
+                cpu += used;
+                times
+            })
             .collect()
     });
     all.sort_unstable();
-    (all, page)
+    (all, page, cpu)
 }
 
 fn main() {
@@ -429,6 +453,9 @@ fn main() {
         };
         if let Ok(t) = std::env::var("RI_BENCH_TALLY_MAX") {
             config.tally_max = Some(t.parse().expect("RI_BENCH_TALLY_MAX"));
+        }
+        if let Ok(l) = std::env::var("RI_BENCH_LIST_MAX") {
+            config.list_max = Some(l.parse().expect("RI_BENCH_LIST_MAX"));
         }
         let index = Index::new(config).unwrap();
         let mut generator = Generator::new();
@@ -467,26 +494,27 @@ fn main() {
             memory.text as f64 / 1_048_576.0,
         );
         println!(
-            "\n| query | total | calls | per second | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|---:|"
+            "\n| query | total | calls | per second | p50 ms | p99 ms | max ms | CPU µs per call |\n|---|---:|---:|---:|---:|---:|---:|---:|"
         );
         let only = std::env::var("RI_BENCH_ONLY").ok();
         for (name, query) in shapes() {
             if only.as_deref().is_some_and(|o| !name.contains(o)) {
                 continue;
             }
-            let (times, page) = measure(&index, &query, tasks, seconds);
+            let (times, page, cpu) = measure(&index, &query, tasks, seconds);
             assert!(
                 !page.facets.countries.is_empty() || page.total == 0,
                 "facets are counted"
             );
             println!(
-                "| {name} | {} | {} | {:.0} | {:.3} | {:.3} | {:.3} |",
+                "| {name} | {} | {} | {:.0} | {:.3} | {:.3} | {:.3} | {:.0} |",
                 page.total,
                 times.len(),
                 times.len() as f64 / seconds as f64,
                 ms(percentile(&times, 0.5)),
                 ms(percentile(&times, 0.99)),
                 ms(times.last().copied().unwrap_or_default()),
+                cpu.as_secs_f64() * 1e6 / times.len().max(1) as f64,
             );
         }
         let t = Instant::now();

@@ -1,5 +1,5 @@
-//! A block of up to 65,536 documents: their columns, one roaring bitmap per facet value over
-//! their local ordinals, and the orders a page is read in.
+//! A block of up to 65,536 documents: their columns, one [`Posting`] (a list or words of bits)
+//! per facet value over their local ordinals, and the orders a page is read in.
 //!
 //! The index is a list of blocks behind `Arc`s. A published snapshot shares every block with the
 //! writer; the writer copies only the blocks a batch touches (`Arc::make_mut`), so publishing a
@@ -8,11 +8,10 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use roaring::RoaringBitmap;
-
+use crate::bits::{self, Posting};
 use crate::doc::{self, InstrumentDoc, NO_DEADLINE};
 
-/// Documents per block: one roaring container, so every bitmap of a block is one container.
+/// Documents per block: 1,024 words of bits (as one roaring container).
 pub(crate) const BLOCK_BITS: u32 = 16;
 pub(crate) const BLOCK_SIZE: usize = 1 << BLOCK_BITS;
 
@@ -95,12 +94,12 @@ impl Codes {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct Block {
     /// By local ordinal; `None` for a free slot.
     pub(crate) docs: Vec<Option<Arc<InstrumentDoc>>>,
     /// The occupied slots.
-    pub(crate) live: RoaringBitmap,
+    pub(crate) live: Posting,
     pub(crate) features: Vec<u64>,
     /// Stored status, kind and cover level codes (`doc::status_code` …).
     pub(crate) status: Vec<u8>,
@@ -114,7 +113,7 @@ pub(crate) struct Block {
     pub(crate) updated: Vec<i128>,
     /// By [`Dim`], then by value code: the live documents with that value (stored status for
     /// `Dim::Status`).
-    pub(crate) postings: [Vec<RoaringBitmap>; 7],
+    pub(crate) postings: [Vec<Posting>; 7],
     /// Live documents by (deadline, none last; id).
     pub(crate) by_deadline: Vec<u16>,
     /// Live documents by (updated at, id), most recent first.
@@ -122,15 +121,40 @@ pub(crate) struct Block {
     /// Documents stored as open that have a deadline, soonest first: those past `now` read as
     /// closed.
     pub(crate) open_by_deadline: Vec<u16>,
-    /// By [`Dim`]: about what counting the facet by intersecting its bitmaps with a set costs,
-    /// in bit tests (a value's list, or a bitmap's 1,024 words at most).
+    /// By [`Dim`]: about what counting the facet value by value over a set costs
+    /// ([`Posting::count_cost`] summed), in bit tests.
     pub(crate) intersection_cost: [u64; 7],
+    /// A facet value's list longer than this becomes words ([`Posting::insert`]).
+    pub(crate) list_max: usize,
     /// Changes since the orders were last sorted whole; past the limit they are left unsorted
     /// until [`Block::seal`].
     changes: u32,
 }
 
 impl Block {
+    pub(crate) fn new(list_max: usize) -> Self {
+        Self {
+            docs: Vec::new(),
+            live: Posting::default(),
+            features: Vec::new(),
+            status: Vec::new(),
+            kind: Vec::new(),
+            cover: Vec::new(),
+            tenant: Vec::new(),
+            countries: Vec::new(),
+            languages: Vec::new(),
+            deadline: Vec::new(),
+            updated: Vec::new(),
+            postings: Default::default(),
+            by_deadline: Vec::new(),
+            by_updated: Vec::new(),
+            open_by_deadline: Vec::new(),
+            intersection_cost: [0; 7],
+            list_max,
+            changes: 0,
+        }
+    }
+
     pub(crate) fn doc(&self, local: u32) -> Option<&Arc<InstrumentDoc>> {
         self.docs.get(local as usize).and_then(Option::as_ref)
     }
@@ -190,12 +214,12 @@ impl Block {
             for code in codes {
                 let code = code as usize;
                 if lists.len() <= code {
-                    lists.resize_with(code + 1, RoaringBitmap::new);
+                    lists.resize_with(code + 1, Posting::default);
                 }
                 if add {
-                    lists[code].insert(local as u32);
+                    lists[code].insert(local as u16, self.list_max);
                 } else {
-                    lists[code].remove(local as u32);
+                    lists[code].remove(local as u16, self.list_max);
                 }
             }
         }
@@ -227,7 +251,7 @@ impl Block {
         self.deadline[at] = doc::nanos(doc.deadline);
         self.updated[at] = doc::nanos_of(doc.updated_at);
         self.docs[at] = Some(doc);
-        self.live.insert(u32::from(local));
+        self.live.insert(local, self.list_max);
         self.post(at, true);
         self.changes = self.changes.saturating_add(1);
         if self.changes <= INCREMENTAL_LIMIT {
@@ -267,7 +291,7 @@ impl Block {
             }
         }
         self.post(at, false);
-        self.live.remove(u32::from(local));
+        self.live.remove(local, self.list_max);
         self.countries[at] = Codes::default();
         self.languages[at] = Codes::default();
         self.docs[at].take()
@@ -277,25 +301,26 @@ impl Block {
     /// much to keep them incrementally.
     pub(crate) fn seal(&mut self) {
         if self.changes > INCREMENTAL_LIMIT {
-            let mut live: Vec<u16> = self.live.iter().map(|l| l as u16).collect();
+            let mut live: Vec<u16> = self.live.locals();
             live.sort_unstable_by(|&a, &b| self.cmp_deadline(a, b));
             self.by_deadline = live.clone();
             live.sort_unstable_by(|&a, &b| self.cmp_updated(a, b));
             self.by_updated = live;
             let mut open: Vec<u16> = self
                 .live
-                .iter()
-                .filter(|&l| self.is_open_with_deadline(l as usize))
-                .map(|l| l as u16)
+                .locals()
+                .into_iter()
+                .filter(|&l| self.is_open_with_deadline(usize::from(l)))
                 .collect();
             open.sort_unstable_by(|&a, &b| self.cmp_open(a, b));
             self.open_by_deadline = open;
         }
         self.changes = 0;
+        let fast = bits::fast_count();
         for dim in DIMS {
             self.intersection_cost[dim as usize] = self.postings[dim as usize]
                 .iter()
-                .map(|p| p.len().min(2048))
+                .map(|p| p.count_cost(fast))
                 .sum();
         }
     }
@@ -315,7 +340,7 @@ impl Block {
             .iter()
             .flatten()
             .chain(std::iter::once(&self.live))
-            .map(|b| b.serialized_size() + 24)
+            .map(|b| b.heap_bytes() + 24)
             .sum();
         let orders = 2
             * (self.by_deadline.capacity()

@@ -9,13 +9,13 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 use ri_domain::TenantSlug;
 use ri_domain::values::{CountryCode, LanguageCode};
-use roaring::RoaringBitmap;
 use time::OffsetDateTime;
 
+use crate::bits::{self, Set};
 use crate::block::{BLOCK_BITS, BLOCK_SIZE, Block, Coded};
 use crate::doc::{self, InstrumentDoc};
 use crate::facets;
-use crate::filter::{Counts, Plan};
+use crate::filter::{Counts, Plan, Scratch};
 use crate::gate::Gate;
 use crate::page::Source;
 use crate::query::{MAX_PAGE, Order, Page, Query, SearchError};
@@ -148,16 +148,17 @@ impl Snapshot {
         let text_bits = scored.as_deref().map(|s| split(s, self.blocks.len()));
         let plan = Plan::new(query, &self.dicts, now, self.tally_max);
         let mut counts = Counts::default();
-        let results: Vec<RoaringBitmap> = self
-            .blocks
-            .iter()
-            .enumerate()
-            .map(|(i, block)| {
-                let text = text_bits.as_ref().map(|t| &t[i]);
-                plan.block(block, text, &mut counts)
-            })
-            .collect();
-        let total = results.iter().map(RoaringBitmap::len).sum();
+        let results: Vec<Set> = Scratch::with(|scratch| {
+            self.blocks
+                .iter()
+                .enumerate()
+                .map(|(i, block)| {
+                    let text = text_bits.as_ref().map(|t| &t[i]);
+                    plan.block(block, text, &mut counts, scratch)
+                })
+                .collect()
+        });
+        let total = results.iter().map(|r| r.len).sum();
         let source = Source {
             blocks: &self.blocks,
             results: &results,
@@ -194,7 +195,7 @@ impl Snapshot {
             .text
             .run(parsed.positive.as_ref(), scores, usize::MAX)?;
         if !parsed.excluded.is_empty() {
-            let mut excluded = RoaringBitmap::new();
+            let mut excluded: Vec<u32> = Vec::new();
             for query in &parsed.excluded {
                 excluded.extend(
                     self.text
@@ -203,7 +204,8 @@ impl Snapshot {
                         .map(|(o, _)| *o),
                 );
             }
-            matches.retain(|(o, _)| !excluded.contains(*o));
+            excluded.sort_unstable();
+            matches.retain(|(o, _)| excluded.binary_search(o).is_err());
         }
         Ok(Some(matches))
     }
@@ -253,21 +255,19 @@ fn deadline_floor(query: &Query, now: OffsetDateTime) -> Option<i128> {
     open.max(from)
 }
 
-/// Text matches (global ordinals) as one bitmap of local ordinals per block.
-fn split(scored: &[(u32, f32)], blocks: usize) -> Vec<RoaringBitmap> {
-    let mut ords: Vec<u32> = scored.iter().map(|(o, _)| *o).collect();
-    // One segment in ordinal order (a compacted load) comes sorted.
-    if !ords.is_sorted() {
-        ords.sort_unstable();
-    }
-    let mut out = vec![RoaringBitmap::new(); blocks];
-    for chunk in ords.chunk_by(|a, b| a >> BLOCK_BITS == b >> BLOCK_BITS) {
-        if let Some(first) = chunk.first()
-            && let Some(bits) = out.get_mut((first >> BLOCK_BITS) as usize)
-        {
-            *bits =
-                RoaringBitmap::from_sorted_iter(chunk.iter().map(|o| o & (BLOCK_SIZE as u32 - 1)))
-                    .unwrap_or_default();
+/// Text matches (global ordinals) as one set of local ordinals per block.
+fn split(scored: &[(u32, f32)], blocks: usize) -> Vec<Set> {
+    let mut out = vec![Set::default(); blocks];
+    for &(ord, _) in scored {
+        if let Some(set) = out.get_mut((ord >> BLOCK_BITS) as usize) {
+            if set.words.is_empty() {
+                set.words = bits::empty();
+            }
+            let local = ord & (BLOCK_SIZE as u32 - 1);
+            if !set.contains(local) {
+                bits::set(&mut set.words, local);
+                set.len += 1;
+            }
         }
     }
     out
@@ -289,6 +289,10 @@ pub struct IndexConfig {
     /// always by sorting the matches; `None` chooses by cost.
     #[doc(hidden)]
     pub walk: Option<bool>,
+    /// For tests: a facet value's documents in a block are kept as a list up to this many,
+    /// as words beyond; `None` for the default (1,024).
+    #[doc(hidden)]
+    pub list_max: Option<usize>,
     /// Searches through [`Index::search`] that run at once; callers beyond wait in line.
     /// Set it to the cores given to searching (the service: its worker threads); `None`
     /// lets every caller run at once. [`Snapshot::search`] is never gated.
@@ -302,6 +306,7 @@ impl Default for IndexConfig {
             spread: 1,
             tally_max: None,
             walk: None,
+            list_max: None,
             concurrent_searches: None,
         }
     }
@@ -322,6 +327,7 @@ struct Writer {
     spread: u32,
     tally_max: Option<u64>,
     walk: Option<bool>,
+    list_max: usize,
 }
 
 impl std::fmt::Debug for Writer {
@@ -336,7 +342,9 @@ impl Writer {
     fn block(&mut self, ord: u32) -> (&mut Block, u16) {
         let b = (ord >> BLOCK_BITS) as usize;
         if self.blocks.len() <= b {
-            self.blocks.resize_with(b + 1, Default::default);
+            let list_max = self.list_max;
+            self.blocks
+                .resize_with(b + 1, || Arc::new(Block::new(list_max)));
         }
         if !self.touched.contains(&b) {
             self.touched.push(b);
@@ -497,6 +505,7 @@ impl Index {
                 spread: config.spread.clamp(1, 1 << 15),
                 tally_max: config.tally_max,
                 walk: config.walk,
+                list_max: config.list_max.unwrap_or(crate::bits::LIST_MAX),
             }),
         })
     }

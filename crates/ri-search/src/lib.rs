@@ -2,7 +2,7 @@
 //! database.
 //!
 //! - Documents ([`InstrumentDoc`]) get dense ordinals, grouped in blocks of 65,536; each block
-//!   holds columns and one roaring bitmap per facet value. Filters are bitmap unions and
+//!   holds columns and one bitmap (a list or 1,024 words) per facet value. Filters are unions and
 //!   intersections; each facet is counted "sideways" (every selection but its own) by
 //!   intersecting bitmaps or, for small sets, document by document.
 //! - Full text is a tantivy index in RAM whose documents carry the same ordinals: BM25 over
@@ -14,6 +14,7 @@
 //! Pure: no I/O, no async. Feeding it from the event log and serving it over GraphQL are the
 //! service's part. See `docs/decisions/0006-search-index.md`.
 
+mod bits;
 mod block;
 mod doc;
 mod facets;

@@ -8,8 +8,7 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use roaring::RoaringBitmap;
-
+use crate::bits::{self, Set};
 use crate::block::{BLOCK_BITS, Block};
 use crate::doc;
 use crate::query::{After, Hit, Order};
@@ -59,7 +58,7 @@ fn after_cand(after: &After) -> Cand<'_> {
 pub(crate) struct Source<'a> {
     pub(crate) blocks: &'a [Arc<Block>],
     /// By block: the documents matching the query.
-    pub(crate) results: &'a [RoaringBitmap],
+    pub(crate) results: &'a [Set],
     pub(crate) total: u64,
     pub(crate) live: u64,
     /// For relevance: every text match with its score (global ordinals).
@@ -233,18 +232,6 @@ impl<'a> Source<'a> {
                 after.max(floor)
             })
             .collect();
-        // Membership by bit test: a roaring array container would binary-search every step.
-        let dense: Vec<Vec<u64>> = self
-            .results
-            .iter()
-            .map(|r| {
-                let mut bits = vec![0u64; if r.is_empty() { 0 } else { 1024 }];
-                for local in r {
-                    bits[(local >> 6) as usize] |= 1 << (local & 63);
-                }
-                bits
-            })
-            .collect();
         let mut heads: Vec<Option<Cand<'a>>> = vec![None; lists.len()];
         let mut steps = 0u64;
         let mut out = Vec::with_capacity(want);
@@ -254,11 +241,11 @@ impl<'a> Source<'a> {
                     let local = u32::from(lists[block][next[block]]);
                     next[block] += 1;
                     steps += 1;
-                    let word = dense[block]
-                        .get((local >> 6) as usize)
-                        .copied()
-                        .unwrap_or(0);
-                    if word & (1 << (local & 63)) != 0 {
+                    if self
+                        .results
+                        .get(block)
+                        .is_some_and(|r| bits::test(&r.words, local))
+                    {
                         heads[block] = self.cand(order, block, local, 0.0);
                     }
                 }

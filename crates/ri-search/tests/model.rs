@@ -262,8 +262,9 @@ proptest! {
         spread in 1u32..4,
         tally_max in prop::sample::select(vec![Some(0u64), Some(2), Some(4096), None]),
         walk in prop::sample::select(vec![None, Some(true), Some(false)]),
+        list_max in prop::sample::select(vec![Some(0usize), Some(2), Some(4), None]),
     ) {
-        let config = IndexConfig { spread, tally_max, walk, ..IndexConfig::default() };
+        let config = IndexConfig { spread, tally_max, walk, list_max, ..IndexConfig::default() };
         let index = Index::new(config).unwrap();
         let mut model: BTreeMap<String, InstrumentDoc> = BTreeMap::new();
         for (position, batch) in batches.into_iter().enumerate() {
