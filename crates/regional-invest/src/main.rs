@@ -31,7 +31,8 @@ enum Command {
         #[arg(long)]
         seed: bool,
     },
-    /// Load the shipped seed data (tenants and instruments) into an empty database.
+    /// Load the shipped seed data (tenants, instruments, projects with their success stories,
+    /// project clusters) into an empty database.
     Seed,
     /// Create the database if missing and apply pending migrations.
     Migrate,

@@ -1,11 +1,17 @@
 //! The shipped seed, loaded through the real event log on the real PostgreSQL: every tenant,
 //! instrument and project of the project's seed files becomes events, a second load writes
 //! nothing, calls end closed and featured programmes and strategic documents end open, and the
-//! 42 projects land under their follow-up partners' tenants.
+//! 42 projects land under their follow-up partners' tenants, and the six success stories of
+//! section 3.2 show their milestones and funding applications.
 //!
 //! Expectations are computed from the project's own copy of the seed (`seed/*.json`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot unwrap has failed
+
+mod common;
+/// The success stories of section 3.2, over the GraphQL API (a file of its own for its size).
+#[path = "seed/success_stories.rs"]
+mod success_stories;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
