@@ -330,7 +330,13 @@ async fn same_answers(log: &EventLog, index: &SearchIndex, rng: &mut StdRng, sea
                 f(&mut other);
                 other
             };
-            let features = sql(log, &without(&|f| f.features = FeatureSet::empty()), sort).await;
+            // Features that must ALL match are counted within the result.
+            let features = match filter.feature_match {
+                FeatureMatch::All => expected.clone(),
+                FeatureMatch::Any => {
+                    sql(log, &without(&|f| f.features = FeatureSet::empty()), sort).await
+                }
+            };
             let countries = sql(log, &without(&|f| f.countries.clear()), sort).await;
             let covers = sql(log, &without(&|f| f.cover_levels.clear()), sort).await;
             let kinds = sql(log, &without(&|f| f.kinds.clear()), sort).await;

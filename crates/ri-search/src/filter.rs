@@ -274,6 +274,14 @@ impl Plan {
         bits::count(out)
     }
 
+    /// Whether `dim`'s facet is counted over the result rather than sideways: a facet without
+    /// a selection, and the features when they must ALL match, where choosing one more narrows
+    /// the result, so what choosing it would give is its count within the result.
+    fn counted_over_result(&self, dim: Dim) -> bool {
+        self.selected[dim as usize].is_none()
+            || (dim == Dim::Feature && self.feature_match == FeatureMatch::All)
+    }
+
     /// Evaluates `block`: adds its facet counts to `counts` and returns the documents that match
     /// the whole query.
     pub(crate) fn block(
@@ -316,15 +324,20 @@ impl Plan {
                 0 => s.base.as_slice(),
                 _ => s.prefix[j - 1].as_slice(),
             };
+            let sideways = !self.counted_over_result(dims[j]);
             if j + 1 == k {
-                self.count(block, dims[j], previous, lens[j], expired, counts);
+                if sideways {
+                    self.count(block, dims[j], previous, lens[j], expired, counts);
+                }
                 if j > 0 {
                     sized(&mut s.suffix).copy_from_slice(&s.chosen[j]);
                 }
             } else {
-                let side = sized(&mut s.side);
-                let n = bits::and(side, previous, &s.suffix);
-                self.count(block, dims[j], side, n, expired, counts);
+                if sideways {
+                    let side = sized(&mut s.side);
+                    let n = bits::and(side, previous, &s.suffix);
+                    self.count(block, dims[j], side, n, expired, counts);
+                }
                 if j > 0 {
                     bits::and_assign(&mut s.suffix, &s.chosen[j]);
                 }
@@ -336,7 +349,7 @@ impl Plan {
         };
         let len = lens[k];
         for dim in DIMS {
-            if self.selected[dim as usize].is_none() {
+            if self.counted_over_result(dim) {
                 self.count(block, dim, result, len, expired, counts);
             }
         }

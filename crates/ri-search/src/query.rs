@@ -117,7 +117,8 @@ pub struct Hit {
 /// Counts by value, each facet most frequent first, then by value (features in taxonomy order,
 /// the others by their spelling). "Sideways": each facet is counted with its own selection
 /// removed and every other selection applied, so choosing one country still shows what each
-/// other country would give. Values counting zero are left out.
+/// other country would give. Features that must ALL match are the exception: choosing one more
+/// narrows the result, so they are counted within it. Values counting zero are left out.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Facets {
     pub features: Vec<(FeatureCode, u64)>,

@@ -127,8 +127,9 @@ impl CoreQuery {
 
     /// Searches instruments. Without `statuses`, only OPEN ones; drafts only of your tenant.
     /// Facets are counted "sideways": each facet with its own selection removed, so choosing a
-    /// country still shows what the other countries would give (drafts are counted under the
-    /// full filter). `consistentWith`: a mutation's `logPosition` (the response's
+    /// country still shows what the other countries would give; features chosen with ALL are
+    /// counted within the result, since choosing one more narrows it (a search for drafts counts
+    /// every facet under the full filter). `consistentWith`: a mutation's `logPosition` (the response's
     /// `extensions.logPosition`); the search answers once it reflects that mutation, or
     /// UNAVAILABLE after a few seconds.
     async fn instruments(

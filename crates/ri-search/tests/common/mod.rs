@@ -200,7 +200,13 @@ pub fn reference(
     let (mut feats, mut countries, mut covers, mut kinds, mut sts, mut tenants, mut langs) =
         (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     for d in docs {
-        if pass(d, Some(Facet::Feature)) {
+        // Features that must ALL match are counted within the result (choosing one more
+        // narrows it); otherwise sideways.
+        let features_over = match q.feature_match {
+            FeatureMatch::All => None,
+            FeatureMatch::Any => Some(Facet::Feature),
+        };
+        if pass(d, features_over) {
             d.features.iter().for_each(|c| tally(&mut feats, c));
         }
         if pass(d, Some(Facet::Country)) {
