@@ -110,8 +110,9 @@ say "populating ($mode)"
 if [ $# -gt 0 ]; then attack_args=("$@"); fi
 say "attacking ($mode)"
 status=0
+# No telnet or WebSocket controller: their fixed ports would collide between concurrent runs.
 "$ri_load" attack --manifest "$work/manifest.json" --host "http://127.0.0.1:$port" \
-    "${attack_args[@]}" \
+    --no-telnet --no-websocket "${attack_args[@]}" \
     --report-file "$reports/$mode-$stamp.md" --report-file "$reports/$mode-$stamp.json" \
     --summary "$reports/$mode-$stamp.ri-load.json" || status=$?
 if [ "$status" -ne 0 ]; then

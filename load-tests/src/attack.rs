@@ -5,7 +5,7 @@
 //! counted apart (see [`Counters`]).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use goose::goose::GooseResponse;
@@ -43,6 +43,9 @@ pub(crate) struct Counters {
 }
 
 static SHARED: OnceLock<Arc<Shared>> = OnceLock::new();
+
+/// Curator users started so far.
+static CURATORS: AtomicUsize = AtomicUsize::new(0);
 
 pub(crate) fn install(manifest: Manifest) -> Arc<Shared> {
     let published: Vec<usize> = manifest
@@ -337,8 +340,11 @@ fn curator(user: &mut GooseUser) -> Result<Curator, Box<TransactionError>> {
     }
     let shared = shared()?;
     let tenants = &shared.manifest.tenants;
+    // Curators come in pairs per tenant, as colleagues editing the same catalogue: that is
+    // where stale versions, and so CONFLICT, come from.
+    let nth = CURATORS.fetch_add(1, Ordering::Relaxed);
     let tenant = tenants
-        .get(user.weighted_users_index % tenants.len().max(1))
+        .get((nth / 2) % tenants.len().max(1))
         .ok_or_else(|| Box::new(TransactionError::Custom("no tenants".to_owned())))?;
     Ok(Curator {
         tenant: tenant.slug.clone(),
@@ -481,8 +487,14 @@ pub(crate) async fn revise(user: &mut GooseUser) -> TransactionResult {
     let mut me = curator(user)?;
     let shared = shared()?;
     let mut rng = rng();
+    // Half of the revisions go to the tenant's five first instruments (its popular ones).
     let id = shared.by_tenant.get(&me.tenant).and_then(|ks| {
-        let k = ks.get(rng.random_range(0..ks.len().max(1)))?;
+        let span = if rng.random_bool(0.5) {
+            ks.len().min(5)
+        } else {
+            ks.len()
+        };
+        let k = ks.get(rng.random_range(0..span.max(1)))?;
         shared.manifest.instruments.get(*k).map(|i| i.id.clone())
     });
     let Some(id) = id else {

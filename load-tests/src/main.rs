@@ -33,6 +33,7 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once; goose's options are many
 enum Command {
     /// Fill a fresh service through its GraphQL API and write the manifest.
     Populate {

@@ -142,9 +142,11 @@ pub(crate) async fn run(
         .await?;
     eprintln!("[populate] {} tenants", tenants.len());
 
-    // A watch per tenant's watcher, on common features, so publications notify someone.
+    // A watch per tenant's watcher, on two common features in the tenant's country, so that
+    // publications notify someone (a few in a hundred instruments match, not half).
     for tenant in &tenants {
-        let input = json!({"input": {"name": "Common features", "filter": {"features": ["T1", "T2", "D1"]}}});
+        let input = json!({"input": {"name": "AI and sensors at home",
+            "filter": {"features": ["T1", "T2"], "countries": [tenant.country]}}});
         client
             .call(
                 Some(&tenant.watcher.token),
@@ -258,7 +260,7 @@ pub(crate) async fn run(
             async move {
                 let made = instrument(&client, i, &tenant, seed, now).await?;
                 let finished = done.fetch_add(1, Ordering::Relaxed).saturating_add(1);
-                if total >= 10 && finished % (total / 10) == 0 {
+                if total >= 10 && finished.is_multiple_of(total / 10) {
                     eprintln!("[populate] {finished}/{total} instruments");
                 }
                 anyhow::Ok(made)
@@ -275,13 +277,25 @@ pub(crate) async fn run(
         eprintln!("[populate] waiting {wait} for the demo events to start");
         tokio::time::sleep(std::time::Duration::try_from(wait)?).await;
     }
-    let mut feedback_jobs = Vec::new();
+    // Interleaved over the clusters, so that answers in flight mostly go to different ones.
+    let mut per_cluster: Vec<Vec<(String, String)>> = Vec::new();
     for cluster in &clusters {
+        let mut answers = Vec::new();
         for event in &cluster.demo_events {
             for token in event.invitations.iter().step_by(2) {
                 for project in &event.agenda {
-                    feedback_jobs.push((token.clone(), project.clone(), rng.random::<u64>()));
+                    answers.push((token.clone(), project.clone()));
                 }
+            }
+        }
+        per_cluster.push(answers);
+    }
+    let longest = per_cluster.iter().map(Vec::len).max().unwrap_or(0);
+    let mut feedback_jobs = Vec::new();
+    for k in 0..longest {
+        for answers in &per_cluster {
+            if let Some((token, project)) = answers.get(k) {
+                feedback_jobs.push((token.clone(), project.clone(), rng.random::<u64>()));
             }
         }
     }
@@ -292,15 +306,31 @@ pub(crate) async fn run(
             async move {
                 let mut rng = StdRng::seed_from_u64(seed);
                 let address = practitioner_address(&mut rng);
-                client
-                    .call_from(
-                        &address,
-                        "SubmitDemoFeedback",
-                        ops::SubmitDemoFeedback,
-                        json!({"token": token, "projectId": project, "input": feedback(&mut rng)}),
-                    )
-                    .await?;
-                anyhow::Ok(())
+                let variables =
+                    json!({"token": token, "projectId": project, "input": feedback(&mut rng)});
+                // Answers to one cluster race for its version; the service retries a few
+                // times, and under the generator's 16 in flight that is not always enough:
+                // the generator retries too (the attack does not: there it is a failure).
+                let mut attempt = 0u32;
+                loop {
+                    match client
+                        .call_from(
+                            &address,
+                            "SubmitDemoFeedback",
+                            ops::SubmitDemoFeedback,
+                            variables.clone(),
+                        )
+                        .await
+                    {
+                        Ok(_) => return anyhow::Ok(()),
+                        Err(e) if attempt < 8 && is_conflict(&e) => {
+                            attempt = attempt.saturating_add(1);
+                            let pause = rng.random_range(20..200u64);
+                            tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
             }
         })
         .buffer_unordered(options.concurrency)
@@ -325,6 +355,12 @@ pub(crate) async fn run(
         seconds,
         requests,
     })
+}
+
+fn is_conflict(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<crate::client::GraphqlError>()
+        .is_some_and(|e| e.code == "CONFLICT")
 }
 
 /// A cluster holds at most this many projects (ri-domain's MAX_PROJECTS).

@@ -122,25 +122,24 @@ pub(crate) fn start(
             stop.clone(),
         )));
         // Every third subscriber is also a follow-up manager watching a cluster.
-        if i % 3 == 0 {
-            if let Some(cluster) = manifest
+        if i % 3 == 0
+            && let Some(cluster) = manifest
                 .clusters
                 .iter()
                 .filter(|c| c.tenant == tenant.slug)
                 .nth(i / tenants.len().max(1))
-            {
-                tasks.push(tokio::spawn(socket(
-                    ws_url.clone(),
-                    tenant.follow_up_manager.token.clone(),
-                    vec![(
-                        "clusterActivity",
-                        ops::ClusterActivity.to_owned(),
-                        json!({"clusterId": cluster.id}),
-                    )],
-                    Arc::clone(&report),
-                    stop.clone(),
-                )));
-            }
+        {
+            tasks.push(tokio::spawn(socket(
+                ws_url.clone(),
+                tenant.follow_up_manager.token.clone(),
+                vec![(
+                    "clusterActivity",
+                    ops::ClusterActivity.to_owned(),
+                    json!({"clusterId": cluster.id}),
+                )],
+                Arc::clone(&report),
+                stop.clone(),
+            )));
         }
     }
     tokio::spawn(async move {
