@@ -140,7 +140,11 @@ pub(crate) async fn run(
         .buffer_unordered(options.concurrency)
         .try_collect::<Vec<()>>()
         .await?;
-    eprintln!("[populate] {} tenants", tenants.len());
+    eprintln!(
+        "[populate {:.0} s] {} tenants",
+        started.elapsed().as_secs_f64(),
+        tenants.len()
+    );
 
     // A watch per tenant's watcher, on two common features in the tenant's country, so that
     // publications notify someone (a few in a hundred instruments match, not half).
@@ -199,7 +203,11 @@ pub(crate) async fn run(
         .buffer_unordered(options.concurrency)
         .try_collect()
         .await?;
-    eprintln!("[populate] {} projects", projects.len());
+    eprintln!(
+        "[populate {:.0} s] {} projects",
+        started.elapsed().as_secs_f64(),
+        projects.len()
+    );
 
     // Clusters: a tenant's projects split over its clusters; each cluster has a demo event
     // starting soon with invited practitioners, a later one, and a follow-up session.
@@ -235,7 +243,11 @@ pub(crate) async fn run(
         .buffer_unordered(options.concurrency)
         .try_collect()
         .await?;
-    eprintln!("[populate] {} clusters", clusters.len());
+    eprintln!(
+        "[populate {:.0} s] {} clusters",
+        started.elapsed().as_secs_f64(),
+        clusters.len()
+    );
 
     // Instruments: drafted, tagged, given a deadline (every call, half of the rest) and
     // published (nine in ten). Tenants' catalogues differ in size: a third of them curate
@@ -261,7 +273,10 @@ pub(crate) async fn run(
                 let made = instrument(&client, i, &tenant, seed, now).await?;
                 let finished = done.fetch_add(1, Ordering::Relaxed).saturating_add(1);
                 if total >= 10 && finished.is_multiple_of(total / 10) {
-                    eprintln!("[populate] {finished}/{total} instruments");
+                    eprintln!(
+                        "[populate {:.0} s] {finished}/{total} instruments",
+                        started.elapsed().as_secs_f64()
+                    );
                 }
                 anyhow::Ok(made)
             }
@@ -336,7 +351,10 @@ pub(crate) async fn run(
         .buffer_unordered(options.concurrency)
         .try_collect::<Vec<()>>()
         .await?;
-    eprintln!("[populate] {feedback_count} feedback answers");
+    eprintln!(
+        "[populate {:.0} s] {feedback_count} feedback answers",
+        started.elapsed().as_secs_f64()
+    );
 
     let seconds = started.elapsed().as_secs_f64();
     let requests = client.requests.load(Ordering::Relaxed);
