@@ -45,6 +45,9 @@ if [ "${LOAD_NO_BUILD:-}" != 1 ]; then
 fi
 service=target/$profile/regional-invest
 ri_load=target/$profile/ri-load
+for binary in "$service" "$ri_load"; do
+    [ -x "$binary" ] || { say "$binary is missing: build it, or run without LOAD_NO_BUILD"; exit 1; }
+done
 
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 port=

@@ -12,6 +12,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde_json::{Value, json};
+use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use crate::client::{Client, Minter};
@@ -25,8 +26,8 @@ pub(crate) struct Options {
     pub(crate) sizes: Sizes,
     pub(crate) concurrency: usize,
     pub(crate) seed: u64,
-    /// How far ahead of the populate's start the demo events are scheduled: they must be in
-    /// the future when scheduled, and started before feedback is given.
+    /// How far ahead of its scheduling a cluster's first demo event starts: it must be in the
+    /// future when scheduled, and started before feedback is given.
     pub(crate) event_lead: Duration,
 }
 
@@ -54,7 +55,7 @@ impl Options {
             sizes,
             concurrency: 16,
             seed: 14,
-            event_lead: Duration::seconds(if mode == "smoke" { 20 } else { 90 }),
+            event_lead: Duration::seconds(if mode == "smoke" { 15 } else { 60 }),
         })
     }
 }
@@ -211,7 +212,7 @@ pub(crate) async fn run(
 
     // Clusters: a tenant's projects split over its clusters; each cluster has a demo event
     // starting soon with invited practitioners, a later one, and a follow-up session.
-    let starts_at = now + options.event_lead;
+    let lead = options.event_lead;
     let mut cluster_jobs = Vec::with_capacity(sizes.clusters);
     for c in 0..sizes.clusters {
         let t = c % tenants.len().max(1);
@@ -238,7 +239,7 @@ pub(crate) async fn run(
     let clusters: Vec<manifest::Cluster> = stream::iter(cluster_jobs)
         .map(|(c, tenant, members, seed)| {
             let client = Arc::clone(&client);
-            async move { cluster(&client, c, &tenant, members, seed, starts_at, invitations).await }
+            async move { cluster(&client, c, &tenant, members, seed, lead, invitations).await }
         })
         .buffer_unordered(options.concurrency)
         .try_collect()
@@ -287,7 +288,13 @@ pub(crate) async fn run(
 
     // Feedback: once the demo events have started, half of the invited practitioners answer
     // on every project of the agenda; the attack's practitioners bring the rest.
-    let wait = starts_at + Duration::seconds(1) - OffsetDateTime::now_utc();
+    let last_start = clusters
+        .iter()
+        .filter_map(|c| c.demo_events.first())
+        .filter_map(|e| OffsetDateTime::parse(&e.starts_at, &Rfc3339).ok())
+        .max()
+        .unwrap_or(now);
+    let wait = last_start + Duration::seconds(1) - OffsetDateTime::now_utc();
     if wait.is_positive() {
         eprintln!("[populate] waiting {wait} for the demo events to start");
         tokio::time::sleep(std::time::Duration::try_from(wait)?).await;
@@ -465,7 +472,7 @@ async fn cluster(
     tenant: &manifest::Tenant,
     members: Vec<String>,
     seed: u64,
-    starts_at: OffsetDateTime,
+    lead: Duration,
     invitations: usize,
 ) -> anyhow::Result<manifest::Cluster> {
     let mut rng = StdRng::seed_from_u64(seed);
@@ -503,6 +510,8 @@ async fn cluster(
     let mut demo_events = Vec::new();
     if !members.is_empty() {
         let agenda: Vec<String> = members.iter().take(5).cloned().collect();
+        // Soon, but in the future when scheduled (however long the populate has run).
+        let starts_at = OffsetDateTime::now_utc() + lead;
         let later = starts_at + Duration::days(rng.random_range(30..300));
         for (when, title) in [(starts_at, "Demo day"), (later, "Autumn demo day")] {
             let scheduled = client
