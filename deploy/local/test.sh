@@ -45,10 +45,20 @@ psql -h 127.0.0.1 -U postgres -d postgres -qAt \
     -c "SELECT format('DROP DATABASE IF EXISTS %I WITH (FORCE);', datname) FROM pg_database WHERE datname LIKE 'ri\_test\_%'" \
     | psql -h 127.0.0.1 -U postgres -d postgres -q >/dev/null
 
+suite=0
 if cargo nextest --version >/dev/null 2>&1; then
     # nextest does not run doctests; run them first so that nextest's summary closes the log.
     cargo test --workspace --doc --quiet
-    cargo nextest run --workspace --no-fail-fast "$@"
+    cargo nextest run --workspace --no-fail-fast "$@" || suite=$?
 else
-    cargo test --workspace --no-fail-fast "$@"
+    cargo test --workspace --no-fail-fast "$@" || suite=$?
 fi
+
+# The load test's smoke run (load-tests/README.md): a small population and about 30 s of the
+# mixed workload against a service of its own; it fails on any failed request, never on
+# timing. The whole test run has just built both debug binaries, so nothing is rebuilt; a run
+# narrowed by arguments may not have, and skips it.
+if [ "$suite" -eq 0 ] && [ $# -eq 0 ]; then
+    LOAD_NO_BUILD=1 bash load-tests/run.sh smoke
+fi
+exit "$suite"
