@@ -113,6 +113,28 @@ impl Service {
         }
     }
 
+    /// Polls `/metrics` until the index holds `documents` documents: with an empty log,
+    /// `/readyz` does not wait for the index's initial load. The time from spawn.
+    pub(crate) async fn wait_for_index(&self, http: &reqwest::Client, documents: i64) -> Duration {
+        let url = format!("http://{}/metrics", self.addr);
+        loop {
+            if let Ok(r) = http.get(&url).send().await
+                && let Ok(text) = r.text().await
+                && text
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("ri_search_index_documents "))
+                    .any(|v| v.trim().parse::<f64>().ok() == Some(documents as f64))
+            {
+                return self.spawned.elapsed();
+            }
+            assert!(
+                self.spawned.elapsed() < READY_WITHIN,
+                "the index did not load"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
