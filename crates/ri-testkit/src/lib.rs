@@ -2,10 +2,13 @@
 //!
 //! - [`TestDb`] creates a fresh, migrated database on the real PostgreSQL for each test.
 //! - [`ledger`] is a small aggregate whose only purpose is to exercise the log.
+//! - [`synthetic`] is the search benchmarks' catalogue of synthetic instruments and the issue-3
+//!   SQL baseline.
 
 #![allow(clippy::expect_used)]
 
 pub mod ledger;
+pub mod synthetic;
 
 use ri_domain::{EventMetadata, EventRegistry, Role, TenantSlug};
 use ri_eventstore::db::{self, DbConfig};
