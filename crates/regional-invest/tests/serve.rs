@@ -33,8 +33,16 @@ async fn serve_creates_and_migrates_its_database_and_reports_health_readiness_an
     let (status, body) = get(&app, "/healthz").await;
     assert_eq!(status, 200, "{body}");
 
-    let (status, body) = get(&app, "/readyz").await;
-    assert_eq!(status, 200, "{body}");
+    // Ready once the (empty) catalogue is in the search index, a moment after start.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let body = loop {
+        let (status, body) = get(&app, "/readyz").await;
+        if status == 200 {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "never ready: {body}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["postgres"], "ok");
     assert_eq!(body["nats"], "ok");
