@@ -198,8 +198,13 @@ async fn terminated_backends_and_refused_connections_are_unavailable_never_inter
     // query and a mutation are UNAVAILABLE, with Retry-After.
     relay.set_open(false);
     terminate_backends(&admin, &database).await;
-    let answer = send(&app, None, &query, variables.clone()).await;
+    // A read that needs PostgreSQL (the tenant directory) …
+    let answer = send(&app, None, "query Tenants { tenants { slug } }", json!({})).await;
     assert!(served_or_unavailable(&answer), "{answer:?}");
+    // … while the public search is still answered, from this process's index.
+    let answer = send(&app, None, &query, variables.clone()).await;
+    assert!(answer.codes.is_empty(), "{answer:?}");
+    assert!(answer.body["data"]["instruments"].is_object(), "{answer:?}");
     let (mutation, input) = draft("Unreachable");
     let answer = send(&app, Some(&curator), &mutation, input).await;
     assert!(served_or_unavailable(&answer), "{answer:?}");
