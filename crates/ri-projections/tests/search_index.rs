@@ -87,6 +87,28 @@ fn cover(rng: &mut StdRng) -> CoverLevel {
     .unwrap()
 }
 
+/// An instrument's details: a title, its kind, cover level and countries, nothing else.
+fn details(
+    title: &str,
+    kind: InstrumentKind,
+    cover: CoverLevel,
+    countries: &[&str],
+) -> InstrumentDetails {
+    InstrumentDetails {
+        title: Title::parse("title", title).unwrap(),
+        kind,
+        cover_level: cover,
+        countries: countries.iter().map(|c| country(c)).collect(),
+        programme: None,
+        link: None,
+        summary: Summary::parse("summary", "").unwrap(),
+        target_organisations: vec![],
+        funding: None,
+        periodicity: None,
+        languages: vec![],
+    }
+}
+
 fn schedule(rng: &mut StdRng) -> Schedule {
     // 2025 to 2030, some before the aggregates' now, some between it and the real date.
     let deadline = (rng.random_ratio(9, 10)).then(|| {
@@ -124,22 +146,9 @@ impl World {
             self.made += 1;
             let id = format!("i{:04}", self.made);
             let slug = *TENANTS.choose(&mut self.rng).unwrap();
-            let details = InstrumentDetails {
-                title: Title::parse("title", &format!("Instrument {id}")).unwrap(),
-                kind: kind(&mut self.rng),
-                cover_level: cover(&mut self.rng),
-                countries: some(&mut self.rng, &COUNTRIES, 3)
-                    .iter()
-                    .map(|c| country(c))
-                    .collect(),
-                programme: None,
-                link: None,
-                summary: Summary::parse("summary", "").unwrap(),
-                target_organisations: vec![],
-                funding: None,
-                periodicity: None,
-                languages: vec![],
-            };
+            let countries = some(&mut self.rng, &COUNTRIES, 3);
+            let (kind, cover) = (kind(&mut self.rng), cover(&mut self.rng));
+            let details = details(&format!("Instrument {id}"), kind, cover, &countries);
             let draft = InstrumentCommand::Draft {
                 tenant: tenant(slug),
                 details,
@@ -504,19 +513,12 @@ async fn a_commit_is_waited_for_and_a_position_never_reached_is_refused_in_time(
         .await
         .unwrap();
     let mut rng = StdRng::seed_from_u64(3);
-    let details = InstrumentDetails {
-        title: Title::parse("title", "Counter-drone pilots").unwrap(),
-        kind: InstrumentKind::Call,
-        cover_level: CoverLevel::Eu,
-        countries: vec![country("LT")],
-        programme: None,
-        link: None,
-        summary: Summary::parse("summary", "").unwrap(),
-        target_organisations: vec![],
-        funding: None,
-        periodicity: None,
-        languages: vec![],
-    };
+    let details = details(
+        "Counter-drone pilots",
+        InstrumentKind::Call,
+        CoverLevel::Eu,
+        &["LT"],
+    );
     let draft = InstrumentCommand::Draft {
         tenant: tenant(slug),
         details,

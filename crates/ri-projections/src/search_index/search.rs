@@ -65,13 +65,7 @@ impl SearchIndex {
             first: first.min(MAX_PAGE) as usize,
             after,
         };
-        let page = self.index().search(&query, now).map_err(|e| match e {
-            SearchError::BadInput { field, reason } => ReadError::BadInput { field, reason },
-            SearchError::Text(reason) => ReadError::Malformed {
-                what: "search index",
-                reason,
-            },
-        })?;
+        let page = self.index().search(&query, now).map_err(read_error)?;
         let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         let cursors = page
             .hits
@@ -122,12 +116,18 @@ impl SearchIndex {
         self.index()
             .snapshot()
             .suggest(typed, limit)
-            .map_err(|e| match e {
-                SearchError::BadInput { field, reason } => ReadError::BadInput { field, reason },
-                SearchError::Text(reason) => ReadError::Malformed {
-                    what: "search index",
-                    reason,
-                },
-            })
+            .map_err(read_error)
+    }
+}
+
+/// A search's refusal in the read API's terms: bad input names its field; a failure of the
+/// text engine is a bug, not the caller's.
+fn read_error(e: SearchError) -> ReadError {
+    match e {
+        SearchError::BadInput { field, reason } => ReadError::BadInput { field, reason },
+        SearchError::Text(reason) => ReadError::Malformed {
+            what: "search index",
+            reason,
+        },
     }
 }
