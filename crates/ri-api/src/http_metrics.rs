@@ -10,17 +10,12 @@
 //! - `ri_websocket_connections` and `ri_graphql_subscriptions`: gauges of what is open now.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextSubscribe,
-};
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
-use futures_util::StreamExt;
-use futures_util::stream::BoxStream;
 
 /// Distinct operation names given a label of their own; later names count as `other`.
 pub const MAX_OPERATION_NAMES: usize = 200;
@@ -74,62 +69,31 @@ fn operation_label(name: Option<&str>) -> String {
     }
 }
 
-/// The GraphQL extension that times operations and counts their errors by code.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct OperationMetrics;
-
-impl ExtensionFactory for OperationMetrics {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(OperationMetrics)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for OperationMetrics {
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> async_graphql::Response {
-        let started = Instant::now();
-        let response = next.run(ctx, operation_name).await;
-        let name = operation_label(operation_name);
-        metrics::histogram!("graphql_operation_duration_seconds", "graphql_operation_name" => name.clone())
-            .record(started.elapsed().as_secs_f64());
-        for error in &response.errors {
-            let code = error
-                .extensions
-                .as_ref()
-                .and_then(|x| x.get("code"))
-                .and_then(|c| match c {
-                    async_graphql::Value::String(s) => Some(s.clone()),
-                    _ => None,
-                })
-                .unwrap_or_else(|| "BAD_USER_INPUT".to_owned());
-            metrics::counter!(
-                "graphql_operation_errors_total",
-                "graphql_operation_name" => name.clone(),
-                "code" => code,
-            )
-            .increment(1);
-        }
-        response
-    }
-
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, async_graphql::Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, async_graphql::Response> {
-        let open = Open::new("ri_graphql_subscriptions");
-        next.run(ctx, stream)
-            .map(move |response| {
-                let _held = &open;
-                response
+/// Records an operation's duration and its errors by code.
+pub(crate) fn operation_done(
+    operation_name: Option<&str>,
+    started: Instant,
+    response: &async_graphql::Response,
+) {
+    let name = operation_label(operation_name);
+    metrics::histogram!("graphql_operation_duration_seconds", "graphql_operation_name" => name.clone())
+        .record(started.elapsed().as_secs_f64());
+    for error in &response.errors {
+        let code = error
+            .extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .and_then(|c| match c {
+                async_graphql::Value::String(s) => Some(s.clone()),
+                _ => None,
             })
-            .boxed()
+            .unwrap_or_else(|| "BAD_USER_INPUT".to_owned());
+        metrics::counter!(
+            "graphql_operation_errors_total",
+            "graphql_operation_name" => name.clone(),
+            "code" => code,
+        )
+        .increment(1);
     }
 }
 

@@ -3,7 +3,8 @@
 //! async-graphql 7.2 expands every fragment spread again wherever it appears (in its recursion
 //! check, its depth and complexity visitors and in execution), counts `__typename` as free and
 //! ignores list sizes: 23 fragments that each spread the next twice select 4 million fields in
-//! under 1 KB. So the [`CostLimit`] extension parses the document itself (linear) and measures
+//! under 1 KB. So the [`Gateway`](super::Gateway) parses the document once (linear; async-graphql
+//! reuses it) and measures
 //! it with each fragment measured once (in dependency order, without recursion across
 //! fragments, so a long chain cannot exhaust the stack):
 //!
@@ -20,17 +21,13 @@
 //! [`CostLimits::SIGNED_IN`]. async-graphql's own depth and complexity limits stay as a second
 //! line. Documents that do not parse are left to async-graphql's own parse error.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{
     BaseType, ExecutableDocument, Field, Selection, SelectionSet, TypeKind, TypeSystemDefinition,
 };
-use async_graphql::{ServerError, ServerResult, Value, Variables};
+use async_graphql::{ServerError, Value, Variables};
+use std::collections::HashMap;
 
 use super::error::Code;
-use crate::auth::Principal;
 
 /// The widest a list field is taken to be: the resolvers return at most this many items.
 pub const MAX_WIDTH: u64 = 100;
@@ -423,29 +420,8 @@ impl<'a> Measurer<'a> {
     }
 }
 
-/// The extension that refuses a document over its caller's limits before async-graphql's own
-/// parse-time checks (which expand fragments) run.
-#[derive(Clone, Debug)]
-pub struct CostLimit {
-    shape: Arc<SchemaShape>,
-}
-
-impl CostLimit {
-    pub fn new(shape: SchemaShape) -> Self {
-        Self {
-            shape: Arc::new(shape),
-        }
-    }
-}
-
-impl ExtensionFactory for CostLimit {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(self.clone())
-    }
-}
-
 /// A refusal with the API's code (BAD_USER_INPUT).
-fn refused(message: String) -> ServerError {
+pub(super) fn refused(message: String) -> ServerError {
     let mut error = ServerError::new(message, None);
     let mut extensions = async_graphql::ErrorExtensionValues::default();
     extensions.set("code", Code::BadUserInput.as_str());
@@ -453,18 +429,15 @@ fn refused(message: String) -> ServerError {
     error
 }
 
-/// Parses and measures `query` against the caller's limits.
-pub fn check(
-    query: &str,
+/// Measures a parsed `document` against the caller's limits: the reason it is refused, if it
+/// is.
+pub(super) fn admit(
+    document: &ExecutableDocument,
     variables: &Variables,
     shape: &SchemaShape,
     limits: &CostLimits,
 ) -> Result<(), String> {
-    let Ok(document) = async_graphql::parser::parse_query(query) else {
-        // async-graphql answers its own parse error, as cheaply.
-        return Ok(());
-    };
-    match measure(&document, variables, shape) {
+    match measure(document, variables, shape) {
         Ok(measured) => measured.refusal(limits).map_or(Ok(()), Err),
         Err(Unmeasurable::FragmentCycle(name)) => {
             Err(format!("the fragment {name:?} spreads itself"))
@@ -472,24 +445,17 @@ pub fn check(
     }
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for CostLimit {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let limits = match ctx.data_opt::<Principal>() {
-            Some(Principal::User(_)) => CostLimits::SIGNED_IN,
-            _ => CostLimits::ANONYMOUS,
-        };
-        if let Err(message) = check(query, variables, &self.shape, &limits) {
-            tracing::info!(%message, "query refused by its cost");
-            return Err(refused(message));
-        }
-        next.run(ctx, query, variables).await
+/// Parses and measures `query` against the caller's limits (a query that does not parse is
+/// left to async-graphql's own parse error).
+pub fn check(
+    query: &str,
+    variables: &Variables,
+    shape: &SchemaShape,
+    limits: &CostLimits,
+) -> Result<(), String> {
+    match async_graphql::parser::parse_query(query) {
+        Ok(document) => admit(&document, variables, shape, limits),
+        Err(_) => Ok(()),
     }
 }
 

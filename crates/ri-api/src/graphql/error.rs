@@ -2,12 +2,9 @@
 //! `extensions.code` from the closed set of the API contract, and `extensions.field` when an
 //! input was wrong. Internal details are logged here, once, and never sent to clients.
 
-use std::sync::Arc;
-
 use async_graphql::ErrorExtensions;
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
 use cqrs_es::AggregateError;
-use ri_app::{AppError, Failure, RETRY_AFTER_SECONDS};
+use ri_app::{AppError, Failure};
 use ri_domain::instrument::InstrumentError;
 use ri_domain::tenant::TenantError;
 use ri_domain::values::FieldError;
@@ -117,42 +114,6 @@ pub(crate) fn from_failure<E>(
         Failure::Refused(e) => refusal(e),
         Failure::OtherTenant => ApiError::not_found(what),
         Failure::Error(e) => e.into(),
-    }
-}
-
-/// Sets `Retry-After` on every response that carries an UNAVAILABLE error, so that clients
-/// (and proxies) know to try again, and when.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RetryAfter;
-
-impl ExtensionFactory for RetryAfter {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(RetryAfter)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for RetryAfter {
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> async_graphql::Response {
-        let mut response = next.run(ctx, operation_name).await;
-        let unavailable = response.errors.iter().any(|e| {
-            e.extensions
-                .as_ref()
-                .and_then(|x| x.get("code"))
-                .is_some_and(|c| *c == async_graphql::Value::from(Code::Unavailable.as_str()))
-        });
-        if unavailable && !response.http_headers.contains_key("retry-after") {
-            response.http_headers.insert(
-                "retry-after",
-                axum::http::HeaderValue::from(RETRY_AFTER_SECONDS),
-            );
-        }
-        response
     }
 }
 

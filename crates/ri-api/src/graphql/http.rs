@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql::{BatchRequest, BatchResponse, ServerError};
+use async_graphql::{BatchRequest, BatchResponse, Executor, ServerError};
 use axum::Extension;
 use axum::Router;
 use axum::body::Bytes;
@@ -28,7 +28,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
-use super::ApiSchema;
+use super::Gateway;
 use super::error::Code;
 use crate::auth::{Authenticator, Principal, authorization_header};
 use crate::trace::adopt_remote_parent;
@@ -74,12 +74,12 @@ impl Default for GraphqlConfig {
 
 #[derive(Clone)]
 pub(super) struct GraphqlState {
-    pub(super) schema: ApiSchema,
+    pub(super) schema: Gateway,
     pub(super) auth: Authenticator,
     pub(super) config: GraphqlConfig,
 }
 
-pub fn routes(schema: ApiSchema, auth: Authenticator, config: GraphqlConfig) -> Router {
+pub fn routes(schema: Gateway, auth: Authenticator, config: GraphqlConfig) -> Router {
     Router::new()
         .route("/graphql", get(get_graphql).post(post_graphql))
         .with_state(GraphqlState {

@@ -8,6 +8,7 @@ pub(crate) mod command;
 pub mod cost;
 mod enums;
 pub mod error;
+mod gateway;
 mod http;
 mod inputs;
 mod mutation;
@@ -15,6 +16,7 @@ mod objects;
 pub mod projects;
 mod query;
 mod search;
+mod search_page;
 mod socket;
 mod subscription;
 pub mod watches;
@@ -28,6 +30,7 @@ use sqlx::PgPool;
 
 pub use client_ip::{Cidr, TrustedProxies};
 pub use clusters::{ClusterMutation, ClusterQuery};
+pub use gateway::Gateway;
 pub use http::{DEFAULT_MAX_BATCH, DEFAULT_REQUEST_TIMEOUT, GraphqlConfig, routes};
 pub use mutation::CoreMutation;
 pub use projects::{ProjectMutation, ProjectQuery};
@@ -87,10 +90,10 @@ pub const MAX_DEPTH: usize = 12;
 /// A query whose estimated cost exceeds this is refused before execution.
 pub const MAX_COMPLEXITY: usize = 2_000;
 
-/// The schema, with the query cost limits of [`cost`] checked first and async-graphql's depth
-/// and complexity limits as a second line. Without introspection, error messages do not
+/// The schema behind its [`Gateway`]: the query cost limits of [`cost`] checked first and
+/// async-graphql's depth and complexity limits as a second line. Without introspection, error messages do not
 /// suggest field or argument names either ("Did you mean …").
-pub fn schema(api: Api, introspection: bool) -> ApiSchema {
+pub fn schema(api: Api, introspection: bool) -> Gateway {
     let shape = cost::SchemaShape::from_sdl(&sdl()).unwrap_or_else(|e| {
         // Only the list weights are lost: every other limit still holds.
         tracing::error!(error = %e, "cannot read the schema's shape for query costs");
@@ -102,19 +105,17 @@ pub fn schema(api: Api, introspection: bool) -> ApiSchema {
         SubscriptionRoot,
     )
     .data(api)
-    .extension(error::RetryAfter)
-    .extension(crate::http_metrics::OperationMetrics)
-    .extension(cost::CostLimit::new(shape))
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY);
-    if introspection {
+    let schema = if introspection {
         builder.finish()
     } else {
         builder
             .disable_introspection()
             .disable_suggestions()
             .finish()
-    }
+    };
+    Gateway::new(schema, shape)
 }
 
 /// The SDL of the schema, as committed in `graphql/schema.graphql`.

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use super::enums::{CoverLevel, FeatureMatch, InstrumentKind, InstrumentSort, InstrumentStatus};
 use super::error::ApiError;
 use super::inputs::features;
-use super::objects::{AuditConnection, Instrument, InstrumentConnection, Me, Taxonomy, Tenant};
+use super::objects::{AuditConnection, Instrument, Me, Taxonomy, Tenant};
 use super::{Api, principal};
 
 /// Page sizes beyond this are capped.
@@ -140,7 +140,7 @@ impl CoreQuery {
         first: Option<i32>,
         after: Option<String>,
         consistent_with: Option<String>,
-    ) -> async_graphql::Result<InstrumentConnection> {
+    ) -> async_graphql::Result<super::search_page::SearchPage> {
         let filter = filter.unwrap_or_default().parse()?;
         let sort = match sort.unwrap_or_default() {
             InstrumentSort::DeadlineSoonest => read::InstrumentSort::DeadlineSoonest,
@@ -159,7 +159,7 @@ impl CoreQuery {
             at,
         )
         .await?;
-        Ok(page.into())
+        Ok(super::search_page::SearchPage(page))
     }
 
     /// One instrument, if you may see it. `consistentWith`: a mutation's `logPosition`; the

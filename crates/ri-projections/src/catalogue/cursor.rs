@@ -37,8 +37,14 @@ pub(crate) enum Cursor {
 
 impl Cursor {
     pub(crate) fn encode(&self) -> String {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let json = serde_json::to_vec(self).unwrap_or_default();
-        json.iter().map(|b| format!("{b:02x}")).collect()
+        let mut hex = String::with_capacity(json.len() * 2);
+        for b in json {
+            hex.push(char::from(HEX[usize::from(b >> 4)]));
+            hex.push(char::from(HEX[usize::from(b & 0x0f)]));
+        }
+        hex
     }
 
     /// Reads a cursor given as `after`; anything this module did not make is refused.
