@@ -60,9 +60,15 @@ pub(crate) async fn page(
                 .await
                 .map_err(|e| not_yet(e.wanted, &e.reached, api.consistency_wait))?;
         }
-        let index = Arc::clone(index);
         let now = api.clock.now();
-        // CPU-bound, and it may wait in line behind other searches: off the async workers.
+        if index.is_quick(&filter) {
+            return index
+                .search(&filter, sort, first, after.as_deref(), now)
+                .map_err(ApiError::from);
+        }
+        let index = Arc::clone(index);
+        // CPU-bound for longer, and it may wait in line behind other searches: off the async
+        // workers.
         let answered = tokio::task::spawn_blocking(move || {
             index.search(&filter, sort, first, after.as_deref(), now)
         })

@@ -13,6 +13,10 @@ use crate::catalogue::{
 
 pub use ri_search::{Suggestion, SuggestionKind};
 
+/// See [`SearchIndex::is_quick`]: structured searches cost about 0.1 ms at 100,000 documents
+/// and 1–3 ms at a million (docs/performance.md).
+pub(crate) const QUICK_DOCUMENTS: u64 = 250_000;
+
 impl SearchIndex {
     /// Whether the index can answer `filter`: it holds the public instruments only, so a search
     /// that asks for drafts takes the SQL path, under row-level security.
@@ -21,6 +25,14 @@ impl SearchIndex {
             && !filter
                 .statuses
                 .contains(&ri_domain::instrument::InstrumentStatus::Draft)
+    }
+
+    /// Whether a search for `filter` is short enough to run on an async worker: no text, and
+    /// an index of at most [`QUICK_DOCUMENTS`] documents (such a search costs well under a
+    /// millisecond of CPU, about what handing it to another thread and back costs on a
+    /// virtual machine). Others belong on a blocking thread.
+    pub fn is_quick(&self, filter: &InstrumentFilter) -> bool {
+        filter.text.is_none() && self.index().snapshot().len() <= QUICK_DOCUMENTS
     }
 
     /// `catalogue::search_instruments` from memory, for a filter [`SearchIndex::answers`]:
@@ -65,7 +77,15 @@ impl SearchIndex {
             first: first.min(MAX_PAGE) as usize,
             after,
         };
-        let page = self.index().search(&query, now).map_err(read_error)?;
+        // A quick search runs where it is called (an async worker: there are only as many as
+        // cores, so they need no line); the others wait in the index's line.
+        let index = self.index();
+        let page = if self.is_quick(filter) {
+            index.snapshot().search(&query, now)
+        } else {
+            index.search(&query, now)
+        }
+        .map_err(read_error)?;
         let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         let cursors = page
             .hits
