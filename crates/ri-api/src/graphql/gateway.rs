@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_graphql::futures_util::stream::{self, BoxStream, StreamExt};
+use async_graphql::parser::types::DocumentOperations;
 use async_graphql::{Data, Executor, Request, Response, ServerError};
 use axum::http::HeaderValue;
 use ri_app::RETRY_AFTER_SECONDS;
@@ -71,6 +72,20 @@ impl Gateway {
     }
 }
 
+/// The name of the operation the request runs: the one it names, else its document's only
+/// operation's (as async-graphql selects it).
+fn operation_name(request: &mut Request) -> Option<String> {
+    if let Some(name) = &request.operation_name {
+        return Some(name.clone());
+    }
+    match &request.parsed_query().ok()?.operations {
+        DocumentOperations::Multiple(operations) if operations.len() == 1 => {
+            operations.keys().next().map(ToString::to_string)
+        }
+        _ => None,
+    }
+}
+
 /// Sets `Retry-After` on a response that carries an UNAVAILABLE error, so that clients (and
 /// proxies) know to try again, and when.
 fn retry_after(mut response: Response) -> Response {
@@ -91,8 +106,9 @@ fn retry_after(mut response: Response) -> Response {
 impl Executor for Gateway {
     async fn execute(&self, mut request: Request) -> Response {
         let started = Instant::now();
-        let name = request.operation_name.clone();
-        let response = match self.admit(&mut request, None) {
+        let admitted = self.admit(&mut request, None);
+        let name = operation_name(&mut request);
+        let response = match admitted {
             Ok(()) => self.schema.execute(request).await,
             Err(refusal) => Response::from_errors(vec![refusal]),
         };
