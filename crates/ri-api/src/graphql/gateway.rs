@@ -44,11 +44,6 @@ impl Gateway {
         }
     }
 
-    /// The schema itself (its SDL, introspection settings).
-    pub fn schema(&self) -> &ApiSchema {
-        &self.schema
-    }
-
     /// Parses the request once (async-graphql reuses the document) and refuses it when it is
     /// over the caller's limits. A parse error is async-graphql's own.
     fn admit(&self, request: &mut Request, session: Option<&Data>) -> Result<(), ServerError> {

@@ -18,7 +18,7 @@ use async_graphql::parser::types::{Field, Selection, SelectionSet};
 use async_graphql::registry::Registry;
 use async_graphql::resolver_utils::enum_value;
 use async_graphql::{
-    ContextSelectionSet, EnumType, Name, OutputType, Positioned, ScalarType, ServerResult, Value,
+    ContextSelectionSet, Name, OutputType, Positioned, ScalarType, ServerResult, Value,
 };
 use ri_projections::catalogue::{InstrumentPage, InstrumentRow};
 use ri_taxonomy::FeatureCode;
@@ -152,10 +152,6 @@ fn optional<T>(v: Option<T>, f: impl FnOnce(T) -> Value) -> Value {
     v.map_or(Value::Null, f)
 }
 
-fn enumerated<T: EnumType>(v: T) -> Value {
-    enum_value(v)
-}
-
 fn connection(
     ctx: &ContextSelectionSet<'_>,
     set: &Positioned<SelectionSet>,
@@ -204,14 +200,14 @@ fn facets(
         }),
         "coverLevels" => list(&f.cover_levels, |(level, count)| {
             object(ctx, sub, "CoverLevelCount", |name, _| match name {
-                "coverLevel" => Some(enumerated(enums::CoverLevel::from(*level))),
+                "coverLevel" => Some(enum_value(enums::CoverLevel::from(*level))),
                 "count" => Some(Value::from(*count)),
                 _ => None,
             })
         }),
         "kinds" => list(&f.kinds, |(kind, count)| {
             object(ctx, sub, "KindCount", |name, _| match name {
-                "kind" => Some(enumerated(enums::InstrumentKind::from(*kind))),
+                "kind" => Some(enum_value(enums::InstrumentKind::from(*kind))),
                 "count" => Some(Value::from(*count)),
                 _ => None,
             })
@@ -249,10 +245,10 @@ fn instrument(
                 "suspended" => Some(Value::Boolean(row.tenant_suspended)),
                 _ => None,
             })?,
-            "status" => enumerated(enums::InstrumentStatus::from(row.status)),
+            "status" => enum_value(enums::InstrumentStatus::from(row.status)),
             "title" => string(&row.title),
-            "kind" => enumerated(enums::InstrumentKind::from(row.kind)),
-            "coverLevel" => enumerated(enums::CoverLevel::from(row.cover_level)),
+            "kind" => enum_value(enums::InstrumentKind::from(row.kind)),
+            "coverLevel" => enum_value(enums::CoverLevel::from(row.cover_level)),
             "countries" => Value::List(
                 row.countries
                     .iter()
@@ -265,7 +261,7 @@ fn instrument(
             "targetOrganisations" => Value::List(
                 row.target_organisations
                     .iter()
-                    .map(|t| enumerated(enums::TargetOrganisation::from(*t)))
+                    .map(|t| enum_value(enums::TargetOrganisation::from(*t)))
                     .collect(),
             ),
             "funding" => match &row.funding {
@@ -283,7 +279,7 @@ fn instrument(
                     _ => None,
                 })?,
             },
-            "periodicity" => optional(row.periodicity, |p| enumerated(enums::Periodicity::from(p))),
+            "periodicity" => optional(row.periodicity, |p| enum_value(enums::Periodicity::from(p))),
             "languages" => Value::List(row.languages.iter().map(|l| string(l.as_str())).collect()),
             "features" => list(row.features.iter(), |code| feature(ctx, sub, code))?,
             "openingDate" => optional(row.opening_date.as_ref(), |d| d.to_value()),
