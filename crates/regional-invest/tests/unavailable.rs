@@ -16,33 +16,44 @@ use common::{TestApp, call, operation};
 use ri_domain::Role;
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 
-/// A TCP relay to the test PostgreSQL server that can refuse new connections.
+/// A TCP relay to the test PostgreSQL server that can refuse new connections. Closing it also
+/// cuts every connection it relays, including one still starting up: PostgreSQL lists such a
+/// backend without its database until it has authenticated, so terminating the database's
+/// backends alone can miss it and leave the service a live connection.
 struct Relay {
     port: u16,
-    open: Arc<AtomicBool>,
+    open: watch::Sender<bool>,
 }
 
 impl Relay {
     async fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let open = Arc::new(AtomicBool::new(true));
+        let (open, _) = watch::channel(true);
         // postgres://user@host:port → host:port
         let server = ri_testkit::server_url();
         let target = server.rsplit('@').next().unwrap().to_owned();
         let accepting = open.clone();
         tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
-                if !accepting.load(Ordering::SeqCst) {
+                let mut state = accepting.subscribe();
+                if !*state.borrow_and_update() {
                     // Closed: the connection ends before PostgreSQL says a word.
                     drop(client);
                     continue;
                 }
                 let target = target.clone();
                 tokio::spawn(async move {
-                    if let Ok(mut server) = TcpStream::connect(&target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    let relayed = async {
+                        if let Ok(mut server) = TcpStream::connect(&target).await {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        }
+                    };
+                    tokio::select! {
+                        () = relayed => {}
+                        _ = state.wait_for(|open| !*open) => {}
                     }
                 });
             }
@@ -51,7 +62,7 @@ impl Relay {
     }
 
     fn set_open(&self, open: bool) {
-        self.open.store(open, Ordering::SeqCst);
+        self.open.send_replace(open);
     }
 }
 
