@@ -136,6 +136,7 @@ impl From<TenantError> for ApiError {
             TenantError::NotRegistered => ApiError::not_found("tenant"),
             TenantError::AlreadyRegistered => ApiError::field("slug", e.to_string()),
             TenantError::Suspended => ApiError::forbidden(e.to_string()),
+            TenantError::NotGrantable => ApiError::field("role", e.to_string()),
             TenantError::NotSuspended
             | TenantError::Unchanged
             | TenantError::RoleNotHeld { .. } => ApiError::new(Code::BadUserInput, e.to_string()),

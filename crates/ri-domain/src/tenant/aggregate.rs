@@ -137,6 +137,10 @@ pub enum TenantError {
     Unchanged,
     #[error("{subject:?} does not hold the role {role:?}")]
     RoleNotHeld { subject: String, role: Role },
+    /// Platform admins act on every tenant: they are named in the service's configuration,
+    /// never granted by one tenant.
+    #[error("platform_admin is named in the service's configuration, not granted by a tenant")]
+    NotGrantable,
     #[error(transparent)]
     Invalid(#[from] FieldError),
 }
@@ -153,6 +157,15 @@ pub struct Tenant {
 impl Tenant {
     pub fn has_role(&self, subject: &str, role: Role) -> bool {
         self.grants.iter().any(|(s, r)| s == subject && *r == role)
+    }
+
+    /// The roles this tenant grants `subject`, in [`Role::ALL`] order. Never `platform_admin`,
+    /// which no tenant grants (an event from before that rule grants nothing).
+    pub fn roles_of(&self, subject: &str) -> Vec<Role> {
+        Role::ALL
+            .into_iter()
+            .filter(|role| *role != Role::PlatformAdmin && self.has_role(subject, *role))
+            .collect()
     }
 
     fn active(&self) -> Result<&TenantProfile, TenantError> {
@@ -223,6 +236,9 @@ impl Aggregate for Tenant {
             },
             TenantCommand::GrantRole { subject: raw, role } => {
                 self.active()?;
+                if role == Role::PlatformAdmin {
+                    return Err(TenantError::NotGrantable);
+                }
                 let subject = subject(&raw)?;
                 if self.has_role(&subject, role) {
                     // Granting what is held is a no-op, not an error: the call is idempotent.
@@ -423,6 +439,38 @@ mod tests {
                 "subject",
                 "must be 1 to 255 characters, no control characters",
             )));
+    }
+
+    #[test]
+    fn a_subject_s_roles_are_its_grants_never_platform_admin() {
+        let mut t = Tenant::default();
+        t.apply(registered());
+        for (subject, role) in [
+            ("ana", Role::TenantAdmin),
+            ("ana", Role::Curator),
+            ("bo", Role::FollowUpManager),
+            // Recorded before tenants were refused this role: it grants nothing.
+            ("ana", Role::PlatformAdmin),
+        ] {
+            t.apply(TenantEvent::RoleGranted {
+                subject: subject.into(),
+                role,
+            });
+        }
+        assert_eq!(t.roles_of("ana"), vec![Role::Curator, Role::TenantAdmin]);
+        assert_eq!(t.roles_of("bo"), vec![Role::FollowUpManager]);
+        assert_eq!(t.roles_of("cy"), vec![]);
+    }
+
+    #[test]
+    fn no_tenant_grants_platform_admin() {
+        tenant()
+            .given(vec![registered()])
+            .when(TenantCommand::GrantRole {
+                subject: "ana".into(),
+                role: Role::PlatformAdmin,
+            })
+            .then_expect_error(TenantError::NotGrantable);
     }
 
     #[test]
