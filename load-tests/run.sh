@@ -79,6 +79,8 @@ export RI_DEPLOYMENT="$deployment"
 # per-address limits of feedback links see many practitioners, as behind a real proxy.
 export RI_TRUSTED_PROXIES=127.0.0.1
 export RI_DRAIN_DELAY_MS=0
+# The platform admin who registers the tenants and grants their users' roles (populate.rs).
+export RI_PLATFORM_ADMINS=load-admin
 export RUST_LOG=${RUST_LOG:-warn}
 if [ "$replicas" -gt 1 ]; then
     # haproxy reaches PostgreSQL's connection limit sooner than one replica: share it.

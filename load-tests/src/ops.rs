@@ -23,6 +23,7 @@ operations!(
     DeclareProjectFeatures,
     DraftInstrument,
     FormCluster,
+    GrantRole,
     Instrument,
     InvitePractitioner,
     NameEndUserArea,

@@ -96,7 +96,8 @@ pub(crate) async fn run(
     let sizes = options.sizes;
     let mut rng = StdRng::seed_from_u64(options.seed);
 
-    // Tenants, registered by a platform admin, each with its users.
+    // Tenants, registered by a platform admin (run.sh names `load-admin` in RI_PLATFORM_ADMINS),
+    // each with its users, whose roles the admin grants once the tenant is registered.
     let admin = minter.mint("platform", "load-admin", &["platform_admin"])?;
     let mut tenants = Vec::with_capacity(sizes.tenants);
     for i in 0..sizes.tenants {
@@ -105,7 +106,7 @@ pub(crate) async fn run(
         let user = |name: &str, role: &str| -> anyhow::Result<User> {
             let subject = format!("{name}-{slug}");
             Ok(User {
-                token: minter.mint(&slug, &subject, &[role])?,
+                token: minter.mint(&slug, &subject, &[])?,
                 subject,
                 roles: vec![role.to_owned()],
             })
@@ -135,6 +136,15 @@ pub(crate) async fn run(
                         d["tenant"]["slug"] == tenant.slug.as_str()
                     })
                     .await?;
+                for user in [&tenant.curator, &tenant.follow_up_manager, &tenant.watcher] {
+                    for role in &user.roles {
+                        let grant = json!({"slug": tenant.slug, "subject": user.subject,
+                            "role": role.to_ascii_uppercase()});
+                        client
+                            .call(Some(&admin), "GrantRole", ops::GrantRole, grant)
+                            .await?;
+                    }
+                }
                 anyhow::Ok(())
             }
         })

@@ -145,7 +145,7 @@ async fn pooled_request_pool(config: &Config, url: &str) -> anyhow::Result<sqlx:
     Ok(pooled)
 }
 
-fn log_config(config: &Config) -> LogConfig {
+pub(crate) fn log_config(config: &Config) -> LogConfig {
     LogConfig {
         snapshot_every: config.snapshot_every,
     }
@@ -292,7 +292,11 @@ impl App {
 
         // Fail at start, not at the first request, on a missing or unusable key.
         let auth = ri_api::Authenticator::new(&config.auth()?)?;
-        let auth_for_exports = auth.clone();
+        let access = ri_api::Access::new(
+            auth,
+            ri_app::App::new(request_log.clone()),
+            config.platform_admins.iter().cloned(),
+        );
         let api = ri_api::graphql::Api {
             db: request_pool.clone(),
             log: request_log,
@@ -314,9 +318,13 @@ impl App {
             metrics,
             startup: startup.clone(),
         })
-        .merge(ri_api::graphql::routes(schema, auth, graphql_config))
+        .merge(ri_api::graphql::routes(
+            schema,
+            access.clone(),
+            graphql_config,
+        ))
         .merge(ri_api::calendar::routes(request_pool))
-        .merge(ri_api::exports::routes(api, auth_for_exports))
+        .merge(ri_api::exports::routes(api, access))
         .merge(ri_web::routes())
         .layer(axum::middleware::from_fn(ri_api::http_metrics::track));
         let listener = tokio::net::TcpListener::bind(config.listen)

@@ -82,6 +82,11 @@ pub struct Config {
     pub jwt_issuer: String,
     /// The `aud` every token must carry (and minted tokens get).
     pub jwt_audience: String,
+    /// The subjects (`sub` claims) who are platform admins, whatever tenant their token names
+    /// (`RI_PLATFORM_ADMINS=ana,root`, or a TOML list). No tenant can grant this role; none by
+    /// default.
+    #[serde(deserialize_with = "subjects")]
+    pub platform_admins: Vec<String>,
     /// The HS256 secret (`RI_JWT_SECRET`); unused when `jwt_public_key_file` is set.
     pub jwt_secret: Secret,
     /// A PEM RSA public key (`RI_JWT_PUBLIC_KEY_FILE`): when set, tokens are RS256 and verified
@@ -137,6 +142,7 @@ impl Default for Config {
             consistency_wait_ms: 5_000,
             jwt_issuer: "regional-invest".to_owned(),
             jwt_audience: "regional-invest".to_owned(),
+            platform_admins: Vec::new(),
             jwt_secret: Secret::new(DEV_JWT_SECRET),
             jwt_public_key_file: None,
             graphiql: true,
@@ -151,6 +157,28 @@ impl Default for Config {
             matching_weights: WeightsConfig::default(),
         }
     }
+}
+
+/// A list of subjects: a TOML (or `[a,b]`) list, or one string of names separated by commas.
+fn subjects<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Subjects {
+        List(Vec<String>),
+        Text(String),
+        // `RI_PLATFORM_ADMINS=1042`: the environment provider reads a number.
+        Number(u64),
+    }
+    let list = match Subjects::deserialize(d)? {
+        Subjects::List(list) => list,
+        Subjects::Text(text) => text.split(',').map(str::to_owned).collect(),
+        Subjects::Number(n) => vec![n.to_string()],
+    };
+    Ok(list
+        .into_iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect())
 }
 
 impl Config {
@@ -457,6 +485,42 @@ mod tests {
 
             jail.set_env("RI_TRUSTED_PROXIES", "10.0.0.0/40");
             assert!(Config::load().is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn platform_admins_are_none_unless_named_in_the_environment_or_the_file() {
+        Jail::expect_with(|jail| {
+            assert!(
+                Config::load()
+                    .map_err(|e| e.to_string())?
+                    .platform_admins
+                    .is_empty()
+            );
+            jail.create_file("regional-invest.toml", "platform_admins = [\"ops\"]")?;
+            let config = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(config.platform_admins, ["ops"]);
+            // A UUID subject, as Keycloak issues, and spaces around the commas.
+            jail.set_env(
+                "RI_PLATFORM_ADMINS",
+                "root, 5b0c2a4e-8f0d-4c5e-9a1b-2c3d4e5f6a7b ,",
+            );
+            let config = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(
+                config.platform_admins,
+                ["root", "5b0c2a4e-8f0d-4c5e-9a1b-2c3d4e5f6a7b"]
+            );
+            jail.set_env("RI_PLATFORM_ADMINS", "1042");
+            let config = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(config.platform_admins, ["1042"]);
+            jail.set_env("RI_PLATFORM_ADMINS", "");
+            assert!(
+                Config::load()
+                    .map_err(|e| e.to_string())?
+                    .platform_admins
+                    .is_empty()
+            );
             Ok(())
         });
     }

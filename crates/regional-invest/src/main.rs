@@ -57,13 +57,16 @@ enum Command {
         #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..=10_000))]
         limit: i64,
     },
-    /// Mint a development JWT and print it alone on stdout (HS256 with `RI_JWT_SECRET`).
+    /// Mint a development JWT and print it alone on stdout (HS256 with `RI_JWT_SECRET`). A
+    /// token says who you are; what you may do is what your tenant grants you: `--role` records
+    /// those grants in the database first (the tenant must be registered, as the seed does).
     Token {
         /// The tenant's slug.
         #[arg(long, value_parser = parse_tenant)]
         tenant: TenantSlug,
-        /// A role (curator, follow_up_manager, tenant_admin, platform_admin); repeatable.
-        #[arg(long = "role", required = true, value_parser = parse_role)]
+        /// A role to grant the subject in the tenant (curator, follow_up_manager,
+        /// tenant_admin); repeatable. Platform admins are named in `RI_PLATFORM_ADMINS`.
+        #[arg(long = "role", value_parser = parse_role)]
         roles: Vec<Role>,
         /// The token's subject.
         #[arg(long, default_value = "dev-user")]
@@ -86,13 +89,19 @@ fn parse_role(raw: &str) -> Result<Role, String> {
 }
 
 /// `token`: no telemetry, so that stdout holds the token and nothing else.
-fn token(
+async fn token(
     config: &Config,
     tenant: &TenantSlug,
     roles: &[Role],
     sub: &str,
     ttl_hours: u64,
 ) -> anyhow::Result<()> {
+    if roles.contains(&Role::PlatformAdmin) && !config.platform_admins.iter().any(|s| s == sub) {
+        anyhow::bail!(
+            "platform admins are named in the configuration, not granted: set \
+             RI_PLATFORM_ADMINS={sub} for the service and for this command"
+        );
+    }
     let auth = config.auth()?;
     if auth.rs256_public_key_pem.is_some() && auth.rs256_private_key_pem.is_none() {
         anyhow::bail!(
@@ -103,7 +112,15 @@ fn token(
     // The token must verify against the same configuration.
     Authenticator::new(&auth)?;
     let ttl = Duration::from_secs(ttl_hours.saturating_mul(3600));
-    let token = mint_token(&auth, sub, tenant, roles, ttl)?;
+    let granted: Vec<Role> = roles
+        .iter()
+        .copied()
+        .filter(|role| *role != Role::PlatformAdmin)
+        .collect();
+    if !granted.is_empty() {
+        regional_invest::grants::grant_roles_in(config, tenant, sub, &granted).await?;
+    }
+    let token = mint_token(&auth, sub, tenant, ttl)?;
     writeln!(std::io::stdout().lock(), "{token}").context("could not write the token")?;
     Ok(())
 }
@@ -150,7 +167,7 @@ async fn main() -> anyhow::Result<()> {
         ttl_hours,
     } = &cli.command
     {
-        return token(&Config::load()?, tenant, roles, sub, *ttl_hours);
+        return token(&Config::load()?, tenant, roles, sub, *ttl_hours).await;
     }
     if let Command::Failures { projection, limit } = &cli.command {
         return print_failures(&Config::load()?, projection.as_deref(), *limit).await;

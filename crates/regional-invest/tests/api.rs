@@ -69,7 +69,7 @@ fn search_titles(body: &Value) -> Vec<String> {
 async fn a_curator_publishes_a_call_the_public_finds_it_and_its_history_reads_plainly() {
     let app = TestApp::start().await;
     app.tenant("l3ce", "LT").await;
-    let curator = app.token("ana", "l3ce", &[Role::Curator]);
+    let curator = app.token("ana", "l3ce", &[Role::Curator]).await;
 
     let id = draft(&app, &curator, call("Border security prototypes", "LT")).await;
     // A draft is the tenant's own: the public does not see it.
@@ -151,7 +151,7 @@ async fn a_curator_publishes_a_call_the_public_finds_it_and_its_history_reads_pl
         "{entries:?}"
     );
     // Another tenant does not see this history.
-    let other = app.token("bob", "l3ce-other", &[Role::Curator]);
+    let other = app.token("bob", "l3ce-other", &[Role::Curator]).await;
     let theirs = app
         .ok(Some(&other), &operation("AuditTrail"), json!({"id": id}))
         .await;
@@ -164,8 +164,8 @@ async fn tenants_change_only_their_own_instruments() {
     let app = TestApp::start().await;
     app.tenant("l3ce", "LT").await;
     app.tenant("censec", "DK").await;
-    let lt = app.token("ana", "l3ce", &[Role::Curator]);
-    let dk = app.token("bo", "censec", &[Role::Curator]);
+    let lt = app.token("ana", "l3ce", &[Role::Curator]).await;
+    let dk = app.token("bo", "censec", &[Role::Curator]).await;
     let (published, version) = published_call(&app, &lt, "Published call", "LT", &["T1"]).await;
     let draft_id = draft(&app, &lt, call("Private draft", "LT")).await;
     app.eventually_with(
@@ -176,6 +176,8 @@ async fn tenants_change_only_their_own_instruments() {
     )
     .await;
 
+    // Granted before counting: its grant is an event.
+    let manager = app.token("fm", "l3ce", &[Role::FollowUpManager]).await;
     let before = app.event_count().await;
     let publish = operation("PublishInstrument");
     let archive = operation("ArchiveInstrument");
@@ -212,7 +214,6 @@ async fn tenants_change_only_their_own_instruments() {
         app.error(None, &archive, json!({"id": published})).await.0,
         "UNAUTHENTICATED"
     );
-    let manager = app.token("fm", "l3ce", &[Role::FollowUpManager]);
     assert_eq!(
         app.error(Some(&manager), &archive, json!({"id": published}))
             .await
@@ -227,7 +228,7 @@ async fn tenants_change_only_their_own_instruments() {
 async fn bad_input_names_the_field_and_stores_nothing() {
     let app = TestApp::start().await;
     app.tenant("l3ce", "LT").await;
-    let curator = app.token("ana", "l3ce", &[Role::Curator]);
+    let curator = app.token("ana", "l3ce", &[Role::Curator]).await;
     let id = draft(&app, &curator, call("A call", "LT")).await;
     let before = app.event_count().await;
 
@@ -342,7 +343,8 @@ async fn bad_input_names_the_field_and_stores_nothing() {
 #[tokio::test]
 async fn forged_expired_and_foreign_tokens_are_unauthenticated() {
     let app = TestApp::start().await;
-    let good = app.token("ana", "l3ce", &[Role::Curator]);
+    app.tenant("l3ce", "LT").await;
+    let good = app.token("ana", "l3ce", &[Role::Curator]).await;
     let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
     parts[2] = parts[2].chars().rev().collect();
     let forged = parts.join(".");
@@ -352,7 +354,6 @@ async fn forged_expired_and_foreign_tokens_are_unauthenticated() {
         &expired_config,
         "ana",
         &ri_domain::TenantSlug::parse("l3ce").unwrap(),
-        &[Role::Curator],
         std::time::Duration::from_secs(600),
     )
     .unwrap();
@@ -504,8 +505,8 @@ fn the_committed_schema_is_the_code_s_schema() {
 async fn a_suspended_tenant_cannot_write_and_its_published_instruments_stay_visible_marked() {
     let app = TestApp::start().await;
     app.tenant("l3ce", "LT").await;
-    let curator = app.token("ana", "l3ce", &[Role::Curator]);
-    let admin = app.token("root", "platform", &[Role::PlatformAdmin]);
+    let curator = app.token("ana", "l3ce", &[Role::Curator]).await;
+    let admin = app.token("root", "platform", &[Role::PlatformAdmin]).await;
     let (id, _) = published_call(&app, &curator, "Still visible", "LT", &["G1"]).await;
 
     let suspend =
@@ -611,8 +612,8 @@ async fn the_seed_gives_a_searchable_catalogue_at_once() {
 async fn every_example_operation_runs_against_the_schema() {
     let app = TestApp::start().await;
     app.tenant("l3ce", "LT").await;
-    let curator = app.token("ana", "l3ce", &[Role::Curator]);
-    let admin = app.token("root", "platform", &[Role::PlatformAdmin]);
+    let curator = app.token("ana", "l3ce", &[Role::Curator]).await;
+    let admin = app.token("root", "platform", &[Role::PlatformAdmin]).await;
     let id = draft(&app, &curator, call("Example call", "LT")).await;
     let id = json!(id);
     let steps: Vec<(&str, &str, Value)> = vec![
@@ -730,6 +731,9 @@ async fn every_example_operation_runs_against_the_schema() {
         "FeatureGaps",
         "MatchMatrix",
         "InstrumentMatchingProjects",
+        // Revoking roles and the member list: run by tests/roles.rs.
+        "RevokeRole",
+        "TenantMembers",
     ];
     for (name, token, variables) in steps {
         app.ok(Some(token), &operation(name), variables).await;

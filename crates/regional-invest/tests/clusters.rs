@@ -265,8 +265,8 @@ async fn a_follow_up_manager_runs_the_seven_steps_and_the_dashboard_shows_the_fe
     let app = TestApp::start().await;
     app.tenant("safe", "LT").await;
     app.tenant("l3ce", "LT").await;
-    let ona = app.token("ona", "safe", &[Role::FollowUpManager]);
-    let viewer = app.token("vika", "safe", &[Role::Curator]);
+    let ona = app.token("ona", "safe", &[Role::FollowUpManager]).await;
+    let viewer = app.token("vika", "safe", &[Role::Curator]).await;
 
     let errata = project(&app, "safe", "ERRATA", &["T1", "T2", "P1"]).await;
     let airt = project(&app, "safe", "AIR-T4S", &["T1", "D2"]).await;
@@ -882,7 +882,7 @@ async fn bad_input_is_refused_with_a_clear_error_and_stores_nothing() {
     let app = TestApp::start_with(|c| c.trusted_proxies = "127.0.0.1".parse().unwrap()).await;
     app.tenant("safe", "LT").await;
     app.tenant("l3ce", "LT").await;
-    let ona = app.token("ona", "safe", &[Role::FollowUpManager]);
+    let ona = app.token("ona", "safe", &[Role::FollowUpManager]).await;
     let errata = project(&app, "safe", "ERRATA", &["T1"]).await;
     let airt = project(&app, "safe", "AIR-T4S", &["T1"]).await;
     let foreign = project(&app, "l3ce", "FOREIGN", &["T1"]).await;
@@ -937,7 +937,9 @@ async fn bad_input_is_refused_with_a_clear_error_and_stores_nothing() {
         .to_owned();
     assert_ne!(token, replaced_token);
 
-    // Who may: not anonymous callers, not curators.
+    // Who may: not anonymous callers, not curators (granted before counting: a grant is an
+    // event).
+    let curator = app.token("cura", "safe", &[Role::Curator]).await;
     let before = app.event_count().await;
     let name = json!({"input": {"name": "X", "domain": "DISASTER_RESILIENCE"}});
     assert_eq!(
@@ -946,7 +948,6 @@ async fn bad_input_is_refused_with_a_clear_error_and_stores_nothing() {
             .0,
         "UNAUTHENTICATED"
     );
-    let curator = app.token("cura", "safe", &[Role::Curator]);
     assert_eq!(
         app.error(Some(&curator), &operation("NameEndUserArea"), name)
             .await
@@ -1182,8 +1183,10 @@ async fn another_tenant_s_follow_up_manager_finds_nothing_and_changes_nothing() 
     let app = TestApp::start().await;
     app.tenant("safe", "LT").await;
     app.tenant("l3ce", "LT").await;
-    let ona = app.token("ona", "safe", &[Role::FollowUpManager]);
-    let intruder = app.token("jonas", "l3ce", &[Role::FollowUpManager, Role::TenantAdmin]);
+    let ona = app.token("ona", "safe", &[Role::FollowUpManager]).await;
+    let intruder = app
+        .token("jonas", "l3ce", &[Role::FollowUpManager, Role::TenantAdmin])
+        .await;
     let errata = project(&app, "safe", "ERRATA", &["T1"]).await;
     project(&app, "safe", "AIR-T4S", &["T1"]).await;
     let theirs = project(&app, "l3ce", "THEIRS", &["T1"]).await;
@@ -1303,8 +1306,8 @@ async fn cluster_activity_delivers_what_another_process_committed() {
     let reader = writer.start_beside().await;
     let slug = unique_slug();
     writer.tenant(&slug, "LT").await;
-    let ona = writer.token("ona", &slug, &[Role::FollowUpManager]);
-    let viewer = writer.token("vika", &slug, &[]);
+    let ona = writer.token("ona", &slug, &[Role::FollowUpManager]).await;
+    let viewer = writer.token("vika", &slug, &[]).await;
     let errata = project(&writer, &slug, "ERRATA", &["T1"]).await;
     let (_, cluster) = area_and_cluster(&writer, &ona, "Public event security").await;
     let (_, other) = area_and_cluster(&writer, &ona, "CI operators").await;
@@ -1389,7 +1392,7 @@ async fn practitioners_answering_at_once_all_get_through() {
     let app = TestApp::start().await;
     let slug = unique_slug();
     app.tenant(&slug, "LT").await;
-    let ona = app.token("ona", &slug, &[Role::FollowUpManager]);
+    let ona = app.token("ona", &slug, &[Role::FollowUpManager]).await;
     let errata = project(&app, &slug, "ERRATA", &["T1"]).await;
     let airt = project(&app, &slug, "AIR-T4S", &["T2"]).await;
     let (_, cluster) = area_and_cluster(&app, &ona, "Public event security").await;

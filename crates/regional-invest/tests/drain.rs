@@ -25,7 +25,7 @@ async fn a_stopping_process_turns_unready_closes_sockets_with_a_reconnect_hint_t
         assert!(Instant::now() < deadline, "never ready");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let token = test.token("ana", "drain-hub", &[Role::Curator]);
+    let token = test.token("ana", "drain-hub", &[Role::Curator]).await;
     let mut socket = GraphqlSocket::signed_in(&test, &token).await;
 
     let TestApp { app, http, .. } = test;

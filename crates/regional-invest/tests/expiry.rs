@@ -48,7 +48,7 @@ async fn two_processes_racing_on_an_expired_deadline_record_one_close() {
     // A second server process on the same database.
     let other = App::start(&app.config, false).await.unwrap();
     app.tenant("l3ce", "LT").await;
-    let curator = app.token("ana", "l3ce", &[Role::Curator]);
+    let curator = app.token("ana", "l3ce", &[Role::Curator]).await;
 
     let id = call_closing_in(&app, &curator, "Closing soon", 3).await;
 
@@ -106,7 +106,7 @@ async fn a_deadline_that_passed_while_the_service_was_down_is_handled_at_start()
     // Scans only at start (and then every ten minutes).
     let app = TestApp::start_with(|c| c.expiry_interval_ms = 600_000).await;
     app.tenant("l3ce", "LT").await;
-    let curator = app.token("ana", "l3ce", &[Role::Curator]);
+    let curator = app.token("ana", "l3ce", &[Role::Curator]).await;
     let id = call_closing_in(&app, &curator, "Closes while down", 2).await;
     // Let the catalogue see the publication, then go down until the deadline has passed.
     app.eventually_with(

@@ -31,7 +31,7 @@ async fn platform_admins_and_the_cli_read_the_events_projections_skipped() {
     // A tenant registered after the poison still appears: the projections moved on.
     app.tenant("after", "LT").await;
 
-    let admin = app.token("root", "platform", &[Role::PlatformAdmin]);
+    let admin = app.token("root", "platform", &[Role::PlatformAdmin]).await;
     let vars = json!({"projection": "catalogue"});
     let body = app
         .eventually_with(
@@ -76,7 +76,9 @@ async fn platform_admins_and_the_cli_read_the_events_projections_skipped() {
     // The projections that read instrument events; the others never decode it.
     assert_eq!(names, ["audit", "catalogue", "watches"]);
 
-    let curator = app.token("ana", "l3ce", &[Role::Curator, Role::TenantAdmin]);
+    let curator = app
+        .token("ana", "l3ce", &[Role::Curator, Role::TenantAdmin])
+        .await;
     let (code, _) = app
         .error(
             Some(&curator),

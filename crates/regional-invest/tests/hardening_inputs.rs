@@ -76,7 +76,7 @@ async fn poison_schedules_and_unknown_zones_are_refused_and_store_nothing() {
     let app = TestApp::start().await;
     let slug = unique_slug();
     app.tenant(&slug, "LT").await;
-    let curator = app.token("ana", &slug, &[Role::Curator]);
+    let curator = app.token("ana", &slug, &[Role::Curator]).await;
     let drafted = app
         .ok(
             Some(&curator),
@@ -172,7 +172,7 @@ async fn cluster() -> Cluster {
     let app = TestApp::start().await;
     let slug = unique_slug();
     app.tenant(&slug, "LT").await;
-    let ona = app.token("ona", &slug, &[Role::FollowUpManager]);
+    let ona = app.token("ona", &slug, &[Role::FollowUpManager]).await;
     let project = app
         .ok(
             Some(&ona),
@@ -362,7 +362,7 @@ async fn query_inputs_are_bad_input_never_a_panic_nor_internal() {
     assert_eq!(data["instrument"], Value::Null);
     let slug = unique_slug();
     app.tenant(&slug, "LT").await;
-    let curator = app.token("ana", &slug, &[Role::Curator]);
+    let curator = app.token("ana", &slug, &[Role::Curator]).await;
     refused(
         &app,
         Some(&curator),
@@ -386,7 +386,7 @@ async fn query_inputs_are_bad_input_never_a_panic_nor_internal() {
     );
     assert_eq!(app.event_count().await, before);
     // Reads by such an id or token find nothing or refuse it; none answers INTERNAL.
-    let manager = app.token("ona", &slug, &[Role::FollowUpManager]);
+    let manager = app.token("ona", &slug, &[Role::FollowUpManager]).await;
     for (name, variables) in [
         ("Cluster", json!({"id": "a\u{0}b"})),
         ("Project", json!({"id": "a\u{0}b"})),
@@ -408,7 +408,7 @@ async fn a_feature_matrix_header_with_a_nul_is_a_problem_and_nothing_is_stored()
     let app = TestApp::start().await;
     let slug = unique_slug();
     app.tenant(&slug, "LT").await;
-    let curator = app.token("ana", &slug, &[Role::Curator]);
+    let curator = app.token("ana", &slug, &[Role::Curator]).await;
     let before = app.event_count().await;
     let response = app
         .http

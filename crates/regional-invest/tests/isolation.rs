@@ -32,8 +32,8 @@ impl Side {
         let app = TestApp::start().await;
         app.tenant("l3ce", "LT").await;
         app.tenant("cluj-it", "RO").await;
-        let curator = app.token("ana", "l3ce", &[Role::Curator]);
-        let seeker = app.token("sme-1", "cluj-it", &[]);
+        let curator = app.token("ana", "l3ce", &[Role::Curator]).await;
+        let seeker = app.token("sme-1", "cluj-it", &[]).await;
         app.ok(
             Some(&seeker),
             &operation("CreateWatch"),

@@ -57,7 +57,7 @@ async fn eventually(app: &TestApp, holds: impl Fn(&str) -> bool) -> String {
 async fn requests_operations_sockets_and_the_index_are_measured() {
     let app = TestApp::start().await;
     app.tenant("lt-cluster", "LT").await;
-    let curator = app.token("cura", "lt-cluster", &[Role::Curator]);
+    let curator = app.token("cura", "lt-cluster", &[Role::Curator]).await;
     let drafted = app
         .ok(
             Some(&curator),

@@ -103,8 +103,8 @@ async fn reads_and_writes_go_through_pgbouncer_and_a_tenant_never_sees_another_s
     let (x, y) = (unique("px"), unique("py"));
     app.tenant(&x, "LT").await;
     app.tenant(&y, "DK").await;
-    let curator_x = app.token("ana", &x, &[Role::Curator]);
-    let curator_y = app.token("ben", &y, &[Role::Curator]);
+    let curator_x = app.token("ana", &x, &[Role::Curator]).await;
+    let curator_y = app.token("ben", &y, &[Role::Curator]).await;
 
     // Many writes and reads at once: more requests than the pooler has server connections,
     // so that transactions of different requests share them.

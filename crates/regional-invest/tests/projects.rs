@@ -158,7 +158,7 @@ async fn a_follow_up_manager_registers_a_project_sees_explained_matches_records_
     let app = TestApp::start().await;
     app.tenant("l3ce", "LT").await;
     app.tenant("safe", "FR").await;
-    let curator = app.token("ana", "safe", &[Role::Curator]);
+    let curator = app.token("ana", "safe", &[Role::Curator]).await;
     let eu = publish(
         &app,
         &curator,
@@ -183,7 +183,7 @@ async fn a_follow_up_manager_registers_a_project_sees_explained_matches_records_
     let exhibitions = publish(&app, &curator, eu_call("Exhibitions call"), &["G3"]).await;
 
     // Registered and decomposed into features.
-    let manager = app.token("rita", "l3ce", &[Role::FollowUpManager]);
+    let manager = app.token("rita", "l3ce", &[Role::FollowUpManager]).await;
     let id = register(
         &app,
         &manager,
@@ -462,10 +462,10 @@ async fn projects_and_matches_are_isolated_by_tenant() {
     let app = TestApp::start().await;
     app.tenant("l3ce", "LT").await;
     app.tenant("censec", "DK").await;
-    let curator = app.token("ana", "l3ce", &[Role::Curator]);
+    let curator = app.token("ana", "l3ce", &[Role::Curator]).await;
     let eu = publish(&app, &curator, eu_call("EU AI call"), &["T1"]).await;
-    let mine = app.token("rita", "l3ce", &[Role::FollowUpManager]);
-    let theirs = app.token("bo", "censec", &[Role::FollowUpManager]);
+    let mine = app.token("rita", "l3ce", &[Role::FollowUpManager]).await;
+    let theirs = app.token("bo", "censec", &[Role::FollowUpManager]).await;
     let alpha = register(&app, &mine, project_input("ALPHA", "LT")).await;
     let beta = register(&app, &theirs, project_input("BETA", "DK")).await;
     for (token, id) in [(&mine, &alpha), (&theirs, &beta)] {
@@ -537,7 +537,7 @@ async fn projects_and_matches_are_isolated_by_tenant() {
     assert_eq!(anonymous["instrument"]["matchingProjects"], json!([]));
     let (code, _) = app.error(None, &operation("Projects"), json!({})).await;
     assert_eq!(code, "UNAUTHENTICATED");
-    let member = app.token("sme", "l3ce", &[]);
+    let member = app.token("sme", "l3ce", &[]).await;
     let (code, _) = app
         .error(Some(&member), &operation("Projects"), json!({}))
         .await;
@@ -593,7 +593,7 @@ async fn projects_and_matches_are_isolated_by_tenant() {
         )
         .await;
     assert_eq!(own["featureGaps"][0]["feature"]["code"], "T1");
-    let admin = app.token("root", "platform", &[Role::PlatformAdmin]);
+    let admin = app.token("root", "platform", &[Role::PlatformAdmin]).await;
     let any = app
         .ok(
             Some(&admin),
@@ -613,8 +613,8 @@ async fn projects_and_matches_are_isolated_by_tenant() {
 async fn bad_project_input_names_the_field_and_stores_nothing() {
     let app = TestApp::start().await;
     app.tenant("l3ce", "LT").await;
-    let manager = app.token("rita", "l3ce", &[Role::FollowUpManager]);
-    let curator = app.token("ana", "l3ce", &[Role::Curator]);
+    let manager = app.token("rita", "l3ce", &[Role::FollowUpManager]).await;
+    let curator = app.token("ana", "l3ce", &[Role::Curator]).await;
     let id = register(&app, &manager, project_input("ALPHA", "LT")).await;
     let recorded = app
         .ok(
@@ -788,7 +788,7 @@ async fn a_feature_matrix_import_sets_features_exactly_or_reports_every_bad_cell
     let app = TestApp::start().await;
     app.tenant("l3ce", "LT").await;
     app.tenant("censec", "DK").await;
-    let manager = app.token("rita", "l3ce", &[Role::FollowUpManager]);
+    let manager = app.token("rita", "l3ce", &[Role::FollowUpManager]).await;
     let alpha = register(&app, &manager, project_input("ALPHA", "LT")).await;
     let beta = register(&app, &manager, project_input("BETA", "LT")).await;
     app.ok(
@@ -886,7 +886,7 @@ async fn a_feature_matrix_import_sets_features_exactly_or_reports_every_bad_cell
     assert_eq!(codes(&alpha_still["project"]["features"]), ["T8", "P3"]);
 
     // Only follow-up managers import projects; only CSV.
-    let curator = app.token("ana", "l3ce", &[Role::Curator]);
+    let curator = app.token("ana", "l3ce", &[Role::Curator]).await;
     let (status, _) = import(&app, &curator, "projects", good).await;
     assert_eq!(status, 403);
     let response = app
@@ -918,7 +918,7 @@ async fn a_feature_matrix_import_sets_features_exactly_or_reports_every_bad_cell
         }
     };
     let mine = draft(curator.clone(), "Voucher call").await;
-    let foreign_curator = app.token("bo", "censec", &[Role::Curator]);
+    let foreign_curator = app.token("bo", "censec", &[Role::Curator]).await;
     let foreign = draft(foreign_curator, "Danish call").await;
     let (status, report) = import(
         &app,

@@ -129,7 +129,7 @@ async fn post(app: &TestApp, token: Option<&str>, body: &Value) -> (u16, Value) 
 #[tokio::test]
 async fn query_bombs_are_refused_with_a_code_before_they_run() {
     let app = TestApp::start().await;
-    let token = app.token("ona", "safe", &[Role::Curator]);
+    let token = app.token("ona", "safe", &[Role::Curator]).await;
     for (what, query) in [("fragments", fragment_bomb()), ("aliases", alias_bomb())] {
         for caller in [None, Some(token.as_str())] {
             let (status, body) = post(&app, caller, &json!({"query": query})).await;
@@ -172,7 +172,7 @@ async fn query_bombs_are_refused_with_a_code_before_they_run() {
 #[tokio::test]
 async fn anonymous_callers_get_lower_limits_than_signed_in_ones() {
     let app = TestApp::start().await;
-    let token = app.token("ona", "safe", &[Role::Curator]);
+    let token = app.token("ona", "safe", &[Role::Curator]).await;
     let wide =
         "{ instruments(first: 100) { nodes { matchingProjects(first: 100) { project { id } } } } }";
     let (status, body) = post(&app, None, &json!({"query": wide})).await;
@@ -196,7 +196,7 @@ async fn anonymous_callers_get_lower_limits_than_signed_in_ones() {
 #[tokio::test]
 async fn batches_hold_at_most_ten_operations() {
     let app = TestApp::start().await;
-    let token = app.token("ona", "safe", &[Role::Curator]);
+    let token = app.token("ona", "safe", &[Role::Curator]).await;
     let batch = |n: usize| Value::Array(vec![json!({"query": "{ __typename }"}); n]);
     for n in [11, 2_500] {
         let (status, body) = post(&app, Some(&token), &batch(n)).await;

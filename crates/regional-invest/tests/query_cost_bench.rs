@@ -104,7 +104,7 @@ async fn healthz_and_search_stay_fast_while_bombs_are_sent() {
         |b| b["data"]["instruments"]["totalCount"].as_i64() == Some(instruments),
         &operation("SearchInstruments"),
         json!({"filter": {"statuses": ["DRAFT", "OPEN", "CLOSED", "WITHDRAWN", "ARCHIVED"]}}),
-        Some(&app.token("admin", "platform", &[Role::PlatformAdmin])),
+        Some(&app.token("admin", "platform", &[Role::PlatformAdmin]).await),
     )
     .await;
 
@@ -119,7 +119,7 @@ async fn healthz_and_search_stay_fast_while_bombs_are_sent() {
     for n in 0..attackers {
         let (app, stop, refused) = (app.clone(), stop.clone(), refused.clone());
         tasks.push(tokio::spawn(async move {
-            let token = app.token("mallory", "safe", &[Role::Curator]);
+            let token = app.token("mallory", "safe", &[Role::Curator]).await;
             let bombs = [
                 (None, json!({"query": fragment_bomb()})),
                 (None, json!({"query": alias_bomb()})),

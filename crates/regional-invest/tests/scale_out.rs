@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::load::{Traffic, curate, gql, search, token};
+use common::load::{Traffic, curate, gql, grant, search, token};
 use common::pgbouncer::{POOLED_ROLE, PgBouncer, ensure_pooled_role};
 use common::scale::{
     Haproxy, NatsCluster, Replica, Scratch, dump, duplicates_dropped, readers, wait_caught_up,
@@ -100,6 +100,7 @@ async fn scenario() {
         ("RI_DB_MAX_CONNECTIONS", POOL.to_string()),
         ("RI_EXPIRY_INTERVAL_MS", "500".to_owned()),
         ("RI_DRAIN_DELAY_MS", DRAIN_DELAY_MS.to_string()),
+        ("RI_PLATFORM_ADMINS", "admin".to_owned()),
     ];
     let names: Vec<String> = (0..REPLICAS).map(|i| format!("r{i}")).collect();
     let mut replicas: Vec<Replica> = names.iter().map(|n| Replica::start(n, &env, dir)).collect();
@@ -135,7 +136,7 @@ async fn scenario() {
     let url = haproxy.url();
 
     // Two tenants, registered through the balancer.
-    let admin = token("admin", "platform", &[Role::PlatformAdmin]);
+    let admin = token("admin", "platform");
     let tenants = ["north-hub", "south-hub"];
     for (slug, country) in tenants.iter().zip(["LT", "DK"]) {
         let input = json!({"input": {"slug": slug, "name": format!("{slug} cluster"), "kind": "AMBASSADOR_CLUSTER", "country": country}});
@@ -156,6 +157,17 @@ async fn scenario() {
             assert!(Instant::now() < deadline, "tenant {slug} never showed");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+    // The curators: three writers, one who drafts the expiring call, one who reads back.
+    for (slug, subject) in [
+        (tenants[0], "curator0"),
+        (tenants[0], "curator1"),
+        (tenants[1], "curator2"),
+        (tenants[0], "expiry"),
+        (tenants[0], "reader"),
+        (tenants[1], "reader"),
+    ] {
+        grant(&http, &url, &admin, slug, subject, Role::Curator).await;
     }
 
     // Every projection and the relay have a leader before the load starts.
@@ -194,7 +206,7 @@ async fn scenario() {
     tokio::time::sleep(Duration::from_secs(4)).await;
 
     // A call whose deadline passes after the kill: a survivor's expiry must close it.
-    let curator = token("expiry", tenants[0], &[Role::Curator]);
+    let curator = token("expiry", tenants[0]);
     let data = gql(
         &http,
         &url,
@@ -464,10 +476,8 @@ async fn scenario() {
             );
         }
     }
-    let curators: BTreeMap<&str, String> = tenants
-        .iter()
-        .map(|t| (*t, token("reader", t, &[Role::Curator])))
-        .collect();
+    let curators: BTreeMap<&str, String> =
+        tenants.iter().map(|t| (*t, token("reader", t))).collect();
     let read_back =
         futures_util::stream::iter(acked.iter().map(|(id, (tenant, was_published))| {
             let (http, url, token) = (&http, &url, curators[tenant.as_str()].as_str());

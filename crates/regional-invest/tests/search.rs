@@ -93,7 +93,7 @@ async fn a_publication_is_found_at_once_on_another_replica_with_its_log_position
     let a = TestApp::start_with(|c| c.consistency_wait_ms = 10_000).await;
     let b = a.start_beside().await;
     a.tenant("lt-cluster", "LT").await;
-    let curator = a.token("cura", "lt-cluster", &[Role::Curator]);
+    let curator = a.token("cura", "lt-cluster", &[Role::Curator]).await;
 
     // Each publication is searched for on the other process, right after it, with its position.
     let mut published = Vec::new();

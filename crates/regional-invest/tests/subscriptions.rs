@@ -111,7 +111,7 @@ async fn a_subscription_on_one_process_receives_what_another_committed_in_order(
     let reader = writer.start_beside().await;
     let slug = unique_slug();
     writer.tenant(&slug, "LT").await;
-    let curator = writer.token("ana", &slug, &[Role::Curator]);
+    let curator = writer.token("ana", &slug, &[Role::Curator]).await;
 
     // The subscriber is connected to the process that commits nothing.
     let mut socket = GraphqlSocket::signed_in(&reader, &curator).await;
@@ -280,8 +280,8 @@ async fn another_tenant_s_drafts_are_not_delivered_its_published_instruments_eve
     let (x, y) = (unique_slug(), unique_slug());
     app.tenant(&x, "LT").await;
     app.tenant(&y, "DK").await;
-    let curator_x = app.token("ana", &x, &[Role::Curator]);
-    let curator_y = app.token("ben", &y, &[Role::Curator]);
+    let curator_x = app.token("ana", &x, &[Role::Curator]).await;
+    let curator_y = app.token("ben", &y, &[Role::Curator]).await;
 
     // Y watches X's instruments; X watches its own, as a control.
     let filter = json!({"filter": {"tenant": x}});
@@ -381,7 +381,7 @@ async fn another_tenant_s_drafts_are_not_delivered_its_published_instruments_eve
 #[tokio::test]
 async fn a_socket_without_a_valid_token_is_closed_with_4403() {
     let app = TestApp::start().await;
-    let valid = app.token("ana", "l3ce", &[Role::Curator]);
+    let valid = app.token("ana", "l3ce", &[Role::Curator]).await;
     let forged = {
         let other = regional_invest::Config {
             jwt_secret: regional_invest::config::Secret::new(
@@ -393,7 +393,6 @@ async fn a_socket_without_a_valid_token_is_closed_with_4403() {
             &other.auth().unwrap(),
             "ana",
             &ri_domain::TenantSlug::parse("l3ce").unwrap(),
-            &[Role::Curator],
             Duration::from_secs(600),
         )
         .unwrap()
@@ -473,7 +472,7 @@ async fn subscribing_while_nats_is_down_is_unavailable() {
         .local_addr()
         .unwrap();
     let app = TestApp::start_with(|c| c.nats_url = format!("nats://{closed}")).await;
-    let token = app.token("ana", "l3ce", &[Role::Curator]);
+    let token = app.token("ana", "l3ce", &[Role::Curator]).await;
     let mut socket = GraphqlSocket::signed_in(&app, &token).await;
     socket.subscribe("1", INSTRUMENT_EVENTS, json!({})).await;
     let answer = socket.message(WS_WAIT).await.expect("no answer");

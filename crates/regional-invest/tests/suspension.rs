@@ -40,16 +40,17 @@ fn writes() -> Vec<(String, Value)> {
     ]
 }
 
-fn member(app: &TestApp, tenant: &str) -> String {
+async fn member(app: &TestApp, tenant: &str) -> String {
     app.token(
         "ana",
         tenant,
         &[Role::Curator, Role::FollowUpManager, Role::TenantAdmin],
     )
+    .await
 }
 
 async fn suspend(app: &TestApp, slug: &str) {
-    let admin = app.token("root", "platform", &[Role::PlatformAdmin]);
+    let admin = app.token("root", "platform", &[Role::PlatformAdmin]).await;
     app.ok(
         Some(&admin),
         &operation("SuspendTenant"),
@@ -62,7 +63,7 @@ async fn suspend(app: &TestApp, slug: &str) {
 async fn a_suspended_tenant_s_user_cannot_create_or_change_a_watch() {
     let app = TestApp::start().await;
     app.tenant("cluj-it", "RO").await;
-    let seeker = app.token("sme-1", "cluj-it", &[]);
+    let seeker = app.token("sme-1", "cluj-it", &[]).await;
     let created = app
         .ok(
             Some(&seeker),
@@ -102,7 +103,7 @@ async fn a_suspended_tenant_s_user_cannot_create_or_change_a_watch() {
 async fn a_write_sent_right_after_suspend_tenant_returns_is_refused() {
     let app = TestApp::start().await;
     app.tenant("l3ce", "LT").await;
-    let ana = member(&app, "l3ce");
+    let ana = member(&app, "l3ce").await;
     for (query, variables) in writes() {
         // Active: each kind of write goes through.
         app.ok(Some(&ana), &query, variables).await;
@@ -118,7 +119,7 @@ async fn a_write_sent_right_after_suspend_tenant_returns_is_refused() {
     assert_eq!(app.event_count().await, before, "a refused write stored");
 
     // Reinstated, the same writes go through at once.
-    let admin = app.token("root", "platform", &[Role::PlatformAdmin]);
+    let admin = app.token("root", "platform", &[Role::PlatformAdmin]).await;
     app.ok(
         Some(&admin),
         &operation("ReinstateTenant"),
@@ -133,7 +134,7 @@ async fn a_write_sent_right_after_suspend_tenant_returns_is_refused() {
 #[tokio::test]
 async fn an_unregistered_tenant_s_writes_are_forbidden_not_internal() {
     let app = TestApp::start().await;
-    let ghost = member(&app, "ghost-cluster");
+    let ghost = member(&app, "ghost-cluster").await;
     let before = app.event_count().await;
     for (query, variables) in writes() {
         let (code, _) = app.error(Some(&ghost), &query, variables).await;

@@ -57,7 +57,7 @@ async fn the_request_the_relay_s_publish_and_a_subscriber_s_receipt_are_one_trac
     let app = TestApp::start().await;
     let slug = format!("s{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     app.tenant(&slug, "LT").await;
-    let curator = app.token("ana", &slug, &[Role::Curator]);
+    let curator = app.token("ana", &slug, &[Role::Curator]).await;
     let draft = operation("DraftInstrument");
 
     let mut socket = GraphqlSocket::signed_in(&app, &curator).await;

@@ -170,7 +170,7 @@ async fn terminated_backends_and_refused_connections_are_unavailable_never_inter
     .await;
     let admin = admin().await;
     app.tenant("l3ce", "LT").await;
-    let curator = app.token("ana", "l3ce", &[Role::Curator]);
+    let curator = app.token("ana", "l3ce", &[Role::Curator]).await;
     let (query, variables) = search();
 
     // Between requests: every backend of the service is terminated before each request. A

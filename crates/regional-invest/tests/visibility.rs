@@ -100,8 +100,8 @@ async fn a_draft_archived_without_publication_is_never_public_a_published_one_st
     let (x, y) = (unique_slug(), unique_slug());
     app.tenant(&x, "LT").await;
     app.tenant(&y, "DK").await;
-    let curator_x = app.token("ana", &x, &[Role::Curator]);
-    let curator_y = app.token("ben", &y, &[Role::Curator]);
+    let curator_x = app.token("ana", &x, &[Role::Curator]).await;
+    let curator_y = app.token("ben", &y, &[Role::Curator]).await;
 
     // Y watches X's T1 instruments before anything is drafted.
     app.ok(

@@ -73,8 +73,8 @@ async fn a_watch_notifies_new_matches_and_changes_and_feeds_a_calendar() {
     let app = TestApp::start().await;
     app.tenant("l3ce", "LT").await;
     app.tenant("cluj-it", "RO").await;
-    let curator = app.token("ana", "l3ce", &[Role::Curator]);
-    let seeker = app.token("sme-1", "cluj-it", &[]);
+    let curator = app.token("ana", "l3ce", &[Role::Curator]).await;
+    let seeker = app.token("sme-1", "cluj-it", &[]).await;
     let nats = async_nats::connect(&app.config.nats_url).await.unwrap();
     let ntf = app.deployment().notification_subject_prefix();
     let mut published = nats.subscribe(format!("{ntf}.cluj-it.>")).await.unwrap();
@@ -299,9 +299,9 @@ async fn bad_watches_and_other_people_s_watches_are_refused_and_store_nothing() 
     let app = TestApp::start().await;
     app.tenant("l3ce", "LT").await;
     app.tenant("cluj-it", "RO").await;
-    let ana = app.token("ana", "cluj-it", &[]);
-    let bob = app.token("bob", "cluj-it", &[]);
-    let stranger = app.token("ana", "l3ce", &[Role::Curator]);
+    let ana = app.token("ana", "cluj-it", &[]).await;
+    let bob = app.token("bob", "cluj-it", &[]).await;
+    let stranger = app.token("ana", "l3ce", &[Role::Curator]).await;
     let create = operation("CreateWatch");
 
     let before = app.event_count().await;
@@ -400,9 +400,9 @@ async fn notifications_are_pushed_to_their_recipient_on_any_server_process() {
     let (curating, seeking) = (unique("cur"), unique("see"));
     app.tenant(&curating, "LT").await;
     app.tenant(&seeking, "RO").await;
-    let curator = app.token("ana", &curating, &[Role::Curator]);
-    let seeker = app.token("sme-1", &seeking, &[]);
-    let colleague = app.token("sme-2", &seeking, &[]);
+    let curator = app.token("ana", &curating, &[Role::Curator]).await;
+    let seeker = app.token("sme-1", &seeking, &[]).await;
+    let colleague = app.token("sme-2", &seeking, &[]).await;
     // Same tenant, so the same NATS subject: only the recipient may see a notice.
     for (token, feature) in [(&seeker, "T1"), (&colleague, "G14")] {
         app.ok(

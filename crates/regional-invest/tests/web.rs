@@ -138,7 +138,7 @@ async fn seeded() -> TestApp {
         .await
         .unwrap();
     assert!(!report.skipped, "{report:?}");
-    let admin = app.token("admin", "platform", &[Role::PlatformAdmin]);
+    let admin = app.token("admin", "platform", &[Role::PlatformAdmin]).await;
     let instruments = i64::try_from(report.instruments).unwrap();
     app.eventually_with(
         |b| b["data"]["instruments"]["totalCount"].as_i64() == Some(instruments),
@@ -218,7 +218,7 @@ async fn the_public_searches_by_features_and_country_and_opens_an_instrument() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_curator_creates_and_publishes_an_instrument_and_finds_it_in_the_search() {
     let app = seeded().await;
-    let curator = app.token("ana", "l3ce", &[Role::Curator]);
+    let curator = app.token("ana", "l3ce", &[Role::Curator]).await;
     browser_script(&app, "curator.mjs", vec![("CURATOR_TOKEN".into(), curator)]).await;
     app.app.stop().await;
 }
@@ -227,7 +227,7 @@ async fn a_curator_creates_and_publishes_an_instrument_and_finds_it_in_the_searc
 async fn a_practitioner_submits_feedback_through_a_link_and_the_dashboard_shows_it() {
     let app = seeded().await;
     // SAFE owns the seed's two clusters and the projects in them.
-    let manager = app.token("ona", "safe", &[Role::FollowUpManager]);
+    let manager = app.token("ona", "safe", &[Role::FollowUpManager]).await;
     browser_script(
         &app,
         "feedback.mjs",

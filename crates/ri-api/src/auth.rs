@@ -1,9 +1,11 @@
 //! Authentication: who is calling, from the `Authorization` header.
 //!
-//! A request without the header is [`Principal::Anonymous`]. `Authorization: Bearer <JWT>` is
-//! verified by an [`Authenticator`] and becomes a [`User`] with the claims `sub`, `tenant` (a
-//! tenant slug) and `roles` (role names). Any other header value, and any token that does not
-//! verify, is an [`AuthError`] whose message is safe to show the client.
+//! A request without the header is anonymous. `Authorization: Bearer <JWT>` is verified by an
+//! [`Authenticator`] and names an [`Identity`]: who the caller is (`sub`) and the tenant they
+//! act for (`tenant`, a slug). A token says nothing about what its holder may do: a `roles`
+//! claim is ignored, and [`crate::access::Access`] gives a [`User`] the roles their tenant
+//! granted them (decision 0008). Any other header value, and any token that does not verify,
+//! is an [`AuthError`] whose message is safe to show the client.
 //!
 //! Verification pins one algorithm per deployment: RS256 against a configured public key in
 //! production, otherwise HS256 against a shared secret (development and tests). A token signed
@@ -65,14 +67,24 @@ impl fmt::Debug for AuthConfig {
     }
 }
 
-/// A caller who presented a valid token.
+/// Who presented a valid token: the token's `sub` and `tenant`, nothing more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The token's `sub`.
+    pub subject: String,
+    /// The tenant the token was issued for: the one the caller acts for.
+    pub tenant: TenantSlug,
+}
+
+/// A caller who presented a valid token, with the roles they hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     /// The token's `sub`.
     pub subject: String,
     /// The tenant the token was issued for.
     pub tenant: TenantSlug,
-    /// The token's roles, without duplicates, in the token's order.
+    /// What the caller's tenant granted them (and `platform_admin` when the configuration names
+    /// them), in [`Role::ALL`] order; never the token's claims.
     pub roles: Vec<Role>,
 }
 
@@ -134,8 +146,6 @@ pub enum AuthError {
     WrongAudience,
     #[error("the token lacks the {0:?} claim")]
     MissingClaim(String),
-    #[error("the token names an unknown role {0:?}")]
-    UnknownRole(String),
     #[error("the token's tenant claim is invalid: {0}")]
     BadTenant(TenantSlugError),
 
@@ -219,11 +229,11 @@ impl Authenticator {
         self.algorithm
     }
 
-    /// `None` (no Authorization header) is Anonymous; `Bearer <jwt>` is verified; anything else
-    /// is an error.
-    pub fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, AuthError> {
+    /// `None` (no Authorization header) is nobody in particular; `Bearer <jwt>` is verified
+    /// and names its identity; anything else is an error.
+    pub fn authenticate(&self, authorization: Option<&str>) -> Result<Option<Identity>, AuthError> {
         let Some(header) = authorization else {
-            return Ok(Principal::Anonymous);
+            return Ok(None);
         };
         let token = bearer_token(header)?;
         if token.len() > MAX_TOKEN_BYTES {
@@ -231,12 +241,13 @@ impl Authenticator {
         }
         let data = jsonwebtoken::decode::<IncomingClaims>(token, &self.key, &self.validation)
             .map_err(|e| verification_error(e.into_kind()))?;
-        data.claims.into_user().map(Principal::User)
+        data.claims.into_identity().map(Some)
     }
 }
 
 /// Mints a token (HS256 with the secret, or RS256 with the private key when given); claims
-/// `sub`, `tenant`, `roles` (array of role names), `iat`, `exp` = now + `ttl`, `iss`, `aud`.
+/// `sub`, `tenant`, `iat`, `exp` = now + `ttl`, `iss`, `aud`. What its holder may do is what
+/// their tenant grants them.
 ///
 /// A configuration that verifies with an RS256 public key but holds no private key cannot mint:
 /// such tokens come from the identity provider, and an HS256 token would not verify.
@@ -244,7 +255,6 @@ pub fn mint_token(
     config: &AuthConfig,
     subject: &str,
     tenant: &TenantSlug,
-    roles: &[Role],
     ttl: Duration,
 ) -> Result<String, AuthError> {
     let (algorithm, key) = match (
@@ -286,7 +296,6 @@ pub fn mint_token(
     let claims = OutgoingClaims {
         sub: subject,
         tenant: tenant.as_str(),
-        roles: roles.iter().map(|role| role.as_str()).collect(),
         iat,
         exp,
         iss: &config.issuer,
@@ -361,19 +370,18 @@ fn verification_error(kind: ErrorKind) -> AuthError {
     }
 }
 
-/// The claims read from a verified token, beyond those `jsonwebtoken` validates.
+/// The claims read from a verified token, beyond those `jsonwebtoken` validates. Any other
+/// claim (an identity provider's `roles`, `groups`, …) is ignored.
 #[derive(Deserialize)]
 struct IncomingClaims {
     #[serde(default)]
     sub: Option<String>,
     #[serde(default)]
     tenant: Option<String>,
-    #[serde(default)]
-    roles: Option<Vec<String>>,
 }
 
 impl IncomingClaims {
-    fn into_user(self) -> Result<User, AuthError> {
+    fn into_identity(self) -> Result<Identity, AuthError> {
         let missing = |claim: &str| AuthError::MissingClaim(claim.to_owned());
         let subject = self
             .sub
@@ -381,20 +389,7 @@ impl IncomingClaims {
             .ok_or_else(|| missing("sub"))?;
         let tenant = self.tenant.ok_or_else(|| missing("tenant"))?;
         let tenant = TenantSlug::parse(&tenant).map_err(AuthError::BadTenant)?;
-        let mut roles: Vec<Role> = Vec::new();
-        for name in self.roles.ok_or_else(|| missing("roles"))? {
-            let role = name
-                .parse::<Role>()
-                .map_err(|_| AuthError::UnknownRole(name))?;
-            if !roles.contains(&role) {
-                roles.push(role);
-            }
-        }
-        Ok(User {
-            subject,
-            tenant,
-            roles,
-        })
+        Ok(Identity { subject, tenant })
     }
 }
 
@@ -402,7 +397,6 @@ impl IncomingClaims {
 struct OutgoingClaims<'a> {
     sub: &'a str,
     tenant: &'a str,
-    roles: Vec<&'static str>,
     iat: i64,
     exp: i64,
     iss: &'a str,

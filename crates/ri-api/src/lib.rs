@@ -9,6 +9,7 @@
 //! - `/exports/…` and `/imports/feature-matrix`: CSV and JSON downloads of projects, instruments
 //!   and the match matrix, and the feature-matrix upload ([`exports`]).
 
+pub mod access;
 pub mod auth;
 pub mod calendar;
 pub mod exports;
@@ -18,5 +19,6 @@ mod ops;
 mod secret;
 mod trace;
 
-pub use auth::{AuthConfig, AuthError, Authenticator, Principal, User, mint_token};
+pub use access::Access;
+pub use auth::{AuthConfig, AuthError, Authenticator, Identity, Principal, User, mint_token};
 pub use ops::{AppState, Startup, router};

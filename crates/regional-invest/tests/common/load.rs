@@ -13,16 +13,32 @@ use tokio_util::sync::CancellationToken;
 
 use super::{call, operation};
 
-/// A token of the development secret, which the test's `serve` processes verify with.
-pub fn token(sub: &str, tenant: &str, roles: &[Role]) -> String {
+/// A token of the development secret, which the test's `serve` processes verify with. It says
+/// who the caller is; what they may do is what [`grant`] recorded.
+pub fn token(sub: &str, tenant: &str) -> String {
     ri_api::mint_token(
         &Config::default().auth().unwrap(),
         sub,
         &TenantSlug::parse(tenant).unwrap(),
-        roles,
         Duration::from_secs(600),
     )
     .unwrap()
+}
+
+/// `admin` grants `subject` `role` in `tenant` through `url`.
+pub async fn grant(
+    http: &reqwest::Client,
+    url: &str,
+    admin: &str,
+    tenant: &str,
+    subject: &str,
+    role: Role,
+) {
+    let variables =
+        json!({"slug": tenant, "subject": subject, "role": role.as_str().to_ascii_uppercase()});
+    gql(http, url, Some(admin), &operation("GrantRole"), variables)
+        .await
+        .unwrap();
 }
 
 /// One GraphQL request: its `data`, or why there is none (transport, status, errors).
@@ -113,7 +129,7 @@ pub async fn curate(
         .timeout(Duration::from_secs(15))
         .build()
         .unwrap();
-    let curator = token(&format!("curator{writer}"), &tenant, &[Role::Curator]);
+    let curator = token(&format!("curator{writer}"), &tenant);
     let mut n = 0;
     while !stop.is_cancelled() {
         n += 1;

@@ -89,6 +89,7 @@ impl TestApp {
             ),
             listen: "127.0.0.1:0".parse().unwrap(),
             deployment: test_deployment(),
+            platform_admins: vec!["admin".to_owned(), "root".to_owned()],
             ..Config::default()
         };
         adjust(&mut config);
@@ -126,12 +127,40 @@ impl TestApp {
         format!("http://{}/graphql", self.app.addr)
     }
 
-    pub fn token(&self, sub: &str, tenant: &str, roles: &[Role]) -> String {
+    /// A token for `sub` acting for `tenant`, who holds `roles` there: the roles are granted in
+    /// the tenant's events first (as a platform admin would), when the tenant is registered and
+    /// active; a test of an unregistered or suspended tenant gets a token that holds nothing.
+    /// `platform_admin` is not granted: the test configuration names `admin` and `root`.
+    pub async fn token(&self, sub: &str, tenant: &str, roles: &[Role]) -> String {
+        let slug = TenantSlug::parse(tenant).unwrap();
+        let platform = roles.contains(&Role::PlatformAdmin);
+        assert!(
+            !platform || self.config.platform_admins.iter().any(|a| a == sub),
+            "{sub} is not a platform admin of the test configuration"
+        );
+        let granted: Vec<Role> = roles
+            .iter()
+            .copied()
+            .filter(|r| *r != Role::PlatformAdmin)
+            .collect();
+        if !granted.is_empty() {
+            let commands = ri_app::App::new(self.app.log.clone());
+            let status = commands.tenant(&slug).await.unwrap().status;
+            if status == ri_domain::tenant::TenantStatus::Active {
+                regional_invest::grant_roles(&self.app.log, &slug, sub, &granted)
+                    .await
+                    .unwrap();
+            }
+        }
+        self.identity(sub, tenant)
+    }
+
+    /// A token for `sub` acting for `tenant`, granting nothing by itself.
+    pub fn identity(&self, sub: &str, tenant: &str) -> String {
         ri_api::mint_token(
             &self.config.auth().unwrap(),
             sub,
             &TenantSlug::parse(tenant).unwrap(),
-            roles,
             Duration::from_secs(600),
         )
         .unwrap()
@@ -190,7 +219,9 @@ impl TestApp {
 
     /// Registers a tenant as a platform admin and waits until its curators may write.
     pub async fn tenant(&self, slug: &str, country: &str) {
-        let admin = self.token("admin", "platform", &[Role::PlatformAdmin]);
+        let admin = self
+            .token("admin", "platform", &[Role::PlatformAdmin])
+            .await;
         self.ok(
             Some(&admin),
             &operation("RegisterTenant"),

@@ -158,7 +158,9 @@ async fn the_six_success_stories_show_their_milestones_and_funding_applications(
     assert_eq!(in_file, EXPECTED.iter().map(|e| e.acronym).collect());
 
     for expected in &EXPECTED {
-        let token = app.token("seed-test", expected.owner, &[Role::FollowUpManager]);
+        let token = app
+            .token("seed-test", expected.owner, &[Role::FollowUpManager])
+            .await;
         let id = seed::project_id(expected.acronym).to_string();
         let milestones = expected.milestones.len();
         let body = app
@@ -236,7 +238,9 @@ async fn the_six_success_stories_show_their_milestones_and_funding_applications(
     }
 
     // The award of MAISOR's 80 k€ is its RECOGNITION milestone, amount included.
-    let token = app.token("seed-test", "pole-scs", &[Role::FollowUpManager]);
+    let token = app
+        .token("seed-test", "pole-scs", &[Role::FollowUpManager])
+        .await;
     let vascreen = app
         .ok(
             Some(&token),

@@ -47,7 +47,7 @@ pub(super) async fn feature_matrix_csv(
 ) -> Response {
     done(
         async {
-            let principal = caller(&state, &headers)?;
+            let principal = caller(&state, &headers).await?;
             let user = reader(&principal)?;
             let columns: Vec<(String, FeatureSet)> = match params.target()? {
                 Target::Projects => read::projects(&state.api.db, &user.tenant)
@@ -405,7 +405,7 @@ async fn import(
     span: tracing::Span,
 ) -> Result<Response, ApiError> {
     let api = &state.api;
-    let principal = caller(state, headers)?;
+    let principal = caller(state, headers).await?;
     let target = params.target()?;
     let (roles, doing) = match target {
         Target::Projects => (&WRITE_ROLES[..], "importing project features"),

@@ -198,7 +198,7 @@ async fn catalogue_export(
     headers: &HeaderMap,
     params: &InstrumentParams,
 ) -> Result<Vec<InstrumentRow>, ApiError> {
-    let principal = caller(state, headers)?;
+    let principal = caller(state, headers).await?;
     let viewer = Viewer {
         tenant: principal.tenant().cloned(),
         platform_admin: principal.is_platform_admin(),

@@ -52,7 +52,8 @@ use serde_json::json;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::auth::{Authenticator, Principal, User};
+use crate::access::Access;
+use crate::auth::{Principal, User};
 use crate::graphql::Api;
 use crate::graphql::command::app;
 use crate::graphql::error::{ApiError, Code, from_failure};
@@ -67,10 +68,10 @@ const MAX_EXPORT_INSTRUMENTS: usize = 20_000;
 #[derive(Clone, Debug)]
 struct ExportState {
     api: Api,
-    auth: Authenticator,
+    access: Access,
 }
 
-pub fn routes(api: Api, auth: Authenticator) -> Router {
+pub fn routes(api: Api, access: Access) -> Router {
     Router::new()
         .route("/exports/match-matrix.csv", get(match_matrix_csv))
         .route("/exports/projects.csv", get(projects_csv))
@@ -80,7 +81,7 @@ pub fn routes(api: Api, auth: Authenticator) -> Router {
         .route("/exports/feature-matrix.csv", get(feature_matrix_csv))
         .route("/imports/feature-matrix", post(import_feature_matrix))
         .layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES))
-        .with_state(ExportState { api, auth })
+        .with_state(ExportState { api, access })
 }
 
 fn status_of(code: Code) -> StatusCode {
@@ -127,10 +128,10 @@ fn retry_after(code: Code, mut response: Response) -> Response {
 }
 
 /// Who is calling; a bad token is 401, as on `/graphql`.
-fn caller(state: &ExportState, headers: &HeaderMap) -> Result<Principal, ApiError> {
-    crate::auth::authorization_header(headers)
-        .and_then(|authorization| state.auth.authenticate(authorization))
-        .map_err(|e| ApiError::new(Code::Unauthenticated, e.to_string()))
+async fn caller(state: &ExportState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let authorization = crate::auth::authorization_header(headers)
+        .map_err(|e| ApiError::new(Code::Unauthenticated, e.to_string()))?;
+    Ok(state.access.principal(authorization).await?)
 }
 
 fn done(result: Result<Response, ApiError>) -> Response {
@@ -222,7 +223,7 @@ async fn match_matrix_csv(
 ) -> Response {
     done(
         async {
-            let principal = caller(&state, &headers)?;
+            let principal = caller(&state, &headers).await?;
             let user = reader(&principal)?;
             let projects = list(params.projects.as_deref());
             let instruments = list(params.instruments.as_deref());

@@ -195,7 +195,7 @@ async fn tenant_projects(
     state: &ExportState,
     headers: &HeaderMap,
 ) -> Result<Vec<ProjectRow>, ApiError> {
-    let principal = caller(state, headers)?;
+    let principal = caller(state, headers).await?;
     let user = reader(&principal)?;
     Ok(read::projects(&state.api.db, &user.tenant).await?)
 }

@@ -30,7 +30,8 @@ use serde::Deserialize;
 
 use super::Gateway;
 use super::error::Code;
-use crate::auth::{Authenticator, Principal, authorization_header};
+use crate::access::Access;
+use crate::auth::{Principal, authorization_header};
 use crate::trace::adopt_remote_parent;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -75,16 +76,16 @@ impl Default for GraphqlConfig {
 #[derive(Clone)]
 pub(super) struct GraphqlState {
     pub(super) schema: Gateway,
-    pub(super) auth: Authenticator,
+    pub(super) access: Access,
     pub(super) config: GraphqlConfig,
 }
 
-pub fn routes(schema: Gateway, auth: Authenticator, config: GraphqlConfig) -> Router {
+pub fn routes(schema: Gateway, access: Access, config: GraphqlConfig) -> Router {
     Router::new()
         .route("/graphql", get(get_graphql).post(post_graphql))
         .with_state(GraphqlState {
             schema,
-            auth,
+            access,
             config,
         })
 }
@@ -302,17 +303,24 @@ async fn execute(
         tenant.id = tracing::field::Empty
     );
     adopt_remote_parent(&span, &headers);
-    let principal = match authorization_header(&headers)
-        .and_then(|authorization| state.auth.authenticate(authorization))
-    {
+    let principal = match authorization_header(&headers) {
+        Ok(authorization) => state.access.principal(authorization).await,
+        Err(e) => Err(ri_app::AppError::new(Code::Unauthenticated, e.to_string())),
+    };
+    let principal = match principal {
         Ok(p) => p,
+        Err(e) if e.code == Code::Unauthenticated => {
+            return rejected(media, StatusCode::UNAUTHORIZED, e.code, &e.message);
+        }
         Err(e) => {
-            return rejected(
-                media,
-                StatusCode::UNAUTHORIZED,
-                Code::Unauthenticated,
-                &e.to_string(),
-            );
+            let mut response = rejected(media, StatusCode::SERVICE_UNAVAILABLE, e.code, &e.message);
+            if e.code == Code::Unavailable {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(ri_app::RETRY_AFTER_SECONDS),
+                );
+            }
+            return response;
         }
     };
     if let Some(tenant) = principal.tenant() {

@@ -345,6 +345,53 @@ impl Tenant {
     async fn version(&self) -> i64 {
         self.0.version
     }
+    /// The people this tenant granted roles, by subject, as its events say now (a grant or
+    /// revocation shows at once). For the tenant's own admins and platform admins; anyone
+    /// else: FORBIDDEN.
+    async fn members(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<Vec<Member>> {
+        use ri_domain::Role;
+        let user = super::principal(ctx)
+            .user()
+            .ok_or_else(super::error::ApiError::unauthenticated)?;
+        let own_admin = user.tenant == self.0.slug && user.has_role(Role::TenantAdmin);
+        if !(own_admin || user.has_role(Role::PlatformAdmin)) {
+            return Err(super::error::ApiError::forbidden(
+                "the member list needs the platform_admin role or this tenant's tenant_admin",
+            )
+            .into());
+        }
+        let api = ctx.data_unchecked::<super::Api>();
+        let tenant = super::command::app(api)
+            .tenant(&self.0.slug)
+            .await
+            .map_err(super::error::ApiError::from)?;
+        let mut subjects: Vec<&str> = tenant.grants.iter().map(|(s, _)| s.as_str()).collect();
+        subjects.dedup();
+        Ok(subjects
+            .into_iter()
+            .map(|subject| Member {
+                subject: subject.to_owned(),
+                roles: tenant
+                    .roles_of(subject)
+                    .into_iter()
+                    .map(Into::into)
+                    .collect(),
+            })
+            .filter(|m| !m.roles.is_empty())
+            .collect())
+    }
+}
+
+/// Someone a tenant granted roles.
+#[derive(SimpleObject, Debug, Clone)]
+pub(crate) struct Member {
+    /// Who (the `sub` of their token).
+    pub subject: String,
+    /// What the tenant grants them.
+    pub roles: Vec<super::enums::Role>,
 }
 
 #[derive(SimpleObject, Debug, Clone)]

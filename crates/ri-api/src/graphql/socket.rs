@@ -16,7 +16,8 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 
 use super::http::{GraphqlState, MAX_BODY};
-use crate::auth::{Authenticator, Principal};
+use crate::access::Access;
+use crate::auth::Principal;
 
 /// A socket that has not sent `connection_init` by then is closed (4408).
 const CONNECTION_INIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -73,21 +74,21 @@ async fn serve_socket(socket: WebSocket, state: GraphqlState, protocol: WebSocke
     });
     let init = Arc::new(AtomicU8::new(INIT_PENDING));
     let outcome = init.clone();
-    let auth = state.auth.clone();
+    let access = state.access.clone();
     let mut outgoing = GraphqlWebSocket::new(state.schema.clone(), incoming, protocol)
-        .on_connection_init(move |payload| {
-            let signed_in = sign_in(&auth, &payload);
+        .on_connection_init(move |payload| async move {
+            let signed_in = sign_in(&access, &payload).await;
             let state = if signed_in.is_ok() {
                 INIT_ACCEPTED
             } else {
                 INIT_REFUSED
             };
             outcome.store(state, Ordering::Release);
-            ready(signed_in.map(|principal| {
+            signed_in.map(|principal| {
                 let mut data = Data::default();
                 data.insert(principal);
                 data
-            }))
+            })
         });
     let deadline = tokio::time::sleep(CONNECTION_INIT_TIMEOUT);
     tokio::pin!(deadline);
@@ -151,8 +152,9 @@ fn close((code, mut reason): (u16, String)) -> Message {
 
 /// The caller named by a `connection_init` payload: `authorization` (or `Authorization`) as in
 /// the HTTP header, or `token`, the bare token. Subscriptions need a signed-in caller, so no
-/// token is refused like a bad one.
-fn sign_in(auth: &Authenticator, payload: &serde_json::Value) -> async_graphql::Result<Principal> {
+/// token is refused like a bad one. The caller's roles are their grants when the connection
+/// opens.
+async fn sign_in(access: &Access, payload: &serde_json::Value) -> async_graphql::Result<Principal> {
     let field = |name: &str| payload.get(name).and_then(serde_json::Value::as_str);
     let authorization = match (
         field("authorization").or_else(|| field("Authorization")),
@@ -167,9 +169,16 @@ fn sign_in(auth: &Authenticator, payload: &serde_json::Value) -> async_graphql::
             ));
         }
     };
-    match auth.authenticate(Some(&authorization)) {
+    match access.principal(Some(&authorization)).await {
         Ok(principal @ Principal::User(_)) => Ok(principal),
         Ok(Principal::Anonymous) => Err(async_graphql::Error::new("Forbidden: sign in")),
-        Err(e) => Err(async_graphql::Error::new(format!("Forbidden: {e}"))),
+        Err(e) if e.code == ri_app::Code::Unauthenticated => Err(async_graphql::Error::new(
+            format!("Forbidden: {}", e.message),
+        )),
+        Err(e) => Err(async_graphql::Error::new(format!(
+            "{}: {}",
+            e.code.as_str(),
+            e.message
+        ))),
     }
 }
