@@ -231,3 +231,17 @@ test('the follow-up pages ask for a sign-in and send nothing without one; a bad 
   await screenshot(page, 'feedback-bad-link');
   assertNoProblems(page);
 });
+
+test('an unknown address answers 404 with the app’s own not-found page and its way back', async () => {
+  for (const size of [{}, { width: 390, height: 844 }]) {
+    const page = await newPage(browser, size);
+    const response = await page.goto(`${BASE_URL}/no-such-page`);
+    assert.equal(response.status(), 404);
+    await page.getByRole('heading', { level: 1, name: 'Page not found' }).waitFor();
+    await assertAccessible(page, `not found ${size.width ?? 'desktop'}`);
+    await page.getByRole('link', { name: 'Search funding instruments' }).click();
+    await page.waitForURL(`${BASE_URL}/`);
+    await page.getByRole('heading', { level: 1 }).first().waitFor();
+    assertNoProblems(page);
+  }
+});

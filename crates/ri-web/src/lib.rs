@@ -4,14 +4,16 @@
 //! files and knows nothing of the domain.
 //!
 //! Every page path answers with the same `index.html`; the browser's router (`js/app.js`) draws
-//! the page. Only the paths in [`PAGES`] do, so that unknown paths stay 404 and the other
-//! routes of the service (`/graphql`, `/healthz`, `/watches/…`) are never shadowed.
+//! the page. Only the paths in [`PAGES`] do, so the other routes of the service (`/graphql`,
+//! `/healthz`, `/watches/…`) are never shadowed. Any other path is 404: for a browser asking
+//! for a page (`Accept: text/html`) with `index.html`, which draws the app's own not-found page
+//! with its navigation; for anyone else, and under `/assets/`, a plain 404.
 
 mod assets;
 
 use axum::Router;
 use axum::extract::Path;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::map_response;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -46,7 +48,37 @@ pub fn routes() -> Router {
     for page in PAGES {
         router = router.route(page, get(index));
     }
-    router.layer(map_response(security_headers))
+    router
+        .fallback(not_found)
+        .layer(map_response(security_headers))
+}
+
+/// A path nobody serves: 404, with the app's not-found page for a browser's GET of a page.
+async fn not_found(method: Method, headers: HeaderMap) -> Response {
+    let wants_page = method == Method::GET
+        && headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|media| {
+                media
+                    .split(';')
+                    .next()
+                    .is_some_and(|m| m.trim() == "text/html")
+            });
+    match asset("index.html") {
+        Some(index) if wants_page => (
+            StatusCode::NOT_FOUND,
+            [
+                (header::CONTENT_TYPE, index.content_type),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            index.bytes,
+        )
+            .into_response(),
+        _ => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
 }
 
 async fn index(headers: HeaderMap) -> Response {

@@ -170,9 +170,53 @@ async fn unknown_paths_are_not_found_and_nothing_outside_assets_is_reachable() {
         "/assets/%2e%2e/src/lib.rs",
         "/assets/",
     ] {
-        let (status, _, _) = get(path, None).await;
+        let (status, _, body) = get(path, None).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert_ne!(body, asset("index.html").unwrap().bytes, "{path}");
     }
+}
+
+async fn get_page(path: &str, accept: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let request = Request::get(path)
+        .header(header::ACCEPT, accept)
+        .body(Body::empty())
+        .unwrap();
+    let response = routes().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = to_bytes(response.into_body(), 1 << 22).await.unwrap();
+    (status, headers, body.to_vec())
+}
+
+#[tokio::test]
+async fn a_browser_asking_for_an_unknown_page_gets_404_with_the_app_s_not_found_page() {
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    for path in ["/nope", "/instruments", "/curate/a/b"] {
+        let (status, headers, body) = get_page(path, browser).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(body, asset("index.html").unwrap().bytes, "{path}");
+        assert!(header_of(&headers, header::CONTENT_TYPE).starts_with("text/html"));
+        assert_eq!(
+            header_of(&headers, header::CONTENT_SECURITY_POLICY),
+            CONTENT_SECURITY_POLICY
+        );
+    }
+    // Not under /assets/, and not for a client that does not ask for a page.
+    for (path, accept) in [
+        ("/assets/nope.js", browser),
+        ("/nope", "application/json"),
+        ("/nope", "*/*"),
+    ] {
+        let (status, _, body) = get_page(path, accept).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path} {accept}");
+        assert_ne!(body, asset("index.html").unwrap().bytes, "{path} {accept}");
+    }
+    // The router draws its not-found page for any path it does not know.
+    let app = text("js/app.js");
+    assert!(
+        app.contains("module: notFound"),
+        "js/app.js lost its not-found route"
+    );
 }
 
 #[test]

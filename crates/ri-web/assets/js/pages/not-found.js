@@ -1,4 +1,4 @@
-// A path the site does not have (the server answers 404 for most; this covers the rest).
+// A path the site does not have: the server answers 404 with the index, and this draws the page.
 
 import { h, replace } from '../dom.js';
 import { pageReady } from '../nav.js';
