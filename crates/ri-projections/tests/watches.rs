@@ -496,3 +496,52 @@ async fn the_configured_weights_decide_which_instruments_alert() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_project_is_alerted_once_per_instrument_across_batches_and_replays() {
+    let w = World::new().await;
+    managed_project(&w, "delta-hub", &["T1", "G3"]).await;
+    w.publish(
+        "first",
+        "First technique call",
+        &["T1", "D2"],
+        Duration::days(30),
+    )
+    .await;
+    w.project().await;
+    // In later runs, so the alerted set is read back from the table: the call drops below the
+    // threshold and comes back (no second alert); another call matches (its own alert).
+    w.instrument(
+        "first",
+        InstrumentCommand::UntagFeatures {
+            features: codes(&["T1"]),
+        },
+    )
+    .await;
+    w.project().await;
+    w.instrument(
+        "first",
+        InstrumentCommand::TagFeatures {
+            features: codes(&["T1"]),
+        },
+    )
+    .await;
+    w.publish(
+        "second",
+        "Second technique call",
+        &["T1"],
+        Duration::days(30),
+    )
+    .await;
+    w.project().await;
+    let expected = vec![
+        (NotificationKind::ProjectMatch, "first".to_owned()),
+        (NotificationKind::ProjectMatch, "second".to_owned()),
+    ];
+    assert_eq!(summary(&w.inbox("delta-hub", "mia").await), expected);
+
+    // A replay in small batches rebuilds the sets and alerts nobody twice.
+    let watches: Arc<dyn Projection> = Arc::new(Watches::default());
+    replay(&w.log, &w.db.owner, &*watches, 3).await.unwrap();
+    assert_eq!(summary(&w.inbox("delta-hub", "mia").await), expected);
+}

@@ -20,7 +20,6 @@ use ri_eventstore::StoredEvent;
 use ri_matching::{Country, InstrumentProfile, ProjectProfile, Weights};
 use sqlx::PgConnection;
 use sqlx::types::Json;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{NOTIFICATION_NAMESPACE, NoticeRow, Recipient};
@@ -46,7 +45,8 @@ pub(super) struct Alerts {
     /// instrument -> projects already alerted, for the instruments in `alerted_loaded`.
     alerted: BTreeMap<String, BTreeSet<String>>,
     alerted_loaded: BTreeSet<String>,
-    new_alerts: Vec<(String, String, f64, OffsetDateTime)>,
+    /// Instruments whose alerted set grew in this batch: their whole set is written at the end.
+    dirty_alerted: BTreeSet<String>,
 }
 
 impl Alerts {
@@ -96,15 +96,15 @@ impl Alerts {
         if missing.is_empty() {
             return Ok(());
         }
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT a.project_id, a.instrument_id FROM UNNEST($1::text[]) AS k(id) \
-             CROSS JOIN LATERAL (SELECT * FROM project_alerts WHERE instrument_id = k.id) AS a",
+        let rows: Vec<(String, Vec<String>)> = sqlx::query_as(
+            "SELECT instrument_id, projects FROM instrument_alerts \
+             WHERE instrument_id = ANY($1::text[])",
         )
         .bind(&missing)
         .fetch_all(&mut *conn)
         .await?;
-        for (project, instrument) in rows {
-            self.alerted.entry(instrument).or_default().insert(project);
+        for (instrument, projects) in rows {
+            self.alerted.entry(instrument).or_default().extend(projects);
         }
         self.alerted_loaded.extend(missing);
         Ok(())
@@ -182,15 +182,16 @@ impl Alerts {
                 m.score,
                 project.match_threshold.value()
             );
-            hits.push((project_id.clone(), tenant.clone(), m.score, message));
+            hits.push((project_id.clone(), tenant.clone(), message));
         }
-        for (project_id, tenant, score, message) in hits {
+        if !hits.is_empty() {
+            self.dirty_alerted.insert(row.id.clone());
+        }
+        for (project_id, tenant, message) in hits {
             self.alerted
                 .entry(row.id.clone())
                 .or_default()
                 .insert(project_id.clone());
-            self.new_alerts
-                .push((project_id.clone(), row.id.clone(), score, e.recorded_at));
             let recipients = self
                 .managers(conn, &tenant)
                 .await?
@@ -242,7 +243,8 @@ impl Alerts {
             .unwrap_or_default())
     }
 
-    /// Writes what the batch changed: project and tenant copies, new alerted pairs.
+    /// Writes what the batch changed: project and tenant copies, and the alerted set of each
+    /// instrument that alerted someone new.
     pub(super) async fn flush(&mut self, conn: &mut PgConnection) -> Result<(), ProjectionError> {
         if let Some(projects) = &self.projects
             && !self.dirty_projects.is_empty()
@@ -299,24 +301,28 @@ impl Alerts {
             .execute(&mut *conn)
             .await?;
         }
-        if !self.new_alerts.is_empty() {
-            let alerts = std::mem::take(&mut self.new_alerts);
-            let (projects, rest): (Vec<_>, Vec<_>) = alerts
-                .into_iter()
-                .map(|(p, i, s, a)| (p, (i, s, a)))
-                .unzip();
-            let (instruments, rest): (Vec<_>, Vec<_>) =
-                rest.into_iter().map(|(i, s, a)| (i, (s, a))).unzip();
-            let (scores, ats): (Vec<_>, Vec<_>) = rest.into_iter().unzip();
+        if !self.dirty_alerted.is_empty() {
+            // Each set is whole: it was loaded before anything was added to it.
+            let mut instruments = Vec::new();
+            let mut sets = Vec::new();
+            for id in std::mem::take(&mut self.dirty_alerted) {
+                if let Some(projects) = self.alerted.get(&id) {
+                    // One text[] per instrument, passed as its JSON array: UNNEST of a
+                    // two-dimensional array would flatten it, and the sets differ in length.
+                    sets.push(serde_json::Value::from(
+                        projects.iter().cloned().collect::<Vec<_>>(),
+                    ));
+                    instruments.push(id);
+                }
+            }
             sqlx::query(
-                "INSERT INTO project_alerts (project_id, instrument_id, score, at) \
-                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::float8[], $4::timestamptz[]) \
-                 ON CONFLICT DO NOTHING",
+                "INSERT INTO instrument_alerts (instrument_id, projects) \
+                 SELECT i, ARRAY(SELECT jsonb_array_elements_text(p)) \
+                 FROM UNNEST($1::text[], $2::jsonb[]) AS k(i, p) \
+                 ON CONFLICT (instrument_id) DO UPDATE SET projects = EXCLUDED.projects",
             )
-            .bind(&projects)
             .bind(&instruments)
-            .bind(&scores)
-            .bind(&ats)
+            .bind(&sets)
             .execute(&mut *conn)
             .await?;
         }

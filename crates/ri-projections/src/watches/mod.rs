@@ -94,7 +94,7 @@ impl Projection for Watches {
             "watch_notified",
             "alert_projects",
             "alert_tenants",
-            "project_alerts",
+            "instrument_alerts",
         ]
     }
 
