@@ -312,15 +312,17 @@ async fn execute(
         Err(e) if e.code == Code::Unauthenticated => {
             return rejected(media, StatusCode::UNAUTHORIZED, e.code, &e.message);
         }
-        Err(e) => {
+        // The caller's grants could not be read.
+        Err(e) if e.code == Code::Unavailable => {
             let mut response = rejected(media, StatusCode::SERVICE_UNAVAILABLE, e.code, &e.message);
-            if e.code == Code::Unavailable {
-                response.headers_mut().insert(
-                    header::RETRY_AFTER,
-                    HeaderValue::from(ri_app::RETRY_AFTER_SECONDS),
-                );
-            }
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(ri_app::RETRY_AFTER_SECONDS),
+            );
             return response;
+        }
+        Err(e) => {
+            return rejected(media, StatusCode::INTERNAL_SERVER_ERROR, e.code, &e.message);
         }
     };
     if let Some(tenant) = principal.tenant() {
