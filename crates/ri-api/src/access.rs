@@ -11,7 +11,7 @@ use ri_app::{App, AppError, Code};
 use ri_domain::Role;
 use ri_domain::tenant::TenantStatus;
 
-use crate::auth::{Authenticator, Identity, Principal, User};
+use crate::auth::{Authenticator, Identity, Principal, User, authorization_header};
 
 /// Authenticates a request and gives its caller their roles. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -48,6 +48,17 @@ impl Access {
             None => Ok(Principal::Anonymous),
             Some(identity) => Ok(Principal::User(self.user(identity).await?)),
         }
+    }
+
+    /// [`Self::principal`] of a request's headers; a malformed `Authorization` header is
+    /// UNAUTHENTICATED.
+    pub async fn principal_of(
+        &self,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<Principal, AppError> {
+        let authorization = authorization_header(headers)
+            .map_err(|e| AppError::new(Code::Unauthenticated, e.to_string()))?;
+        self.principal(authorization).await
     }
 
     /// `identity` with the roles its tenant grants it. A tenant that is not registered grants

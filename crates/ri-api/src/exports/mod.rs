@@ -129,9 +129,7 @@ fn retry_after(code: Code, mut response: Response) -> Response {
 
 /// Who is calling; a bad token is 401, as on `/graphql`.
 async fn caller(state: &ExportState, headers: &HeaderMap) -> Result<Principal, ApiError> {
-    let authorization = crate::auth::authorization_header(headers)
-        .map_err(|e| ApiError::new(Code::Unauthenticated, e.to_string()))?;
-    Ok(state.access.principal(authorization).await?)
+    Ok(state.access.principal_of(headers).await?)
 }
 
 fn done(result: Result<Response, ApiError>) -> Response {

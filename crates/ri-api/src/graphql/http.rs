@@ -31,7 +31,7 @@ use serde::Deserialize;
 use super::Gateway;
 use super::error::Code;
 use crate::access::Access;
-use crate::auth::{Principal, authorization_header};
+use crate::auth::Principal;
 use crate::trace::adopt_remote_parent;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -155,7 +155,15 @@ fn rejected(media: MediaType, status: StatusCode, code: Code, message: &str) -> 
         MediaType::Json if status == StatusCode::UNAUTHORIZED => status,
         MediaType::Json => StatusCode::OK,
     };
-    respond(media, status, &without_data(&error_body(code, message)))
+    let mut response = respond(media, status, &without_data(&error_body(code, message)));
+    // UNAVAILABLE says when to try again.
+    if code == Code::Unavailable {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(ri_app::RETRY_AFTER_SECONDS),
+        );
+    }
+    response
 }
 
 #[derive(Debug, Deserialize)]
@@ -303,26 +311,16 @@ async fn execute(
         tenant.id = tracing::field::Empty
     );
     adopt_remote_parent(&span, &headers);
-    let principal = match authorization_header(&headers) {
-        Ok(authorization) => state.access.principal(authorization).await,
-        Err(e) => Err(ri_app::AppError::new(Code::Unauthenticated, e.to_string())),
-    };
-    let principal = match principal {
+    let principal = match state.access.principal_of(&headers).await {
         Ok(p) => p,
-        Err(e) if e.code == Code::Unauthenticated => {
-            return rejected(media, StatusCode::UNAUTHORIZED, e.code, &e.message);
-        }
-        // The caller's grants could not be read.
-        Err(e) if e.code == Code::Unavailable => {
-            let mut response = rejected(media, StatusCode::SERVICE_UNAVAILABLE, e.code, &e.message);
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(ri_app::RETRY_AFTER_SECONDS),
-            );
-            return response;
-        }
         Err(e) => {
-            return rejected(media, StatusCode::INTERNAL_SERVER_ERROR, e.code, &e.message);
+            let status = match e.code {
+                Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+                // The caller's grants could not be read.
+                Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            return rejected(media, status, e.code, &e.message);
         }
     };
     if let Some(tenant) = principal.tenant() {
@@ -377,7 +375,7 @@ async fn execute(
             timeout_ms = state.config.request_timeout.as_millis(),
             "GraphQL request timed out"
         );
-        let mut reply = rejected(
+        return rejected(
             media,
             StatusCode::SERVICE_UNAVAILABLE,
             Code::Unavailable,
@@ -386,10 +384,6 @@ async fn execute(
                 state.config.request_timeout.as_millis()
             ),
         );
-        reply
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return reply;
     };
     let response = with_log_position(with_codes(response), &commits);
     // Parse, validation and cost errors carry no path: the request was not executed.

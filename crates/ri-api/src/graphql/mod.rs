@@ -134,3 +134,22 @@ fn principal<'a>(ctx: &'a Context<'_>) -> &'a Principal {
     static ANONYMOUS: Principal = Principal::Anonymous;
     ctx.data_opt::<Principal>().unwrap_or(&ANONYMOUS)
 }
+
+/// The caller, when a platform admin or a tenant admin of `slug`.
+fn tenant_manager<'a>(
+    ctx: &'a Context<'_>,
+    slug: &ri_domain::TenantSlug,
+) -> Result<&'a crate::auth::User, error::ApiError> {
+    use ri_domain::Role;
+    let user = principal(ctx)
+        .user()
+        .ok_or_else(error::ApiError::unauthenticated)?;
+    let own_admin = user.tenant == *slug && user.has_role(Role::TenantAdmin);
+    if own_admin || user.has_role(Role::PlatformAdmin) {
+        Ok(user)
+    } else {
+        Err(error::ApiError::forbidden(
+            "needs the platform_admin role or this tenant's tenant_admin",
+        ))
+    }
+}

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::enums::TenantKind;
 use super::error::{ApiError, from_failure};
 use super::inputs::{InstrumentInput, InstrumentPatchInput, features, short_text};
-use super::{Api, principal};
+use super::{Api, principal, tenant_manager};
 use crate::auth::User;
 
 #[derive(SimpleObject, Debug, Clone)]
@@ -157,21 +157,6 @@ async fn run(
             }
             Err(err)
         }
-    }
-}
-
-/// A platform admin, or a tenant admin of `slug`.
-fn tenant_manager<'a>(ctx: &'a Context<'_>, slug: &TenantSlug) -> Result<&'a User, ApiError> {
-    let user = principal(ctx)
-        .user()
-        .ok_or_else(ApiError::unauthenticated)?;
-    let own_admin = user.tenant == *slug && user.has_role(Role::TenantAdmin);
-    if own_admin || user.has_role(Role::PlatformAdmin) {
-        Ok(user)
-    } else {
-        Err(ApiError::forbidden(
-            "needs the platform_admin role or this tenant's tenant_admin",
-        ))
     }
 }
 
@@ -408,16 +393,7 @@ impl CoreMutation {
         input: TenantProfileInput,
     ) -> async_graphql::Result<TenantChange> {
         let slug = tenant_slug(&slug)?;
-        let user = principal(ctx)
-            .user()
-            .ok_or_else(ApiError::unauthenticated)?;
-        let own_admin = user.tenant == slug && user.has_role(Role::TenantAdmin);
-        if !(own_admin || user.has_role(Role::PlatformAdmin)) {
-            return Err(ApiError::forbidden(
-                "needs the platform_admin role or this tenant's tenant_admin",
-            )
-            .into());
-        }
+        let user = tenant_manager(ctx, &slug)?;
         let profile = input.parse()?;
         Ok(run_tenant(
             ctx,

@@ -352,17 +352,7 @@ impl Tenant {
         &self,
         ctx: &async_graphql::Context<'_>,
     ) -> async_graphql::Result<Vec<Member>> {
-        use ri_domain::Role;
-        let user = super::principal(ctx)
-            .user()
-            .ok_or_else(super::error::ApiError::unauthenticated)?;
-        let own_admin = user.tenant == self.0.slug && user.has_role(Role::TenantAdmin);
-        if !(own_admin || user.has_role(Role::PlatformAdmin)) {
-            return Err(super::error::ApiError::forbidden(
-                "the member list needs the platform_admin role or this tenant's tenant_admin",
-            )
-            .into());
-        }
+        super::tenant_manager(ctx, &self.0.slug)?;
         let api = ctx.data_unchecked::<super::Api>();
         let tenant = super::command::app(api)
             .tenant(&self.0.slug)
