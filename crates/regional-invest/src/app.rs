@@ -93,17 +93,23 @@ pub async fn failures(
 
 /// Loads the seed into the configured database if it holds no tenant yet.
 pub async fn seed_database(config: &Config) -> anyhow::Result<crate::seed::SeedReport> {
+    let log = command_log(config).await?;
+    let report = crate::seed::load_if_empty(&log).await;
+    log.pool().close().await;
+    report
+}
+
+/// The log on the configured database as the service's role sees it, for one command-line run
+/// of commands (the caller closes its pool).
+pub(crate) async fn command_log(config: &Config) -> anyhow::Result<EventLog> {
     let pool = db::app_pool(&config.db())
         .await
         .context("connect to PostgreSQL")?;
-    let log = EventLog::new(
-        pool.clone(),
+    Ok(EventLog::new(
+        pool,
         ri_domain::event_registry(),
         log_config(config),
-    );
-    let report = crate::seed::load_if_empty(&log).await?;
-    pool.close().await;
-    Ok(report)
+    ))
 }
 
 /// The pool for request traffic through `url` (a pooler in transaction mode), once its role is
@@ -145,7 +151,7 @@ async fn pooled_request_pool(config: &Config, url: &str) -> anyhow::Result<sqlx:
     Ok(pooled)
 }
 
-pub(crate) fn log_config(config: &Config) -> LogConfig {
+fn log_config(config: &Config) -> LogConfig {
     LogConfig {
         snapshot_every: config.snapshot_every,
     }

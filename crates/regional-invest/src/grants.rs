@@ -3,10 +3,10 @@
 //! through `grantRole` would.
 
 use anyhow::Context;
-use ri_app::{App as Commands, Caller, Failure, policy};
+use ri_app::{App as Commands, Caller, policy};
 use ri_domain::tenant::{Tenant, TenantCommand};
 use ri_domain::{Role, TenantSlug};
-use ri_eventstore::{EventLog, db};
+use ri_eventstore::EventLog;
 
 use crate::config::Config;
 
@@ -37,11 +37,7 @@ pub async fn grant_roles(
                 None,
             )
             .await
-            .map_err(|failure| match failure {
-                Failure::Refused(e) => anyhow::anyhow!("{tenant}: {e}"),
-                Failure::OtherTenant => anyhow::anyhow!("{tenant}: another tenant's stream"),
-                Failure::Error(e) => anyhow::anyhow!("{}: {}", e.code.as_str(), e.message),
-            })
+            .map_err(crate::seed::failed)
             .with_context(|| format!("grant {} to {subject:?} in {tenant}", role.as_str()))?;
     }
     Ok(())
@@ -54,15 +50,8 @@ pub async fn grant_roles_in(
     subject: &str,
     roles: &[Role],
 ) -> anyhow::Result<()> {
-    let pool = db::app_pool(&config.db())
-        .await
-        .context("connect to PostgreSQL")?;
-    let log = EventLog::new(
-        pool.clone(),
-        ri_domain::event_registry(),
-        crate::app::log_config(config),
-    );
+    let log = crate::app::command_log(config).await?;
     let granted = grant_roles(&log, tenant, subject, roles).await;
-    pool.close().await;
+    log.pool().close().await;
     granted
 }

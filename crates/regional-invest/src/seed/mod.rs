@@ -432,8 +432,8 @@ impl Run {
     }
 }
 
-/// A command's failure as the seed reports it.
-fn failed<E: std::fmt::Debug>(failure: Failure<E>) -> anyhow::Error {
+/// A command's failure as the command line (the seed, `token --role`) reports it.
+pub(crate) fn failed<E: std::fmt::Debug>(failure: Failure<E>) -> anyhow::Error {
     match failure {
         Failure::Refused(e) => anyhow::anyhow!("refused: {e:?}"),
         Failure::OtherTenant => anyhow::anyhow!("the aggregate belongs to another tenant"),
