@@ -289,9 +289,12 @@ async fn match_alerts_reach_exactly_the_current_follow_up_managers() {
             Some(&rita),
         )
         .await;
+    let notice = &alerted["data"]["notifications"]["nodes"][0];
+    assert_eq!(notice["instrumentId"], id);
+    assert_eq!(notice["projectId"], project);
     assert_eq!(
-        alerted["data"]["notifications"]["nodes"][0]["instrumentId"],
-        id
+        notice["matches"],
+        json!([{"projectId": project, "acronym": "VASCREEN", "score": 1.0, "threshold": 0.5}])
     );
     // Written in the same batch as Rita's: none for the revoked manager or the boastful token.
     for token in [&omar, &vik] {

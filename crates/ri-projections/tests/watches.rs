@@ -418,8 +418,13 @@ async fn follow_up_managers_hear_once_when_an_instrument_newly_scores_above_a_pr
 /// Tenant `owners` with follow-up manager "mia" and curator "cur", and its project "p-1"
 /// (SHIELD, prototyping, Lithuanian lead) with `features` and a match threshold of 0.45.
 async fn managed_project(w: &World, owners: &str, features: &[&str]) {
+    managers_tenant(w, owners).await;
+    tenant_project(w, owners, "p-1", "SHIELD", features).await;
+}
+
+/// Tenant `owners` with follow-up manager "mia" and curator "cur".
+async fn managers_tenant(w: &World, owners: &str) {
     use ri_domain::Role;
-    use ri_domain::project::{MatchThreshold, Project, ProjectCommand};
     use ri_domain::tenant::{Tenant, TenantCommand, TenantKind, TenantProfile};
 
     let register = TenantCommand::Register {
@@ -449,15 +454,22 @@ async fn managed_project(w: &World, owners: &str, features: &[&str]) {
             .await
             .unwrap();
     }
+}
+
+/// Project `id` of `owners` (prototyping, Lithuanian lead) with `features` and a match
+/// threshold of 0.45.
+async fn tenant_project(w: &World, owners: &str, id: &str, acronym: &str, features: &[&str]) {
+    use ri_domain::project::{MatchThreshold, Project, ProjectCommand};
+
     let project = |command| async {
         w.log
-            .execute::<Project>(&tenant(owners), "p-1", command, &metadata(owners), ())
+            .execute::<Project>(&tenant(owners), id, command, &metadata(owners), ())
             .await
             .unwrap()
     };
     project(ProjectCommand::Register {
         tenant: tenant(owners),
-        details: project_details("SHIELD", "LT"),
+        details: project_details(acronym, "LT"),
     })
     .await;
     project(ProjectCommand::DeclareFeatures {
@@ -468,6 +480,55 @@ async fn managed_project(w: &World, owners: &str, features: &[&str]) {
         threshold: MatchThreshold::parse("threshold", 0.45).unwrap(),
     })
     .await;
+}
+
+#[tokio::test]
+async fn one_notice_per_tenant_names_every_project_the_change_made_match_best_first() {
+    let w = World::new().await;
+    managers_tenant(&w, "delta-hub").await;
+    managers_tenant(&w, "gamma-net").await;
+    // The call funds T1: all of p-a's need (1.0), half of p-b's (0.5), none of p-c's; all of
+    // p-d's in the other tenant.
+    tenant_project(&w, "delta-hub", "p-b", "HALF", &["T1", "T8"]).await;
+    tenant_project(&w, "delta-hub", "p-a", "FULL", &["T1"]).await;
+    tenant_project(&w, "delta-hub", "p-c", "NONE", &["G3"]).await;
+    tenant_project(&w, "gamma-net", "p-d", "OTHER", &["T1"]).await;
+    w.publish("call", "Technique call", &["T1"], Duration::days(30))
+        .await;
+    w.project().await;
+
+    let delta = w.inbox("delta-hub", "mia").await;
+    assert_eq!(delta.len(), 1, "{delta:?}");
+    let notice = &delta[0];
+    assert_eq!(notice.kind, NotificationKind::ProjectMatch);
+    assert_eq!(
+        notice
+            .matches
+            .iter()
+            .map(|m| (m.project_id.as_str(), m.acronym.as_str(), m.score))
+            .collect::<Vec<_>>(),
+        vec![("p-a", "FULL", 1.0), ("p-b", "HALF", 0.5)]
+    );
+    assert!(notice.matches.iter().all(|m| m.threshold == 0.45));
+    assert_eq!(notice.project_id.as_deref(), Some("p-a"), "the best one");
+    assert!(
+        notice.message.contains("FULL (1.00), HALF (0.50)"),
+        "{}",
+        notice.message
+    );
+
+    // The other tenant hears of its own project only.
+    let gamma = w.inbox("gamma-net", "mia").await;
+    assert_eq!(gamma.len(), 1, "{gamma:?}");
+    assert_eq!(
+        gamma[0]
+            .matches
+            .iter()
+            .map(|m| m.project_id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["p-d"]
+    );
+    assert_ne!(gamma[0].id, notice.id);
 }
 
 #[tokio::test]

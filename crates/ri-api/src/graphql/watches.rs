@@ -225,7 +225,11 @@ pub(crate) struct Notification {
     pub id: ID,
     pub kind: NotificationKind,
     pub watch_id: Option<ID>,
+    /// For PROJECT_MATCH: the best-scoring project of `matches`.
     pub project_id: Option<ID>,
+    /// For PROJECT_MATCH: every project of your tenant that the instrument's change made score
+    /// at or above its threshold, best first (one notice per instrument change and tenant).
+    pub matches: Vec<MatchedProject>,
     pub instrument_id: Option<ID>,
     /// The instrument's title.
     pub title: String,
@@ -245,6 +249,16 @@ impl From<read::Notification> for Notification {
             kind: n.kind.into(),
             watch_id: n.watch_id.map(ID),
             project_id: n.project_id.map(ID),
+            matches: n
+                .matches
+                .into_iter()
+                .map(|m| MatchedProject {
+                    project_id: ID(m.project_id),
+                    acronym: m.acronym,
+                    score: m.score,
+                    threshold: m.threshold,
+                })
+                .collect(),
             instrument_id: n.instrument_id.map(ID),
             title: n.title,
             message: n.message,
@@ -262,6 +276,17 @@ impl From<read::Notification> for Notification {
             read_at: n.read_at,
         }
     }
+}
+
+/// A project that newly scores at or above its match threshold for an instrument.
+#[derive(SimpleObject, Debug, Clone)]
+pub(crate) struct MatchedProject {
+    pub project_id: ID,
+    pub acronym: String,
+    /// The project's score for the instrument when it changed (0 to 1).
+    pub score: f64,
+    /// The project's match threshold then.
+    pub threshold: f64,
 }
 
 /// A page of your notifications, newest first.

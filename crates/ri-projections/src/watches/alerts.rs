@@ -1,6 +1,7 @@
 //! Project match alerts (issue 5): when an instrument is published or revised so that a
 //! project newly scores at or above the project's match threshold, the follow-up managers of
-//! the project's tenant get a `PROJECT_MATCH` notification, once per (project, instrument).
+//! the project's tenant get a `PROJECT_MATCH` notification, once per (project, instrument):
+//! one notice per (instrument event, tenant) names every project the event made match.
 //!
 //! Like the watches, this is decided in log order against the projection's own state: the
 //! projects (the Project aggregate's state, folded with its own `apply`), the tenants' role
@@ -22,7 +23,7 @@ use sqlx::PgConnection;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{NOTIFICATION_NAMESPACE, NoticeRow, Recipient};
+use super::{MatchedProject, NOTIFICATION_NAMESPACE, NoticeRow, Recipient};
 use crate::catalogue::codes::from_code;
 use crate::catalogue::instruments::Row;
 use crate::error::ProjectionError;
@@ -144,7 +145,9 @@ impl Alerts {
 
     /// After instrument event `e` left the instrument as `row` (published, open): alerts for
     /// every project that now scores at or above its threshold and never did for this
-    /// instrument. The instrument's alerted pairs must have been loaded ([`Self::load_alerted`]).
+    /// instrument, in one notice per tenant naming its projects, best first (a publication that
+    /// 250 projects match writes one row per tenant, not 250). The instrument's alerted pairs
+    /// must have been loaded ([`Self::load_alerted`]).
     pub(super) async fn instrument_changed(
         &mut self,
         conn: &mut PgConnection,
@@ -154,7 +157,8 @@ impl Alerts {
         notices: &mut Vec<NoticeRow>,
     ) -> Result<(), ProjectionError> {
         let instrument = instrument_profile(e, row)?;
-        let mut hits = Vec::new();
+        // tenant -> its projects that newly match.
+        let mut hits: BTreeMap<String, Vec<MatchedProject>> = BTreeMap::new();
         self.projects(conn).await?;
         let projects = self.projects.iter().flatten();
         let done = self.alerted.get(&row.id);
@@ -168,30 +172,33 @@ impl Alerts {
             let Ok(m) = ri_matching::score(weights, &profile, &instrument, e.recorded_at) else {
                 continue; // ineligible pairs are never matches
             };
-            if m.score < project.match_threshold.value() {
+            let threshold = project.match_threshold.value();
+            if m.score < threshold {
                 continue;
             }
-            let acronym = project
-                .details
-                .as_ref()
-                .map(|d| d.acronym.to_string())
-                .unwrap_or_default();
-            let message = format!(
-                "\"{}\" scores {:.2} for {acronym}, at or above its threshold of {:.2}",
-                row.title,
-                m.score,
-                project.match_threshold.value()
-            );
-            hits.push((project_id.clone(), tenant.clone(), message));
+            hits.entry(tenant.clone())
+                .or_default()
+                .push(MatchedProject {
+                    project_id: project_id.clone(),
+                    acronym: project
+                        .details
+                        .as_ref()
+                        .map(|d| d.acronym.to_string())
+                        .unwrap_or_default(),
+                    score: m.score,
+                    threshold,
+                });
         }
         if !hits.is_empty() {
             self.dirty_alerted.insert(row.id.clone());
         }
-        for (project_id, tenant, message) in hits {
+        for (tenant, mut matches) in hits {
             self.alerted
                 .entry(row.id.clone())
                 .or_default()
-                .insert(project_id.clone());
+                .extend(matches.iter().map(|m| m.project_id.clone()));
+            // Best first; equal scores in project order (the order they were scored in).
+            matches.sort_by(|a, b| b.score.total_cmp(&a.score));
             let recipients = self
                 .managers(conn, &tenant)
                 .await?
@@ -199,26 +206,28 @@ impl Alerts {
                 .map(|manager| Recipient {
                     id: Uuid::new_v5(
                         &NOTIFICATION_NAMESPACE,
-                        format!("{}:{project_id}:{manager}", e.event_id).as_bytes(),
+                        format!("{}:project-match:{tenant}:{manager}", e.event_id).as_bytes(),
                     ),
                     tenant: tenant.clone(),
                     user: manager,
                     watch_id: None,
                 })
                 .collect::<Vec<_>>();
-            if !recipients.is_empty() {
-                notices.push(NoticeRow {
-                    recipients,
-                    kind: "PROJECT_MATCH",
-                    project_id: Some(project_id.clone()),
-                    instrument_id: row.id.clone(),
-                    title: row.title.clone(),
-                    message,
-                    changes: serde_json::Value::Array(vec![]),
-                    deadline: row.deadline,
-                    created_at: e.recorded_at,
-                });
+            if recipients.is_empty() {
+                continue;
             }
+            notices.push(NoticeRow {
+                recipients,
+                kind: "PROJECT_MATCH",
+                project_id: matches.first().map(|m| m.project_id.clone()),
+                instrument_id: row.id.clone(),
+                title: row.title.clone(),
+                message: match_message(&row.title, &matches),
+                changes: serde_json::Value::Array(vec![]),
+                matches,
+                deadline: row.deadline,
+                created_at: e.recorded_at,
+            });
         }
         Ok(())
     }
@@ -347,6 +356,35 @@ fn instrument_profile(e: &StoredEvent, row: &Row) -> Result<InstrumentProfile, P
         status: from_code(&row.status).ok_or_else(|| code("status", &row.status))?,
         deadline: row.deadline,
     })
+}
+
+/// The notice's sentence: the projects by acronym with their scores, the first few by name.
+fn match_message(title: &str, matches: &[MatchedProject]) -> String {
+    const NAMED: usize = 5;
+    match matches {
+        [one] => format!(
+            "\"{title}\" scores {:.2} for {}, at or above its threshold of {:.2}",
+            one.score, one.acronym, one.threshold
+        ),
+        _ => {
+            let named = matches
+                .iter()
+                .take(NAMED)
+                .map(|m| format!("{} ({:.2})", m.acronym, m.score))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let more = matches.len().saturating_sub(NAMED);
+            let rest = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            format!(
+                "\"{title}\" scores at or above the threshold of {} of your projects: {named}{rest}",
+                matches.len()
+            )
+        }
+    }
 }
 
 fn project_profile(project: &Project) -> Option<ProjectProfile> {

@@ -443,6 +443,7 @@ impl Batch {
             recipients,
             kind,
             project_id: None,
+            matches: Vec::new(),
             instrument_id: row.id.clone(),
             title: row.title.clone(),
             message,

@@ -82,6 +82,17 @@ pub struct ChangedField {
     pub new: Option<String>,
 }
 
+/// For a PROJECT_MATCH notice: one project of the tenant that newly scores at or above its
+/// threshold for the instrument, with the score the event gave it.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MatchedProject {
+    pub project_id: String,
+    pub acronym: String,
+    pub score: f64,
+    pub threshold: f64,
+}
+
 impl Projection for Watches {
     fn name(&self) -> &'static str {
         "watches"

@@ -28,7 +28,10 @@ pub(crate) struct Recipient {
 pub(crate) struct NoticeRow {
     pub(crate) recipients: Vec<Recipient>,
     pub(crate) kind: &'static str,
+    /// For PROJECT_MATCH: the best-scoring of `matches`.
     pub(crate) project_id: Option<String>,
+    /// For PROJECT_MATCH: the projects the event made match, best first.
+    pub(crate) matches: Vec<super::MatchedProject>,
     pub(crate) instrument_id: String,
     pub(crate) title: String,
     pub(crate) message: String,
@@ -68,13 +71,15 @@ pub(crate) async fn insert_notices(
                  array_agg(DISTINCT tenant || ' ' || recipient) AS keys \
              FROM r GROUP BY row_ord) \
          INSERT INTO public.notifications (id, kind, project_id, instrument_id, title, \
-             message, changes, deadline, created_at, ids, tenants, recipients, watches, keys) \
+             message, changes, deadline, created_at, ids, tenants, recipients, watches, keys, \
+             matches) \
          SELECT n.id, n.kind, n.project_id, n.instrument_id, n.title, n.message, n.changes, \
-             n.deadline, n.created_at, g.ids, g.tenants, g.recipients, g.watches, g.keys \
+             n.deadline, n.created_at, g.ids, g.tenants, g.recipients, g.watches, g.keys, \
+             n.matches \
          FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
-             $7::jsonb[], $8::timestamptz[], $9::timestamptz[], $10::int8[]) \
+             $7::jsonb[], $8::timestamptz[], $9::timestamptz[], $10::int8[], $16::jsonb[]) \
              AS n(id, kind, project_id, instrument_id, title, message, changes, deadline, \
-                 created_at, row_ord) \
+                 created_at, row_ord, matches) \
          JOIN g ON g.row_ord = n.row_ord \
          ORDER BY n.row_ord \
          ON CONFLICT (id) DO NOTHING",
@@ -94,6 +99,7 @@ pub(crate) async fn insert_notices(
     .bind(&rows.r_tenants)
     .bind(&rows.r_users)
     .bind(&rows.r_watches)
+    .bind(&rows.matches)
     .execute(conn)
     .await?;
     Ok(())
@@ -117,6 +123,7 @@ struct Rows {
     r_tenants: Vec<String>,
     r_users: Vec<String>,
     r_watches: Vec<Option<String>>,
+    matches: Vec<serde_json::Value>,
 }
 
 impl Rows {
@@ -132,6 +139,8 @@ impl Rows {
         self.titles.push(n.title.clone());
         self.messages.push(n.message.clone());
         self.changes.push(n.changes.clone());
+        self.matches
+            .push(serde_json::to_value(&n.matches).unwrap_or_default());
         self.deadlines.push(n.deadline);
         self.created.push(n.created_at);
         self.ords.push(ord);

@@ -9,7 +9,7 @@ use sqlx::{AssertSqlSafe, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{ChangedField, MATCHES};
+use super::{ChangedField, MATCHES, MatchedProject};
 const MAX_REMINDER_DAYS: u16 = ri_domain::watch::ReminderDays::MAX_DAYS;
 use super::notices::ROW_SPAN;
 use crate::catalogue::ReadError;
@@ -159,7 +159,7 @@ impl NotificationKind {
 }
 
 /// One notification in a user's inbox; also the body of its NATS message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Notification {
     pub id: Uuid,
@@ -169,9 +169,13 @@ pub struct Notification {
     pub recipient: String,
     pub kind: NotificationKind,
     pub watch_id: Option<String>,
-    /// For PROJECT_MATCH: the project.
+    /// For PROJECT_MATCH: the best-scoring project of `matches`.
     #[serde(default)]
     pub project_id: Option<String>,
+    /// For PROJECT_MATCH: every project of the tenant that the event made match, best first
+    /// (empty in notices written before migration `20261203150000`, which name one project).
+    #[serde(default)]
+    pub matches: Vec<MatchedProject>,
     pub instrument_id: Option<String>,
     /// The instrument's title.
     pub title: String,
@@ -201,6 +205,7 @@ type NotificationTuple = (
     Option<OffsetDateTime>,
     OffsetDateTime,
     Option<OffsetDateTime>,
+    Json<Vec<MatchedProject>>,
 );
 
 /// A recipient's notifications: each notice row expanded to one per recipient, with the
@@ -210,7 +215,7 @@ macro_rules! notification_rows {
         concat!(
             "SELECT r.id, n.seq * 4096 + r.ord - 1 AS seq, r.tenant, r.recipient, n.kind, \
                  r.watch, n.project_id, n.instrument_id, n.title, n.message, n.changes, \
-                 n.deadline, n.created_at, d.read_at \
+                 n.deadline, n.created_at, d.read_at, n.matches \
              FROM ",
             $rows,
             " AS n \
@@ -236,6 +241,7 @@ fn notification(t: NotificationTuple) -> Notification {
         kind: NotificationKind::parse(&t.4).unwrap_or(NotificationKind::Changed),
         watch_id: t.5,
         project_id: t.6,
+        matches: t.14.0,
         instrument_id: t.7,
         title: t.8,
         message: t.9,
@@ -247,7 +253,7 @@ fn notification(t: NotificationTuple) -> Notification {
 }
 
 /// A page of a user's notifications, newest first.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NotificationPage {
     pub items: Vec<Notification>,
     pub has_next: bool,
