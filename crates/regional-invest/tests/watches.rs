@@ -461,3 +461,40 @@ async fn notifications_are_pushed_to_their_recipient_on_any_server_process() {
     other.app.stop().await;
     app.app.stop().await;
 }
+
+#[tokio::test]
+async fn the_watch_list_reflects_a_save_when_asked_with_its_log_position() {
+    let app = TestApp::start().await;
+    app.tenant("cluj-it", "RO").await;
+    let ana = app.token("ana", "cluj-it", &[]).await;
+    let watches = operation("Watches");
+    // Each save is read back at once with its response's position (no waiting in the test):
+    // the list must already hold it, however far behind the projection was.
+    for n in 1..=5 {
+        let (status, body) = app
+            .gql(
+                Some(&ana),
+                &operation("CreateWatch"),
+                json!({"input": {"name": format!("Watch {n}")}}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let position = body["extensions"]["logPosition"].as_str().unwrap();
+        let listed = app
+            .ok(Some(&ana), &watches, json!({"consistentWith": position}))
+            .await;
+        assert_eq!(listed["watches"].as_array().unwrap().len(), n, "{listed}");
+    }
+    let (code, field) = app
+        .error(
+            Some(&ana),
+            &watches,
+            json!({"consistentWith": "not-a-position"}),
+        )
+        .await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("BAD_USER_INPUT", Some("consistentWith"))
+    );
+    app.app.stop().await;
+}

@@ -90,11 +90,21 @@ pub(crate) async fn catalogue_reached(
     at: Checkpoint,
     within: Duration,
 ) -> Result<(), ApiError> {
+    projection_reached(pool, "catalogue", at, within).await
+}
+
+/// Waits until `projection` has passed `at`; UNAVAILABLE after `within`.
+pub(crate) async fn projection_reached(
+    pool: &PgPool,
+    projection: &str,
+    at: Checkpoint,
+    within: Duration,
+) -> Result<(), ApiError> {
     let started = Instant::now();
     loop {
         // In a transaction of its own: the pool may be a pooler in transaction mode.
         let mut tx = pool.begin().await?;
-        let reached = Checkpoint::load(&mut *tx, "catalogue")
+        let reached = Checkpoint::load(&mut *tx, projection)
             .await
             .map_err(|e| ApiError::internal(&e))?;
         tx.commit().await?;

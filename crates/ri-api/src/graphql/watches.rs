@@ -472,9 +472,16 @@ pub(crate) async fn mark_read(
     Ok(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
-pub(crate) async fn watches(ctx: &Context<'_>) -> Result<Vec<Watch>, ApiError> {
+pub(crate) async fn watches(
+    ctx: &Context<'_>,
+    consistent_with: Option<String>,
+) -> Result<Vec<Watch>, ApiError> {
     let user = signed_in(ctx)?;
+    let at = super::search::position(consistent_with.as_deref())?;
     let api = ctx.data_unchecked::<Api>();
+    if let Some(at) = at {
+        super::search::projection_reached(&api.db, "watches", at, api.consistency_wait).await?;
+    }
     let rows = read::watches_of(&api.db, user.tenant.as_str(), &user.subject).await?;
     Ok(rows.into_iter().map(Watch::from).collect())
 }
@@ -529,9 +536,16 @@ pub struct WatchQuery;
 
 #[Object]
 impl WatchQuery {
-    /// Your watches (saved searches), newest first.
-    async fn watches(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Watch>> {
-        Ok(watches(ctx).await?)
+    /// Your watches (saved searches), newest first. `consistentWith`: a mutation's
+    /// `logPosition` (the response's `extensions.logPosition`); the list answers once it
+    /// reflects that mutation (a watch just saved or deleted), or UNAVAILABLE after a few
+    /// seconds.
+    async fn watches(
+        &self,
+        ctx: &Context<'_>,
+        consistent_with: Option<String>,
+    ) -> async_graphql::Result<Vec<Watch>> {
+        Ok(watches(ctx, consistent_with).await?)
     }
 
     /// One of your watches; null for an unknown id or someone else's watch.
