@@ -177,6 +177,7 @@ async fn the_web_interface_is_served_beside_the_api_without_shadowing_it() {
         "/clusters/c1",
         "/feedback/a-token",
         "/gaps",
+        "/inbox",
     ] {
         let page = get(path, "text/html").await.unwrap();
         assert_eq!(page.status(), 200, "{path}");
@@ -220,6 +221,24 @@ async fn a_curator_creates_and_publishes_an_instrument_and_finds_it_in_the_searc
     let app = seeded().await;
     let curator = app.token("ana", "l3ce", &[Role::Curator]).await;
     browser_script(&app, "curator.mjs", vec![("CURATOR_TOKEN".into(), curator)]).await;
+    app.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_search_s_new_match_reaches_the_open_inbox_without_a_reload() {
+    let app = seeded().await;
+    // Anyone signed in may watch: Sam holds no role in L3CE.
+    let watcher = app.identity("sam", "l3ce");
+    let curator = app.token("ana", "l3ce", &[Role::Curator]).await;
+    browser_script(
+        &app,
+        "inbox.mjs",
+        vec![
+            ("WATCHER_TOKEN".into(), watcher),
+            ("CURATOR_TOKEN".into(), curator),
+        ],
+    )
+    .await;
     app.app.stop().await;
 }
 

@@ -69,6 +69,8 @@ static ASSETS: &[Asset] = embed![
     ("js/search-state.js", JS),
     ("js/taxonomy.js", JS),
     ("js/signin.js", JS),
+    ("js/live.js", JS),
+    ("js/watch-save.js", JS),
     ("js/pages/search.js", JS),
     ("js/pages/instrument.js", JS),
     ("js/pages/curate.js", JS),
@@ -77,6 +79,7 @@ static ASSETS: &[Asset] = embed![
     ("js/pages/clusters.js", JS),
     ("js/pages/feedback.js", JS),
     ("js/pages/gaps.js", JS),
+    ("js/pages/inbox.js", JS),
     ("js/pages/not-found.js", JS),
 ];
 

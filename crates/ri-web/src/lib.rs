@@ -34,6 +34,8 @@ pub const PAGES: &[&str] = &[
     "/clusters/{id}",
     "/feedback/{token}",
     "/gaps",
+    // The inbox of notices and the user's watches.
+    "/inbox",
 ];
 
 /// Only the service's own origin, no inline script or style, no framing. The calendar file of

@@ -10,6 +10,7 @@ import * as projects from './pages/projects.js';
 import * as clusters from './pages/clusters.js';
 import * as feedback from './pages/feedback.js';
 import * as gaps from './pages/gaps.js';
+import * as inbox from './pages/inbox.js';
 import * as notFound from './pages/not-found.js';
 import { focusNextPage, navigate, setRouter } from './nav.js';
 
@@ -27,6 +28,7 @@ const ROUTES = [
   [/^\/clusters\/(?<id>[^/]+)$/, clusters, 'clusters'],
   [/^\/feedback\/(?<token>[^/]+)$/, feedback, null],
   [/^\/gaps$/, gaps, 'gaps'],
+  [/^\/inbox$/, inbox, 'inbox'],
 ];
 
 const main = document.getElementById('main');

@@ -310,3 +310,84 @@ export const SUBMIT_FEEDBACK = /* GraphQL */ `
 mutation WebSubmitDemoFeedback($token: String!, $projectId: ID!, $input: FeedbackInput!) {
   submitDemoFeedback(token: $token, projectId: $projectId, input: $input) { projectId acronym receivedAt }
 }`;
+
+// Watches (saved searches) and the inbox of notifications they make.
+export const WATCHES = /* GraphQL */ `
+query WebWatches($consistentWith: String) {
+  watches(consistentWith: $consistentWith) {
+    id
+    name
+    version
+    reminderDays
+    createdAt
+    filter {
+      text
+      coverLevels
+      countries
+      kinds
+      features { code label }
+      featureMatch
+    }
+  }
+}`;
+
+export const CREATE_WATCH = /* GraphQL */ `
+mutation WebCreateWatch($input: CreateWatchInput!) {
+  createWatch(input: $input) { id version calendarPath }
+}`;
+
+export const DELETE_WATCH = /* GraphQL */ `
+mutation WebDeleteWatch($id: ID!, $expectedVersion: Int) {
+  deleteWatch(id: $id, expectedVersion: $expectedVersion) { id version }
+}`;
+
+export const ROTATE_WATCH_CALENDAR = /* GraphQL */ `
+mutation WebRotateWatchCalendar($id: ID!) {
+  rotateWatchCalendarToken(id: $id) { id version calendarPath }
+}`;
+
+export const NOTIFICATIONS = /* GraphQL */ `
+query WebNotifications($first: Int, $after: String) {
+  notifications(first: $first, after: $after) {
+    unreadCount
+    pageInfo { hasNextPage endCursor }
+    nodes { ...WebNotice }
+  }
+}
+
+fragment WebNotice on Notification {
+  id
+  kind
+  watchId
+  instrumentId
+  title
+  message
+  changes { field old new }
+  matches { projectId acronym score threshold }
+  deadline
+  createdAt
+  readAt
+}`;
+
+export const MARK_NOTIFICATIONS_READ = /* GraphQL */ `
+mutation WebMarkNotificationsRead($ids: [ID!], $all: Boolean) {
+  markNotificationsRead(ids: $ids, all: $all)
+}`;
+
+// Sent over the WebSocket (graphql-transport-ws): each notification as it is made.
+export const NOTIFICATIONS_LIVE = /* GraphQL */ `
+subscription WebNotificationsLive {
+  notifications {
+    id
+    kind
+    watchId
+    instrumentId
+    title
+    message
+    changes { field old new }
+    matches { projectId acronym score threshold }
+    deadline
+    createdAt
+    readAt
+  }
+}`;

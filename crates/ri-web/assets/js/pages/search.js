@@ -26,6 +26,7 @@ import {
 } from '../search-state.js';
 import { taxonomy } from '../taxonomy.js';
 import { navigate, pageReady } from '../nav.js';
+import { saveWatchBox } from '../watch-save.js';
 
 const MAX_TAGS = 6;
 
@@ -360,6 +361,7 @@ export async function render(view, _params, query) {
     resultsHeading,
     count,
     chips,
+    saveWatchBox(() => state),
     problem,
     list,
     pages,
