@@ -134,10 +134,27 @@ test('a matching call published elsewhere shows in the open inbox without a relo
   assertNoProblems(page);
 });
 
-test('the watch is listed with its filter, and a new calendar link replaces the old', async () => {
+test('the watch is listed with its filter, edited, and given a new calendar link', async () => {
   const watch = page.locator('.watch-list > li').filter({ hasText: WORD });
   await watch.getByText(`“${WORD}”`).waitFor();
   await watch.getByText('Reminders 14 days and 2 days before a deadline.').waitFor();
+
+  await watch.getByRole('button', { name: /^Edit/ }).click();
+  await watch.getByLabel('Name').fill(`Drones ${WORD}`);
+  await watch.getByLabel('Remind me before a deadline (days)').fill('0');
+  await watch.getByRole('button', { name: 'Save changes' }).click();
+  await watch.getByText('days must be 1 to 60').waitFor();
+  await watch.getByLabel('Remind me before a deadline (days)').fill('3');
+  await watch.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByText(`Saved the watch “Drones ${WORD}”.`).waitFor();
+  await watch.getByText('Reminders 3 days before a deadline.').waitFor();
+  await assertAccessible(page, 'the inbox with a watch being edited');
+  const stored = await eventually(async () => {
+    const { watches } = await graphql('query { watches { name reminderDays } }', {}, WATCHER);
+    return watches[0]?.reminderDays[0] === 3 && watches;
+  });
+  assert.deepEqual(stored, [{ name: `Drones ${WORD}`, reminderDays: [3] }]);
+
   await watch.getByRole('button', { name: /^New calendar link/ }).click();
   await page.getByRole('link', { name: 'subscribe from your calendar' }).waitFor();
   assertNoProblems(page);

@@ -336,6 +336,11 @@ mutation WebCreateWatch($input: CreateWatchInput!) {
   createWatch(input: $input) { id version calendarPath }
 }`;
 
+export const UPDATE_WATCH = /* GraphQL */ `
+mutation WebUpdateWatch($id: ID!, $expectedVersion: Int, $input: UpdateWatchInput!) {
+  updateWatch(id: $id, expectedVersion: $expectedVersion, input: $input) { id version }
+}`;
+
 export const DELETE_WATCH = /* GraphQL */ `
 mutation WebDeleteWatch($id: ID!, $expectedVersion: Int) {
   deleteWatch(id: $id, expectedVersion: $expectedVersion) { id version }

@@ -6,7 +6,14 @@ import { gql, token } from './api.js';
 import { CREATE_WATCH } from './operations.js';
 import { h, replace, notice } from './dom.js';
 import { countryName } from './format.js';
-import { calendarNotice } from './pages/inbox.js';
+
+/** Shows `text` as `input`'s error in `box` (an empty text clears it). */
+export function fieldError(input, box, text) {
+  box.textContent = text;
+  box.hidden = !text;
+  if (text) input.setAttribute('aria-invalid', 'true');
+  else input.removeAttribute('aria-invalid');
+}
 
 /** A watch's filter from the search's state (a watch follows published instruments: no status). */
 export function watchFilter(state) {
@@ -47,12 +54,7 @@ export function saveWatchBox(current) {
   const nameError = h('p', { id: 'watch-name-error', class: 'field-error', hidden: true });
   const days = h('input', { id: 'watch-days', name: 'reminderDays', value: '7, 1', inputmode: 'numeric', 'aria-describedby': 'watch-days-hint watch-days-error' });
   const daysError = h('p', { id: 'watch-days-error', class: 'field-error', hidden: true });
-  const showError = (input, box, text) => {
-    box.textContent = text;
-    box.hidden = !text;
-    if (text) input.setAttribute('aria-invalid', 'true');
-    else input.removeAttribute('aria-invalid');
-  };
+  const showError = fieldError;
   const details = h(
     'details',
     {
@@ -109,4 +111,15 @@ export function saveWatchBox(current) {
     status,
   );
   return details;
+}
+
+/** The calendar link of a watch, shown once: the old one stops working. */
+export function calendarNotice(name, path) {
+  const url = `${window.location.origin}${path}`;
+  return notice(
+    'success',
+    `The calendar of “${name}”: `,
+    h('a', { href: url }, 'subscribe from your calendar'),
+    ' (copy the link; it is shown only now, and any earlier link stops working).',
+  );
 }

@@ -10,6 +10,7 @@ import {
   NOTIFICATIONS,
   NOTIFICATIONS_LIVE,
   ROTATE_WATCH_CALENDAR,
+  UPDATE_WATCH,
   WATCHES,
 } from '../operations.js';
 import { h, replace, notice } from '../dom.js';
@@ -17,6 +18,7 @@ import { announce, pageReady } from '../nav.js';
 import { countryName, formatInstant, label } from '../format.js';
 import { signedIn, whoIsSignedIn } from '../signin.js';
 import { subscribe } from '../live.js';
+import { calendarNotice, fieldError, parseDays } from '../watch-save.js';
 
 const TITLE = 'Inbox';
 const INTRO = 'What your watches found and what changed in the instruments they follow.';
@@ -66,7 +68,7 @@ function noticeItem(n, markRead) {
     ),
     h('h3', {}, n.instrumentId ? h('a', { href: `/instruments/${encodeURIComponent(n.instrumentId)}` }, n.title) : n.title),
     h('p', {}, n.message),
-    n.changes.length
+    n.kind === 'CHANGED' && n.changes.length
       ? h(
           'ul',
           { class: 'changes', 'aria-label': 'What changed' },
@@ -223,12 +225,40 @@ async function drawWatches(box) {
       'ul',
       { class: 'watch-list' },
       watches.map((w) => {
+        const title = h('h3', {}, w.name);
+        const reminders = h('p', {}, remindersText(w.reminderDays));
+        const editor = h('div', {});
         const item = h(
           'li',
           { dataset: { id: w.id } },
-          h('h3', {}, w.name),
+          title,
           h('p', {}, filterText(w.filter)),
-          h('p', {}, `Reminders ${w.reminderDays.map((d) => `${d} day${d === 1 ? '' : 's'}`).join(' and ')} before a deadline.`),
+          reminders,
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'secondary',
+              'aria-expanded': 'false',
+              onclick: (event) => {
+                const open = event.currentTarget.getAttribute('aria-expanded') === 'true';
+                event.currentTarget.setAttribute('aria-expanded', String(!open));
+                if (open) replace(editor);
+                else
+                  replace(
+                    editor,
+                    editForm(w, (saved) => {
+                      title.textContent = saved.name;
+                      reminders.textContent = remindersText(saved.reminderDays);
+                      replace(status, notice('success', `Saved the watch “${saved.name}”.`));
+                    }),
+                  );
+              },
+            },
+            'Edit',
+            h('span', { class: 'visually-hidden' }, ` ${w.name}`),
+          ),
+          ' ',
           h(
             'button',
             {
@@ -237,6 +267,7 @@ async function drawWatches(box) {
               onclick: async () => {
                 try {
                   const { rotateWatchCalendarToken: r } = await gql(ROTATE_WATCH_CALENDAR, { id: w.id });
+                  w.version = r.version;
                   replace(status, calendarNotice(w.name, r.calendarPath));
                 } catch (error) {
                   replace(status, notice('error', `No new calendar link: ${error.message}`));
@@ -258,14 +289,14 @@ async function drawWatches(box) {
                   item.remove();
                   replace(status, notice('success', `Deleted the watch “${w.name}”.`));
                 } catch (error) {
-                  const text = error instanceof ApiError && error.has('CONFLICT') ? 'it changed meanwhile; reload the page' : error.message;
-                  replace(status, notice('error', `Not deleted: ${text}`));
+                  replace(status, notice('error', `Not deleted: ${conflictText(error)}`));
                 }
               },
             },
             'Delete',
             h('span', { class: 'visually-hidden' }, ` ${w.name}`),
           ),
+          editor,
         );
         return item;
       }),
@@ -273,13 +304,68 @@ async function drawWatches(box) {
   );
 }
 
-/** The calendar link of a watch, shown once: the old one stops working. */
-export function calendarNotice(name, path) {
-  const url = `${window.location.origin}${path}`;
-  return notice(
-    'success',
-    `The calendar of “${name}”: `,
-    h('a', { href: url }, 'subscribe from your calendar'),
-    ' (copy the link; it is shown only now, and any earlier link stops working).',
+/** "Reminders 14 days and 2 days before a deadline." */
+export function remindersText(days) {
+  if (!days.length) return 'No deadline reminders.';
+  return `Reminders ${days.map((d) => `${d} day${d === 1 ? '' : 's'}`).join(' and ')} before a deadline.`;
+}
+
+function conflictText(error) {
+  return error instanceof ApiError && error.has('CONFLICT') ? 'it changed meanwhile; reload the page' : error.message;
+}
+
+/** The form that renames a watch and changes its reminder days; `saved` gets the new values. */
+function editForm(w, saved) {
+  const nameId = `watch-name-${w.id}`;
+  const daysId = `watch-days-${w.id}`;
+  const name = h('input', { id: nameId, name: 'name', value: w.name, required: true, maxlength: '120', 'aria-describedby': `${nameId}-error` });
+  const nameError = h('p', { id: `${nameId}-error`, class: 'field-error', hidden: true });
+  const days = h('input', { id: daysId, name: 'reminderDays', value: w.reminderDays.join(', '), inputmode: 'numeric', 'aria-describedby': `${daysId}-error` });
+  const daysError = h('p', { id: `${daysId}-error`, class: 'field-error', hidden: true });
+  const problem = h('div', {});
+  const show = fieldError;
+  return h(
+    'form',
+    {
+      class: 'watch-edit',
+      novalidate: true,
+      onsubmit: async (event) => {
+        event.preventDefault();
+        show(name, nameError, '');
+        show(days, daysError, '');
+        replace(problem);
+        const reminderDays = parseDays(days.value);
+        if (!name.value.trim()) return show(name, nameError, 'Give the watch a name.');
+        if (reminderDays === null) return show(days, daysError, 'Write whole numbers of days, such as 7, 1.');
+        try {
+          const { updateWatch } = await gql(UPDATE_WATCH, {
+            id: w.id,
+            expectedVersion: w.version,
+            input: { name: name.value.trim(), reminderDays },
+          });
+          w.version = updateWatch.version;
+          w.name = name.value.trim();
+          w.reminderDays = reminderDays;
+          saved(w);
+        } catch (error) {
+          let shown = false;
+          for (const e of error.errors ?? []) {
+            if (e.field === 'name') show(name, nameError, e.message);
+            else if (e.field === 'reminderDays') show(days, daysError, e.message);
+            else continue;
+            shown = true;
+          }
+          if (!shown) replace(problem, notice('error', `Not saved: ${conflictText(error)}`));
+        }
+      },
+    },
+    h('label', { for: nameId }, 'Name'),
+    name,
+    nameError,
+    h('label', { for: daysId }, 'Remind me before a deadline (days)'),
+    days,
+    daysError,
+    problem,
+    h('button', { type: 'submit' }, 'Save changes'),
   );
 }
