@@ -243,6 +243,14 @@ async fn a_saved_search_s_new_match_reaches_the_open_inbox_without_a_reload() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_curator_imports_a_feature_matrix_after_fixing_every_bad_cell_shown() {
+    let app = seeded().await;
+    let curator = app.token("ana", "l3ce", &[Role::Curator]).await;
+    browser_script(&app, "matrix.mjs", vec![("CURATOR_TOKEN".into(), curator)]).await;
+    app.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_practitioner_submits_feedback_through_a_link_and_the_dashboard_shows_it() {
     let app = seeded().await;
     // SAFE owns the seed's two clusters and the projects in them.

@@ -70,6 +70,7 @@ static ASSETS: &[Asset] = embed![
     ("js/taxonomy.js", JS),
     ("js/signin.js", JS),
     ("js/live.js", JS),
+    ("js/matrix.js", JS),
     ("js/watch-save.js", JS),
     ("js/pages/search.js", JS),
     ("js/pages/instrument.js", JS),

@@ -7,6 +7,7 @@ import { h, replace, notice } from '../dom.js';
 import { STATUSES, label, formatInstant, formatDate } from '../format.js';
 import { currentUser, signOut } from '../session.js';
 import { navigate, pageReady } from '../nav.js';
+import { matrixSection } from '../matrix.js';
 
 const PAGE = 100;
 const MAX_PAGES = 20;
@@ -152,6 +153,7 @@ export async function render(view) {
     who,
     h('p', {}, h('a', { href: '/curate/new', class: 'button-link' }, 'New instrument')),
     body,
+    matrixSection('instruments', 'instruments'),
   );
   pageReady(view, 'Your instruments');
 

@@ -8,6 +8,7 @@ import { h, replace, notice } from '../dom.js';
 import { label, countryName, formatInstant, daysLeftText, curatorName } from '../format.js';
 import { pageReady } from '../nav.js';
 import { signedIn, whoIsSignedIn, percent } from '../signin.js';
+import { matrixSection } from '../matrix.js';
 
 const PAGE = 50;
 const INTRO = 'Follow-up managers see their organisation’s projects here, each with the open instruments that fit it best and why.';
@@ -63,7 +64,9 @@ function projectItem(project) {
 
 async function list(view, me) {
   const body = h('div', { 'aria-live': 'polite', 'aria-busy': 'true' }, h('p', { class: 'loading' }, 'Loading the projects…'));
-  replace(view, h('h1', {}, 'Projects'), whoIsSignedIn(me), body);
+  // Follow-up managers and tenant admins set the projects' features from a spreadsheet.
+  const imports = me.roles.some((r) => r === 'FOLLOW_UP_MANAGER' || r === 'TENANT_ADMIN');
+  replace(view, h('h1', {}, 'Projects'), whoIsSignedIn(me), body, imports ? matrixSection('projects', 'projects') : null);
   pageReady(view, 'Projects');
   try {
     const nodes = [];
