@@ -213,3 +213,27 @@ test('a change made elsewhere meanwhile gives a clear conflict message, and noth
   );
   assertNoProblems(page);
 });
+
+test('a save refused after its first steps says what was stored and what was not', async () => {
+  await page.goto(`${BASE_URL}/curate/new`);
+  await page.getByRole('heading', { level: 1, name: 'New instrument' }).waitFor();
+  await page.getByLabel('Title').fill(`Opening after its deadline ${STAMP}`);
+  await page.getByLabel('Kind').selectOption('CALL');
+  await page.getByLabel('Origin').selectOption('NATIONAL');
+  await page.getByLabel('Countries').fill('LT');
+  await page.getByLabel('Summary').fill('A call whose schedule the API refuses.');
+  await page.getByLabel('SMEs').check();
+  await page.getByRole('checkbox', { name: /^P3 Detection/ }).check();
+  // The page cannot tell that the deadline is before the opening date; the API can, at the
+  // last step, after the draft and its features were stored.
+  await page.getByLabel('Opens on (optional)').fill('2031-06-01');
+  await page.getByLabel('Deadline').fill('2031-05-15T17:00');
+  await page.getByLabel('Time zone').fill('Europe/Vilnius');
+  await page.getByRole('button', { name: 'Save draft' }).click();
+  await page.getByRole('heading', { name: 'There is a problem' }).waitFor();
+  await page.getByText('Saved before the problem: the new draft with its details, the added features. The rest was not saved.').waitFor();
+  assert.match(await page.locator('#f-deadline-error').textContent(), /opening date/);
+  assert.match(new URL(page.url()).pathname, /^\/curate\/[0-9a-f-]{36}$/, 'the page is the stored draft’s');
+  await assertAccessible(page, 'a partly saved instrument');
+  assertNoProblems(page);
+});

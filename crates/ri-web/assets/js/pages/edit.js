@@ -396,13 +396,18 @@ function editor(view, tax, instrument) {
     return fields.get(name) ?? fields.get(name.split('.')[0]) ?? (name === 'funding' ? fields.get('funding.min') : null);
   }
 
-  function showErrors(errors) {
+  /** Shows `errors` at their fields; `saved` names the steps of this save that were stored. */
+  function showErrors(errors, saved = []) {
     clearErrors();
+    const partly = saved.length
+      ? h('p', { class: 'partly-saved' }, `Saved before the problem: ${saved.join(', ')}. The rest was not saved.`)
+      : null;
     if (errors.some((e) => e.code === 'CONFLICT')) {
       const box = notice(
         'error',
         h('h2', {}, 'Someone else changed this instrument'),
-        h('p', {}, 'Someone else changed this instrument since you opened it, so your changes were not saved. Reload to see the current version, then make your changes again.'),
+        h('p', {}, saved.length ? 'Someone else changed this instrument meanwhile, so the rest of your changes were not saved. Reload to see the current version, then make them again.' : 'Someone else changed this instrument since you opened it, so your changes were not saved. Reload to see the current version, then make your changes again.'),
+        partly,
         h('button', { type: 'button', onclick: () => navigate(window.location.pathname, { replace: true }) }, 'Reload the instrument'),
       );
       box.classList.add('conflict');
@@ -442,6 +447,7 @@ function editor(view, tax, instrument) {
       'div',
       { class: 'error-summary', role: 'alert', tabindex: '-1', 'aria-labelledby': 'error-summary-title' },
       h('h2', { id: 'error-summary-title' }, 'There is a problem'),
+      partly,
       h('ul', {}, items),
     );
     replace(summaryBox, box);
@@ -468,6 +474,8 @@ function editor(view, tax, instrument) {
       showErrors(errors);
       return false;
     }
+    // The steps stored so far: a later step that fails must not hide that these were.
+    const saved = [];
     try {
       if (!state.id) {
         const input = Object.fromEntries(DETAILS.map((f) => [f, values[f]]));
@@ -479,12 +487,14 @@ function editor(view, tax, instrument) {
         // The page is the instrument's own from now on (reload and share work).
         history.replaceState(null, '', `/curate/${encodeURIComponent(state.id)}`);
         saveButton.textContent = 'Save changes';
+        saved.push('the new draft with its details');
       } else {
         const patch = patchOf(state.saved, values);
         if (Object.keys(patch).length > 0) {
           const { reviseInstrument } = await gql(REVISE, { id: state.id, expectedVersion: state.version, input: patch });
           state.version = reviseInstrument.version;
           Object.assign(state.saved, patch);
+          saved.push('the details');
         }
       }
       const add = values.features.filter((f) => !state.saved.features.includes(f));
@@ -493,11 +503,13 @@ function editor(view, tax, instrument) {
         const { tagInstrumentFeatures } = await gql(TAG, { id: state.id, expectedVersion: state.version, features: add });
         state.version = tagInstrumentFeatures.version;
         state.saved.features = [...state.saved.features, ...add];
+        saved.push('the added features');
       }
       if (remove.length > 0) {
         const { untagInstrumentFeatures } = await gql(UNTAG, { id: state.id, expectedVersion: state.version, features: remove });
         state.version = untagInstrumentFeatures.version;
         state.saved.features = state.saved.features.filter((f) => !remove.includes(f));
+        saved.push('the removed features');
       }
       if (scheduleChanged(state.saved, values)) {
         const schedule = { openingDate: values.openingDate, deadline: values.deadline, timeZone: values.timeZone };
@@ -510,7 +522,7 @@ function editor(view, tax, instrument) {
       drawLifecycle();
       return true;
     } catch (error) {
-      showErrors(problem(error));
+      showErrors(problem(error), saved);
       drawLifecycle();
       return false;
     }
