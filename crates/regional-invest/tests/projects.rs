@@ -958,3 +958,37 @@ async fn a_feature_matrix_import_sets_features_exactly_or_reports_every_bad_cell
     );
     app.app.stop().await;
 }
+
+#[tokio::test]
+async fn a_project_just_registered_is_read_back_with_its_log_position() {
+    let app = TestApp::start().await;
+    app.tenant("safe", "FR").await;
+    let rita = app.token("rita", "safe", &[Role::FollowUpManager]).await;
+    // Read back at once, with the response's position (no waiting in the test): the project
+    // and the list must already have it, however far behind the projection was.
+    for n in 1..=4 {
+        let (status, body) = app
+            .gql(
+                Some(&rita),
+                &operation("RegisterProject"),
+                json!({"input": project_input(&format!("QUICK{n}"), "FR")}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let id = body["data"]["registerProject"]["id"].as_str().unwrap();
+        let position = body["extensions"]["logPosition"].as_str().unwrap();
+        let read = app
+            .ok(
+                Some(&rita),
+                &format!(
+                    "query {{ project(id: \"{id}\", consistentWith: \"{position}\") {{ acronym }} \
+                     projects(consistentWith: \"{position}\") {{ totalCount }} }}"
+                ),
+                json!({}),
+            )
+            .await;
+        assert_eq!(read["project"]["acronym"], format!("QUICK{n}"), "{read}");
+        assert_eq!(read["projects"]["totalCount"], n, "{read}");
+    }
+    app.app.stop().await;
+}

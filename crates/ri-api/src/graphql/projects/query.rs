@@ -32,6 +32,15 @@ pub(super) fn matches_filter(
             .is_some_and(|s| filter.stages.contains(&ProjectStage::from(s)))
 }
 
+/// Waits until the projects projection reflects `consistent_with` (a mutation's logPosition).
+async fn reached(ctx: &Context<'_>, consistent_with: Option<String>) -> Result<(), ApiError> {
+    let Some(at) = crate::graphql::search::position(consistent_with.as_deref())? else {
+        return Ok(());
+    };
+    let api = ctx.data_unchecked::<Api>();
+    crate::graphql::search::projection_reached(&api.db, "projects", at, api.consistency_wait).await
+}
+
 pub(super) async fn projects(
     ctx: &Context<'_>,
     filter: ProjectFilter,
@@ -123,14 +132,27 @@ impl ProjectQuery {
         filter: Option<ProjectFilter>,
         #[graphql(desc = "Default 50, at most 100.")] first: Option<i32>,
         after: Option<String>,
+        #[graphql(
+            desc = "A mutation's `logPosition`: the page answers once it reflects that mutation, or UNAVAILABLE after a few seconds."
+        )]
+        consistent_with: Option<String>,
     ) -> async_graphql::Result<ProjectConnection> {
         let first = crate::graphql::query::first(first, 50)?;
+        reached(ctx, consistent_with).await?;
         Ok(projects(ctx, filter.unwrap_or_default(), first, after).await?)
     }
 
     /// One of your tenant's projects; null for an unknown id or another tenant's project.
-    async fn project(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Project>> {
+    /// `consistentWith`: a mutation's `logPosition`; the answer reflects that mutation (a
+    /// project just registered), or is UNAVAILABLE after a few seconds.
+    async fn project(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        consistent_with: Option<String>,
+    ) -> async_graphql::Result<Option<Project>> {
         let user = reader(principal(ctx))?;
+        reached(ctx, consistent_with).await?;
         let Ok(id) = project_id(id.as_str()) else {
             return Ok(None);
         };
