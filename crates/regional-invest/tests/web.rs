@@ -178,6 +178,7 @@ async fn the_web_interface_is_served_beside_the_api_without_shadowing_it() {
         "/feedback/a-token",
         "/gaps",
         "/inbox",
+        "/projects/new",
     ] {
         let page = get(path, "text/html").await.unwrap();
         assert_eq!(page.status(), 200, "{path}");
@@ -247,6 +248,19 @@ async fn a_curator_imports_a_feature_matrix_after_fixing_every_bad_cell_shown() 
     let app = seeded().await;
     let curator = app.token("ana", "l3ce", &[Role::Curator]).await;
     browser_script(&app, "matrix.mjs", vec![("CURATOR_TOKEN".into(), curator)]).await;
+    app.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_manager_registers_a_project_with_its_features() {
+    let app = seeded().await;
+    let manager = app.token("ona", "safe", &[Role::FollowUpManager]).await;
+    browser_script(
+        &app,
+        "project.mjs",
+        vec![("FOLLOW_UP_TOKEN".into(), manager)],
+    )
+    .await;
     app.app.stop().await;
 }
 

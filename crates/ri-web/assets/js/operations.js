@@ -181,8 +181,8 @@ query WebTenant($slug: String!) {
 // The follow-up manager's pages: projects with their matches, feature gaps, clusters.
 
 export const PROJECTS = /* GraphQL */ `
-query WebProjects($filter: ProjectFilter, $first: Int, $after: String) {
-  projects(filter: $filter, first: $first, after: $after) {
+query WebProjects($filter: ProjectFilter, $first: Int, $after: String, $consistentWith: String) {
+  projects(filter: $filter, first: $first, after: $after, consistentWith: $consistentWith) {
     totalCount
     pageInfo { hasNextPage endCursor }
     nodes {
@@ -202,8 +202,8 @@ query WebProjects($filter: ProjectFilter, $first: Int, $after: String) {
 }`;
 
 export const PROJECT = /* GraphQL */ `
-query WebProject($id: ID!, $first: Int) {
-  project(id: $id) {
+query WebProject($id: ID!, $first: Int, $consistentWith: String) {
+  project(id: $id, consistentWith: $consistentWith) {
     id
     acronym
     title
@@ -395,4 +395,15 @@ subscription WebNotificationsLive {
     createdAt
     readAt
   }
+}`;
+
+// A follow-up manager registers a project, then declares its features.
+export const REGISTER_PROJECT = /* GraphQL */ `
+mutation WebRegisterProject($input: RegisterProjectInput!) {
+  registerProject(input: $input) { id version }
+}`;
+
+export const DECLARE_PROJECT_FEATURES = /* GraphQL */ `
+mutation WebDeclareProjectFeatures($id: ID!, $expectedVersion: Int, $features: [String!]!) {
+  declareProjectFeatures(id: $id, expectedVersion: $expectedVersion, features: $features) { id version }
 }`;

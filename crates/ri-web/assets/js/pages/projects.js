@@ -2,7 +2,7 @@
 // the published instruments, and one project's page with each match explained (the features
 // matched and not, by category, the coverage, the stage fit, the days to the deadline).
 
-import { gql } from '../api.js';
+import { gql, logPosition } from '../api.js';
 import { PROJECTS, PROJECT } from '../operations.js';
 import { h, replace, notice } from '../dom.js';
 import { label, countryName, formatInstant, daysLeftText, curatorName } from '../format.js';
@@ -66,14 +66,21 @@ async function list(view, me) {
   const body = h('div', { 'aria-live': 'polite', 'aria-busy': 'true' }, h('p', { class: 'loading' }, 'Loading the projects…'));
   // Follow-up managers and tenant admins set the projects' features from a spreadsheet.
   const imports = me.roles.some((r) => r === 'FOLLOW_UP_MANAGER' || r === 'TENANT_ADMIN');
-  replace(view, h('h1', {}, 'Projects'), whoIsSignedIn(me), body, imports ? matrixSection('projects', 'projects') : null);
+  replace(
+    view,
+    h('h1', {}, 'Projects'),
+    whoIsSignedIn(me),
+    imports ? h('p', {}, h('a', { href: '/projects/new', class: 'button-link' }, 'Register a project')) : null,
+    body,
+    imports ? matrixSection('projects', 'projects') : null,
+  );
   pageReady(view, 'Projects');
   try {
     const nodes = [];
     let after = null;
     let total = 0;
     for (let i = 0; i < 20; i += 1) {
-      const data = await gql(PROJECTS, { first: PAGE, after });
+      const data = await gql(PROJECTS, { first: PAGE, after, consistentWith: logPosition() });
       nodes.push(...data.projects.nodes);
       total = data.projects.totalCount;
       if (!data.projects.pageInfo.hasNextPage) break;
@@ -153,7 +160,7 @@ async function one(view, me, id) {
   replace(view, h('h1', {}, 'Project'), h('p', { class: 'loading' }, 'Loading the project…'));
   let project;
   try {
-    ({ project } = await gql(PROJECT, { id, first: 10 }));
+    ({ project } = await gql(PROJECT, { id, first: 10, consistentWith: logPosition() }));
   } catch (error) {
     replace(view, h('h1', {}, 'Project'), whoIsSignedIn(me), notice('error', `The project cannot be shown: ${error.message}`));
     pageReady(view, 'Project');

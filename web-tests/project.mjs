@@ -1,0 +1,96 @@
+// A follow-up manager registers a project in Chromium: a consortium line the page cannot read
+// and a lead country the API refuses are each shown at their field, with nothing stored; the
+// fixed form registers the project with its features and opens its page, which shows them at
+// once. Run by crates/regional-invest/tests/web.rs with FOLLOW_UP_TOKEN (a follow-up manager
+// of safe).
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { BASE_URL, assertAccessible, assertNoProblems, assertNoSidewaysScroll, graphql, launch, newPage, screenshot } from './lib/harness.mjs';
+
+const TOKEN = process.env.FOLLOW_UP_TOKEN;
+if (!TOKEN) throw new Error('FOLLOW_UP_TOKEN is not set');
+
+const ACRONYM = `DRN${Date.now().toString(36).toUpperCase()}`;
+
+let browser;
+let page;
+
+before(async () => {
+  browser = await launch();
+  page = await newPage(browser);
+});
+after(async () => {
+  await browser?.close();
+});
+
+async function projectCount() {
+  const { projects } = await graphql('query { projects(first: 100) { totalCount } }', {}, TOKEN);
+  return projects.totalCount;
+}
+
+test('bad input is shown at its field and stores nothing', async () => {
+  const before = await projectCount();
+  await page.goto(`${BASE_URL}/projects`);
+  await page.getByLabel('Access token').fill(TOKEN);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('link', { name: 'Register a project' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Register a project' }).waitFor();
+  await page.getByLabel('Acronym').fill(ACRONYM);
+  await page.getByLabel('Title').fill('Drone detection for public events');
+  await page.getByLabel('Stage').selectOption('PROTOTYPING');
+  await page.getByLabel('Consortium (optional)').fill('Vasco LT');
+  await page.getByRole('button', { name: 'Register the project' }).click();
+  await page.getByRole('heading', { name: 'There is a problem' }).waitFor();
+  assert.match(await page.locator('#p-consortium-error').textContent(), /line 1: write the partner’s name, a comma/);
+  assert.equal(await page.getByLabel('Consortium (optional)').getAttribute('aria-invalid'), 'true');
+
+  await page.getByLabel('Consortium (optional)').fill('Vasco, LT\nSkyguard, LV');
+  await page.getByLabel('Lead country (optional)').fill('XX');
+  await page.getByRole('button', { name: 'Register the project' }).click();
+  await page.locator('#p-leadCountry-error').getByText(/^Error: /).waitFor();
+  assert.equal(await page.getByLabel('Lead country (optional)').getAttribute('aria-invalid'), 'true');
+  await assertAccessible(page, 'the project form with an error');
+  assert.equal(await projectCount(), before, 'nothing was stored');
+  assertNoProblems(page);
+});
+
+test('the fixed form registers the project with its features and opens its page', async () => {
+  await page.getByLabel('Lead country (optional)').fill('LT');
+  await page.locator('summary').filter({ hasText: /^Process$/ }).click();
+  await page.getByRole('checkbox', { name: /^P3 / }).check();
+  await page.locator('summary').filter({ hasText: /^Development support$/ }).click();
+  await page.getByRole('checkbox', { name: /^D2 / }).check();
+  await page.getByRole('button', { name: 'Register the project' }).click();
+  await page.waitForURL(/\/projects\/[^/]+$/);
+  await page.getByRole('heading', { level: 1, name: new RegExp(ACRONYM) }).waitFor();
+  await page.getByText(/P3 /).first().waitFor();
+  await screenshot(page, 'project-registered', { fullPage: true });
+  const id = new URL(page.url()).pathname.split('/').pop();
+  const { project } = await graphql(
+    'query ($id: ID!) { project(id: $id) { acronym stage leadCountry consortium { name country } features { code } } }',
+    { id },
+    TOKEN,
+  );
+  assert.deepEqual(project, {
+    acronym: ACRONYM,
+    stage: 'PROTOTYPING',
+    leadCountry: 'LT',
+    consortium: [
+      { name: 'Vasco', country: 'LT' },
+      { name: 'Skyguard', country: 'LV' },
+    ],
+    features: [{ code: 'P3' }, { code: 'D2' }],
+  });
+  assertNoProblems(page);
+});
+
+test('on a phone the form scrolls nothing sideways', async () => {
+  const phone = await newPage(browser, { width: 375, height: 740, isMobile: true, hasTouch: true });
+  await phone.goto(`${BASE_URL}/projects/new`);
+  await phone.getByLabel('Access token').fill(TOKEN);
+  await phone.getByRole('button', { name: 'Sign in' }).click();
+  await phone.getByRole('heading', { level: 1, name: 'Register a project' }).waitFor();
+  await assertNoSidewaysScroll(phone, 'the project form');
+  await assertAccessible(phone, 'the project form on a phone');
+});
