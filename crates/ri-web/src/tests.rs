@@ -340,7 +340,8 @@ fn the_pages_graphql_operations_are_named_and_self_contained() {
         let name = operation
             .strip_prefix("query ")
             .or_else(|| operation.strip_prefix("mutation "))
-            .unwrap_or_else(|| panic!("not a named query or mutation: {operation}"))
+            .or_else(|| operation.strip_prefix("subscription "))
+            .unwrap_or_else(|| panic!("not a named query, mutation or subscription: {operation}"))
             .split(['(', ' ', '{'])
             .next()
             .unwrap();
