@@ -1,7 +1,7 @@
 // A follow-up manager registers a project in Chromium: a consortium line the page cannot read
 // and a lead country the API refuses are each shown at their field, with nothing stored; the
 // fixed form registers the project with its features and opens its page, which shows them at
-// once. Run by crates/regional-invest/tests/web.rs with FOLLOW_UP_TOKEN (a follow-up manager
+// once; then the project is edited (title, open call, a partner more, a feature less). Run by crates/regional-invest/tests/web.rs with FOLLOW_UP_TOKEN (a follow-up manager
 // of safe).
 
 import assert from 'node:assert/strict';
@@ -81,6 +81,34 @@ test('the fixed form registers the project with its features and opens its page'
       { name: 'Skyguard', country: 'LV' },
     ],
     features: [{ code: 'P3' }, { code: 'D2' }],
+  });
+  assertNoProblems(page);
+});
+
+test('the project is edited: a new title, a partner more, a feature less', async () => {
+  await page.getByRole('link', { name: 'Edit the project' }).click();
+  await page.getByRole('heading', { level: 1, name: `Edit ${ACRONYM}` }).waitFor();
+  assert.equal(await page.getByLabel('Consortium (optional)').inputValue(), 'Vasco, LT\nSkyguard, LV');
+  await page.getByLabel('Title').fill('Drone detection for public events and stadiums');
+  await page.getByLabel('Consortium (optional)').fill('Vasco, LT\nSkyguard, LV\nArena Labs, EE');
+  await page.getByLabel('Open call (optional)').fill('SecurIT Open Call 2');
+  await page.locator('summary').filter({ hasText: /^Development support$/ }).click();
+  await page.getByRole('checkbox', { name: /^D2 / }).uncheck();
+  await assertAccessible(page, 'the project edit form');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByRole('heading', { level: 1, name: ACRONYM }).waitFor();
+  await page.getByText('Drone detection for public events and stadiums').waitFor();
+  const id = new URL(page.url()).pathname.split('/').pop();
+  const { project } = await graphql(
+    'query ($id: ID!) { project(id: $id) { title openCall consortium { country } features { code } } }',
+    { id },
+    TOKEN,
+  );
+  assert.deepEqual(project, {
+    title: 'Drone detection for public events and stadiums',
+    openCall: 'SecurIT Open Call 2',
+    consortium: [{ country: 'LT' }, { country: 'LV' }, { country: 'EE' }],
+    features: [{ code: 'P3' }],
   });
   assertNoProblems(page);
 });

@@ -179,6 +179,7 @@ async fn the_web_interface_is_served_beside_the_api_without_shadowing_it() {
         "/gaps",
         "/inbox",
         "/projects/new",
+        "/projects/p1/edit",
     ] {
         let page = get(path, "text/html").await.unwrap();
         assert_eq!(page.status(), 200, "{path}");

@@ -77,7 +77,7 @@ static ASSETS: &[Asset] = embed![
     ("js/pages/curate.js", JS),
     ("js/pages/edit.js", JS),
     ("js/pages/projects.js", JS),
-    ("js/pages/project-new.js", JS),
+    ("js/pages/project-form.js", JS),
     ("js/pages/clusters.js", JS),
     ("js/pages/feedback.js", JS),
     ("js/pages/gaps.js", JS),

@@ -30,6 +30,7 @@ pub const PAGES: &[&str] = &[
     // The follow-up manager's pages and the practitioners' feedback form.
     "/projects",
     "/projects/{id}",
+    "/projects/{id}/edit",
     "/clusters",
     "/clusters/{id}",
     "/feedback/{token}",

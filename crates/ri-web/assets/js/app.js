@@ -7,7 +7,7 @@ import * as instrument from './pages/instrument.js';
 import * as curate from './pages/curate.js';
 import * as edit from './pages/edit.js';
 import * as projects from './pages/projects.js';
-import * as projectNew from './pages/project-new.js';
+import * as projectForm from './pages/project-form.js';
 import * as clusters from './pages/clusters.js';
 import * as feedback from './pages/feedback.js';
 import * as gaps from './pages/gaps.js';
@@ -24,7 +24,8 @@ const ROUTES = [
   [/^\/curate\/(?<id>[^/]+)$/, edit, 'curate'],
   // The follow-up manager's pages, and the practitioner's feedback form (no account).
   [/^\/projects$/, projects, 'projects'],
-  [/^\/projects\/new$/, projectNew, 'projects'],
+  [/^\/projects\/new$/, projectForm, 'projects'],
+  [/^\/projects\/(?<id>[^/]+)\/edit$/, projectForm, 'projects'],
   [/^\/projects\/(?<id>[^/]+)$/, projects, 'projects'],
   [/^\/clusters$/, clusters, 'clusters'],
   [/^\/clusters\/(?<id>[^/]+)$/, clusters, 'clusters'],

@@ -205,6 +205,7 @@ export const PROJECT = /* GraphQL */ `
 query WebProject($id: ID!, $first: Int, $consistentWith: String) {
   project(id: $id, consistentWith: $consistentWith) {
     id
+    version
     acronym
     title
     openCall
@@ -406,4 +407,14 @@ mutation WebRegisterProject($input: RegisterProjectInput!) {
 export const DECLARE_PROJECT_FEATURES = /* GraphQL */ `
 mutation WebDeclareProjectFeatures($id: ID!, $expectedVersion: Int, $features: [String!]!) {
   declareProjectFeatures(id: $id, expectedVersion: $expectedVersion, features: $features) { id version }
+}`;
+
+export const REVISE_PROJECT = /* GraphQL */ `
+mutation WebReviseProject($id: ID!, $expectedVersion: Int, $input: ReviseProjectInput!) {
+  reviseProject(id: $id, expectedVersion: $expectedVersion, input: $input) { id version }
+}`;
+
+export const RETRACT_PROJECT_FEATURES = /* GraphQL */ `
+mutation WebRetractProjectFeatures($id: ID!, $expectedVersion: Int, $features: [String!]!) {
+  retractProjectFeatures(id: $id, expectedVersion: $expectedVersion, features: $features) { id version }
 }`;

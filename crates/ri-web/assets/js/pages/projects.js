@@ -183,6 +183,9 @@ async function one(view, me, id) {
     h('h1', {}, project.acronym),
     project.title && project.title !== project.acronym ? h('p', { class: 'lede' }, project.title) : null,
     whoIsSignedIn(me),
+    me.roles.some((r) => r === 'FOLLOW_UP_MANAGER' || r === 'TENANT_ADMIN')
+      ? h('p', {}, h('a', { href: `/projects/${encodeURIComponent(project.id)}/edit`, class: 'button-link' }, 'Edit the project'))
+      : null,
     h(
       'dl',
       { class: 'details' },

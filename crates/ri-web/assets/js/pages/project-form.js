@@ -1,10 +1,10 @@
-// A follow-up manager registers a project: what it is, its consortium, and the features it
-// declares (the taxonomy's checkboxes by category). Saving registers it and then declares the
-// features; every error the API gives is shown at its field, and a refusal after the project
-// was registered says so.
+// A follow-up manager registers a project, or edits one: what it is, its consortium, and the
+// features it declares (the taxonomy's checkboxes by category). Saving registers it (or revises
+// what changed) and then declares and retracts features; every error the API gives is shown at
+// its field, and a refusal after a step was stored says so.
 
-import { gql, ApiError } from '../api.js';
-import { DECLARE_PROJECT_FEATURES, REGISTER_PROJECT } from '../operations.js';
+import { gql, logPosition, ApiError } from '../api.js';
+import { DECLARE_PROJECT_FEATURES, PROJECT, REGISTER_PROJECT, RETRACT_PROJECT_FEATURES, REVISE_PROJECT } from '../operations.js';
 import { h, replace, notice } from '../dom.js';
 import { navigate, pageReady } from '../nav.js';
 import { label } from '../format.js';
@@ -12,7 +12,7 @@ import { taxonomy } from '../taxonomy.js';
 import { signedIn, whoIsSignedIn } from '../signin.js';
 import { fieldError } from '../watch-save.js';
 
-const TITLE = 'Register a project';
+const NEW_TITLE = 'Register a project';
 const INTRO = 'A funded project your organisation follows up, described with the shared feature taxonomy so that it is matched to instruments.';
 
 /**
@@ -35,7 +35,28 @@ export function parseConsortium(text) {
   return { members };
 }
 
-export async function render(view) {
+/** The consortium as the form shows it, a partner a line. */
+export function consortiumText(members) {
+  return members.map((m) => `${m.name}, ${m.country}`).join('\n');
+}
+
+/**
+ * What an edit changed, as `reviseProject`'s input: changed fields only; an optional field
+ * emptied is null (cleared); the consortium whole when any partner changed.
+ */
+export function patchOf(saved, values) {
+  const patch = {};
+  for (const key of ['acronym', 'title', 'summary']) if (values[key] !== saved[key]) patch[key] = values[key];
+  for (const key of ['openCall', 'stage', 'leadCountry']) {
+    if ((values[key] || null) !== (saved[key] || null)) patch[key] = values[key] || null;
+  }
+  if (JSON.stringify(values.consortium) !== JSON.stringify(saved.consortium)) patch.consortium = values.consortium;
+  return patch;
+}
+
+export async function render(view, params) {
+  const editing = Boolean(params.id);
+  let TITLE = editing ? 'Edit the project' : NEW_TITLE;
   const me = await signedIn(view, TITLE, INTRO);
   if (!me) return null;
   if (!me.roles.some((r) => r === 'FOLLOW_UP_MANAGER' || r === 'TENANT_ADMIN')) {
@@ -49,13 +70,23 @@ export async function render(view) {
     return null;
   }
   let tax;
+  let project = null;
   try {
-    tax = await taxonomy();
+    [tax, project] = await Promise.all([
+      taxonomy(),
+      editing ? gql(PROJECT, { id: params.id, first: 0, consistentWith: logPosition() }).then((d) => d.project) : null,
+    ]);
   } catch (error) {
-    replace(view, h('h1', {}, TITLE), notice('error', `The feature taxonomy cannot be read: ${error.message}`));
+    replace(view, h('h1', {}, TITLE), notice('error', `The project cannot be edited: ${error.message}`));
     pageReady(view, TITLE);
     return null;
   }
+  if (editing && !project) {
+    replace(view, h('h1', {}, 'No such project'), notice('error', 'There is no such project among your organisation’s.'), h('p', {}, h('a', { href: '/projects' }, 'All projects')));
+    pageReady(view, 'No such project');
+    return null;
+  }
+  if (project) TITLE = `Edit ${project.acronym}`;
 
   const fields = new Map();
   const field = (name, labelText, control, hint = null) => {
@@ -102,9 +133,37 @@ export async function render(view) {
   );
   fields.set('features', { control: boxes.values().next().value, error: featureError });
 
+  // What is stored: the registered project's fields and features (none before registering).
+  let saved = null;
+  let version = null;
+  let id = project?.id ?? null;
+  const values = () => ({
+    acronym: c.acronym.value.trim(),
+    title: c.title.value.trim(),
+    openCall: c.openCall.value.trim() || null,
+    stage: c.stage.value || null,
+    leadCountry: c.leadCountry.value.trim().toUpperCase() || null,
+    summary: c.summary.value.trim(),
+    consortium: parseConsortium(c.consortium.value).members ?? [],
+  });
+  if (project) {
+    c.acronym.value = project.acronym;
+    c.title.value = project.title;
+    c.openCall.value = project.openCall ?? '';
+    c.stage.value = project.stage ?? '';
+    c.leadCountry.value = project.leadCountry ?? '';
+    c.consortium.value = consortiumText(project.consortium);
+    c.summary.value = project.summary ?? '';
+    for (const f of project.features) {
+      const box = boxes.get(f.code);
+      if (box) box.checked = true;
+    }
+    saved = { ...values(), features: project.features.map((f) => f.code) };
+    version = project.version;
+  }
+
   const summaryBox = h('div', {});
-  const submit = h('button', { type: 'submit' }, 'Register the project');
-  let registered = null; // { id, version } once registerProject has stored it
+  const submit = h('button', { type: 'submit' }, editing ? 'Save changes' : 'Register the project');
 
   const clear = () => {
     for (const { control, error } of fields.values()) fieldError(control, error, '');
@@ -121,7 +180,7 @@ export async function render(view) {
       'div',
       { class: 'error-summary', role: 'alert', tabindex: '-1', 'aria-labelledby': 'p-error-title' },
       h('h2', { id: 'p-error-title' }, 'There is a problem'),
-      stored ? h('p', { class: 'partly-saved' }, `${stored} was registered; its features were not declared. Fix them and save again.`) : null,
+      stored.length ? h('p', { class: 'partly-saved' }, `Saved before the problem: ${stored.join(', ')}. The rest was not saved.`) : null,
       h('ul', {}, items),
     );
     replace(summaryBox, box);
@@ -141,41 +200,51 @@ export async function render(view) {
         if (!c.acronym.value.trim()) local.push({ field: 'acronym', message: 'give the project’s acronym' });
         if (!c.title.value.trim()) local.push({ field: 'title', message: 'give the project’s title' });
         if (consortium.error) local.push({ field: 'consortium', message: consortium.error });
-        if (local.length) return show(local, null);
+        if (local.length) return show(local, []);
         const chosen = [...boxes].filter(([, b]) => b.checked).map(([code]) => code);
+        const now = { ...values(), consortium: consortium.members };
+        const stored = [];
         submit.disabled = true;
         try {
-          if (!registered) {
-            const { registerProject } = await gql(REGISTER_PROJECT, {
-              input: {
-                acronym: c.acronym.value.trim(),
-                title: c.title.value.trim(),
-                openCall: c.openCall.value.trim() || null,
-                stage: c.stage.value || null,
-                leadCountry: c.leadCountry.value.trim().toUpperCase() || null,
-                consortium: consortium.members,
-                summary: c.summary.value.trim(),
-              },
-            });
-            registered = registerProject;
+          if (!id) {
+            const { registerProject } = await gql(REGISTER_PROJECT, { input: now });
+            ({ id, version } = registerProject);
+            saved = { ...now, features: [] };
+            stored.push('the project');
+            // From now on the form edits the registered project.
+            submit.textContent = 'Save changes';
+          } else {
+            const patch = patchOf(saved, now);
+            if (Object.keys(patch).length) {
+              const { reviseProject } = await gql(REVISE_PROJECT, { id, expectedVersion: version, input: patch });
+              version = reviseProject.version;
+              Object.assign(saved, patch);
+              stored.push('the details');
+            }
           }
-          if (chosen.length) {
-            const { declareProjectFeatures } = await gql(DECLARE_PROJECT_FEATURES, {
-              id: registered.id,
-              expectedVersion: registered.version,
-              features: chosen,
-            });
-            registered.version = declareProjectFeatures.version;
+          const add = chosen.filter((code) => !saved.features.includes(code));
+          const remove = saved.features.filter((code) => !chosen.includes(code));
+          if (add.length) {
+            const { declareProjectFeatures } = await gql(DECLARE_PROJECT_FEATURES, { id, expectedVersion: version, features: add });
+            version = declareProjectFeatures.version;
+            saved.features = [...saved.features, ...add];
+            stored.push('the added features');
+          }
+          if (remove.length) {
+            const { retractProjectFeatures } = await gql(RETRACT_PROJECT_FEATURES, { id, expectedVersion: version, features: remove });
+            version = retractProjectFeatures.version;
+            saved.features = saved.features.filter((code) => !remove.includes(code));
           }
           // The project's page waits until it has read this tab's change (consistentWith).
-          navigate(`/projects/${encodeURIComponent(registered.id)}`);
+          navigate(`/projects/${encodeURIComponent(id)}`);
         } catch (error) {
-          const errors = error instanceof ApiError ? error.errors : [{ message: String(error?.message ?? error) }];
-          show(errors, registered ? c.acronym.value.trim() : null);
-          if (registered) {
-            // What was registered can no longer be changed here: only the features are sent again.
-            for (const control of Object.values(c)) control.disabled = true;
-          }
+          const conflict = error instanceof ApiError && error.has('CONFLICT');
+          const errors = conflict
+            ? [{ message: 'Someone else changed this project meanwhile: reload the page to see the current version, then make your changes again.' }]
+            : error instanceof ApiError
+              ? error.errors
+              : [{ message: String(error?.message ?? error) }];
+          show(errors, stored);
         } finally {
           submit.disabled = false;
         }
@@ -192,7 +261,14 @@ export async function render(view) {
     submit,
   );
 
-  replace(view, h('p', { class: 'breadcrumb' }, h('a', { href: '/projects' }, 'Projects')), h('h1', {}, TITLE), h('p', { class: 'lede' }, INTRO), whoIsSignedIn(me), form);
+  replace(
+    view,
+    h('p', { class: 'breadcrumb' }, h('a', { href: '/projects' }, 'Projects')),
+    h('h1', {}, TITLE),
+    editing ? null : h('p', { class: 'lede' }, INTRO),
+    whoIsSignedIn(me),
+    form,
+  );
   pageReady(view, TITLE);
   return null;
 }
