@@ -266,6 +266,19 @@ async fn a_follow_up_manager_registers_a_project_with_its_features() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_manager_records_a_session_and_completes_its_next_step() {
+    let app = seeded().await;
+    let manager = app.token("ona", "safe", &[Role::FollowUpManager]).await;
+    browser_script(
+        &app,
+        "follow-up.mjs",
+        vec![("FOLLOW_UP_TOKEN".into(), manager)],
+    )
+    .await;
+    app.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_practitioner_submits_feedback_through_a_link_and_the_dashboard_shows_it() {
     let app = seeded().await;
     // SAFE owns the seed's two clusters and the projects in them.

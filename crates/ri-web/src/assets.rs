@@ -71,6 +71,7 @@ static ASSETS: &[Asset] = embed![
     ("js/signin.js", JS),
     ("js/live.js", JS),
     ("js/matrix.js", JS),
+    ("js/follow-up.js", JS),
     ("js/watch-save.js", JS),
     ("js/pages/search.js", JS),
     ("js/pages/instrument.js", JS),

@@ -418,3 +418,19 @@ export const RETRACT_PROJECT_FEATURES = /* GraphQL */ `
 mutation WebRetractProjectFeatures($id: ID!, $expectedVersion: Int, $features: [String!]!) {
   retractProjectFeatures(id: $id, expectedVersion: $expectedVersion, features: $features) { id version }
 }`;
+
+// The follow-up manager's next steps on the cluster dashboard.
+export const COMPLETE_NEXT_STEP = /* GraphQL */ `
+mutation WebCompleteNextStep($clusterId: ID!, $stepId: ID!, $expectedVersion: Int) {
+  completeNextStep(clusterId: $clusterId, stepId: $stepId, expectedVersion: $expectedVersion) { id version }
+}`;
+
+export const RECORD_FOLLOW_UP_SESSION = /* GraphQL */ `
+mutation WebRecordFollowUpSession($clusterId: ID!, $expectedVersion: Int, $input: FollowUpSessionInput!) {
+  recordFollowUpSession(clusterId: $clusterId, expectedVersion: $expectedVersion, input: $input) {
+    id
+    version
+    sessionId
+    nextStepIds
+  }
+}`;

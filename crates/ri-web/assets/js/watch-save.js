@@ -55,12 +55,18 @@ export function saveWatchBox(current) {
   const days = h('input', { id: 'watch-days', name: 'reminderDays', value: '7, 1', inputmode: 'numeric', 'aria-describedby': 'watch-days-hint watch-days-error' });
   const daysError = h('p', { id: 'watch-days-error', class: 'field-error', hidden: true });
   const showError = fieldError;
+  // The name follows the search until the user types one of their own.
+  let named = false;
+  name.value = suggestedName(current());
+  name.addEventListener('input', () => {
+    named = true;
+  });
   const details = h(
     'details',
     {
       class: 'save-watch',
       ontoggle: () => {
-        if (details.open && !name.value) name.value = suggestedName(current());
+        if (details.open && !named) name.value = suggestedName(current());
       },
     },
     h('summary', {}, 'Save this search as a watch'),

@@ -8,6 +8,7 @@ import { h, replace, notice } from '../dom.js';
 import { label, formatInstant, formatDate } from '../format.js';
 import { pageReady } from '../nav.js';
 import { signedIn, whoIsSignedIn, percent } from '../signin.js';
+import { nextSteps } from '../follow-up.js';
 
 const INTRO = 'Follow-up managers run their organisation’s project clusters here: demo events, practitioner feedback and next steps.';
 
@@ -218,20 +219,7 @@ async function dashboard(view, me, id) {
     section(
       'cluster-steps',
       'Next steps',
-      cluster.openSteps.length
-        ? h(
-            'ul',
-            { class: 'curated-list' },
-            cluster.openSteps.map((s) =>
-              h(
-                'li',
-                { class: 'curated' },
-                h('span', {}, `${s.acronym}: ${s.action}`),
-                h('span', { class: `curated-meta${s.overdue ? ' overdue' : ''}` }, `${s.owner} · due ${formatDate(s.due)}${s.overdue ? ' · overdue' : ''}`),
-              ),
-            ),
-          )
-        : h('p', { class: 'hint' }, 'No open step.'),
+      nextSteps(cluster, me.roles.some((r) => r === 'FOLLOW_UP_MANAGER' || r === 'TENANT_ADMIN')),
       cluster.sessions.length ? h('p', { class: 'hint' }, `${plural(cluster.sessions.length, 'follow-up session')} recorded.`) : null,
     ),
     section(
