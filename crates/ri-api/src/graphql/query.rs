@@ -177,7 +177,8 @@ impl CoreQuery {
         }
         let api = ctx.data_unchecked::<Api>();
         if let Some(at) = at {
-            super::search::catalogue_reached(&api.db, at, api.consistency_wait).await?;
+            super::search::projection_reached(&api.db, "catalogue", at, api.consistency_wait)
+                .await?;
         }
         let row = read::instrument(&api.db, &viewer(ctx), id.as_str())
             .await

@@ -77,20 +77,26 @@ pub(crate) async fn page(
         return answered.map_err(ApiError::from);
     }
     if let Some(at) = at {
-        catalogue_reached(&api.db, at, api.consistency_wait).await?;
+        // The SQL path reads the catalogue projection.
+        projection_reached(&api.db, "catalogue", at, api.consistency_wait).await?;
     }
     read::search_instruments(&api.db, viewer, &filter, sort, first, after.as_deref())
         .await
         .map_err(ApiError::from)
 }
 
-/// Waits until the catalogue projection (which the SQL path reads) has passed `at`.
-pub(crate) async fn catalogue_reached(
-    pool: &PgPool,
-    at: Checkpoint,
-    within: Duration,
+/// For a read of `projection` asked `consistentWith` a mutation's logPosition: waits until the
+/// projection reflects it (UNAVAILABLE after the configured wait); nothing without one. A
+/// malformed position is BAD_USER_INPUT on `consistentWith`.
+pub(crate) async fn reflects(
+    api: &super::Api,
+    projection: &str,
+    consistent_with: Option<&str>,
 ) -> Result<(), ApiError> {
-    projection_reached(pool, "catalogue", at, within).await
+    match position(consistent_with)? {
+        Some(at) => projection_reached(&api.db, projection, at, api.consistency_wait).await,
+        None => Ok(()),
+    }
 }
 
 /// Waits until `projection` has passed `at`; UNAVAILABLE after `within`.

@@ -477,11 +477,8 @@ pub(crate) async fn watches(
     consistent_with: Option<String>,
 ) -> Result<Vec<Watch>, ApiError> {
     let user = signed_in(ctx)?;
-    let at = super::search::position(consistent_with.as_deref())?;
     let api = ctx.data_unchecked::<Api>();
-    if let Some(at) = at {
-        super::search::projection_reached(&api.db, "watches", at, api.consistency_wait).await?;
-    }
+    super::search::reflects(api, "watches", consistent_with.as_deref()).await?;
     let rows = read::watches_of(&api.db, user.tenant.as_str(), &user.subject).await?;
     Ok(rows.into_iter().map(Watch::from).collect())
 }

@@ -32,15 +32,6 @@ pub(super) fn matches_filter(
             .is_some_and(|s| filter.stages.contains(&ProjectStage::from(s)))
 }
 
-/// Waits until the projects projection reflects `consistent_with` (a mutation's logPosition).
-async fn reached(ctx: &Context<'_>, consistent_with: Option<String>) -> Result<(), ApiError> {
-    let Some(at) = crate::graphql::search::position(consistent_with.as_deref())? else {
-        return Ok(());
-    };
-    let api = ctx.data_unchecked::<Api>();
-    crate::graphql::search::projection_reached(&api.db, "projects", at, api.consistency_wait).await
-}
-
 pub(super) async fn projects(
     ctx: &Context<'_>,
     filter: ProjectFilter,
@@ -138,7 +129,8 @@ impl ProjectQuery {
         consistent_with: Option<String>,
     ) -> async_graphql::Result<ProjectConnection> {
         let first = crate::graphql::query::first(first, 50)?;
-        reached(ctx, consistent_with).await?;
+        let api = ctx.data_unchecked::<Api>();
+        crate::graphql::search::reflects(api, "projects", consistent_with.as_deref()).await?;
         Ok(projects(ctx, filter.unwrap_or_default(), first, after).await?)
     }
 
@@ -152,11 +144,11 @@ impl ProjectQuery {
         consistent_with: Option<String>,
     ) -> async_graphql::Result<Option<Project>> {
         let user = reader(principal(ctx))?;
-        reached(ctx, consistent_with).await?;
+        let api = ctx.data_unchecked::<Api>();
+        crate::graphql::search::reflects(api, "projects", consistent_with.as_deref()).await?;
         let Ok(id) = project_id(id.as_str()) else {
             return Ok(None);
         };
-        let api = ctx.data_unchecked::<Api>();
         let row = read::project(&api.db, &user.tenant, &id)
             .await
             .map_err(ApiError::from)?;
