@@ -51,3 +51,11 @@ export function notice(kind, ...children) {
     ...children,
   );
 }
+
+/** Shows `text` as `input`'s error in `box` (an empty text clears it). */
+export function fieldError(input, box, text) {
+  box.textContent = text;
+  box.hidden = !text;
+  if (text) input.setAttribute('aria-invalid', 'true');
+  else input.removeAttribute('aria-invalid');
+}

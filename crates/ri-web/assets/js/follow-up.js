@@ -5,10 +5,9 @@
 
 import { gql } from './api.js';
 import { COMPLETE_NEXT_STEP, RECORD_FOLLOW_UP_SESSION } from './operations.js';
-import { h, replace, notice } from './dom.js';
+import { fieldError, h, replace, notice } from './dom.js';
 import { announce } from './nav.js';
 import { formatDate } from './format.js';
-import { fieldError } from './watch-save.js';
 
 /** Today as YYYY-MM-DD in UTC (the API's calendar for next steps). */
 export function today(now = new Date()) {

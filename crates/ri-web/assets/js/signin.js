@@ -118,6 +118,11 @@ export function whoIsSignedIn(me) {
   );
 }
 
+/** Whether `me` may change the tenant's projects and clusters (as the API's policy says). */
+export function managesProjects(me) {
+  return me.roles.some((r) => r === 'FOLLOW_UP_MANAGER' || r === 'TENANT_ADMIN');
+}
+
 /** A percentage of a share 0 to 1: "67 %". */
 export function percent(share) {
   return share == null ? '–' : `${Math.round(share * 100)} %`;

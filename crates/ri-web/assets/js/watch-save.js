@@ -4,16 +4,8 @@
 
 import { gql, token } from './api.js';
 import { CREATE_WATCH } from './operations.js';
-import { h, replace, notice } from './dom.js';
+import { fieldError, h, replace, notice } from './dom.js';
 import { countryName } from './format.js';
-
-/** Shows `text` as `input`'s error in `box` (an empty text clears it). */
-export function fieldError(input, box, text) {
-  box.textContent = text;
-  box.hidden = !text;
-  if (text) input.setAttribute('aria-invalid', 'true');
-  else input.removeAttribute('aria-invalid');
-}
 
 /** A watch's filter from the search's state (a watch follows published instruments: no status). */
 export function watchFilter(state) {
@@ -54,7 +46,6 @@ export function saveWatchBox(current) {
   const nameError = h('p', { id: 'watch-name-error', class: 'field-error', hidden: true });
   const days = h('input', { id: 'watch-days', name: 'reminderDays', value: '7, 1', inputmode: 'numeric', 'aria-describedby': 'watch-days-hint watch-days-error' });
   const daysError = h('p', { id: 'watch-days-error', class: 'field-error', hidden: true });
-  const showError = fieldError;
   // The name follows the search until the user types one of their own.
   let named = false;
   name.value = suggestedName(current());
@@ -76,12 +67,12 @@ export function saveWatchBox(current) {
         novalidate: true,
         onsubmit: async (event) => {
           event.preventDefault();
-          showError(name, nameError, '');
-          showError(days, daysError, '');
+          fieldError(name, nameError, '');
+          fieldError(days, daysError, '');
           replace(status);
           const reminderDays = parseDays(days.value);
-          if (!name.value.trim()) return showError(name, nameError, 'Give the watch a name.');
-          if (reminderDays === null) return showError(days, daysError, 'Write whole numbers of days, such as 7, 1.');
+          if (!name.value.trim()) return fieldError(name, nameError, 'Give the watch a name.');
+          if (reminderDays === null) return fieldError(days, daysError, 'Write whole numbers of days, such as 7, 1.');
           try {
             const { createWatch } = await gql(CREATE_WATCH, {
               input: { name: name.value.trim(), filter: watchFilter(current()), reminderDays },
@@ -97,7 +88,7 @@ export function saveWatchBox(current) {
             for (const e of error.errors ?? []) {
               const key = Object.keys(fields).find((k) => e.field && e.field.startsWith(k));
               if (key) {
-                showError(...fields[key], e.message);
+                fieldError(...fields[key], e.message);
                 shown = true;
               }
             }

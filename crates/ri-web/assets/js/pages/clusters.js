@@ -7,7 +7,7 @@ import { CLUSTERS, CLUSTER } from '../operations.js';
 import { h, replace, notice } from '../dom.js';
 import { label, formatInstant, formatDate } from '../format.js';
 import { pageReady } from '../nav.js';
-import { signedIn, whoIsSignedIn, percent } from '../signin.js';
+import { managesProjects, signedIn, whoIsSignedIn, percent } from '../signin.js';
 import { nextSteps } from '../follow-up.js';
 
 const INTRO = 'Follow-up managers run their organisation’s project clusters here: demo events, practitioner feedback and next steps.';
@@ -219,7 +219,7 @@ async function dashboard(view, me, id) {
     section(
       'cluster-steps',
       'Next steps',
-      nextSteps(cluster, me.roles.some((r) => r === 'FOLLOW_UP_MANAGER' || r === 'TENANT_ADMIN')),
+      nextSteps(cluster, managesProjects(me)),
       cluster.sessions.length ? h('p', { class: 'hint' }, `${plural(cluster.sessions.length, 'follow-up session')} recorded.`) : null,
     ),
     section(

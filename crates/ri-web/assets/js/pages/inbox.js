@@ -13,12 +13,12 @@ import {
   UPDATE_WATCH,
   WATCHES,
 } from '../operations.js';
-import { h, replace, notice } from '../dom.js';
+import { fieldError, h, replace, notice } from '../dom.js';
 import { announce, pageReady } from '../nav.js';
 import { countryName, formatInstant, label } from '../format.js';
 import { signedIn, whoIsSignedIn } from '../signin.js';
 import { subscribe } from '../live.js';
-import { calendarNotice, fieldError, parseDays } from '../watch-save.js';
+import { calendarNotice, parseDays } from '../watch-save.js';
 
 const TITLE = 'Inbox';
 const INTRO = 'What your watches found and what changed in the instruments they follow.';
@@ -228,80 +228,59 @@ async function drawWatches(box) {
         const title = h('h3', {}, w.name);
         const reminders = h('p', {}, remindersText(w.reminderDays));
         const editor = h('div', {});
+        const edit = actionButton('Edit', ` ${w.name}`, () => {
+          const open = edit.getAttribute('aria-expanded') === 'true';
+          edit.setAttribute('aria-expanded', String(!open));
+          if (open) replace(editor);
+          else
+            replace(
+              editor,
+              editForm(w, (saved) => {
+                title.textContent = saved.name;
+                reminders.textContent = remindersText(saved.reminderDays);
+                replace(status, notice('success', `Saved the watch “${saved.name}”.`));
+              }),
+            );
+        });
+        edit.setAttribute('aria-expanded', 'false');
         const item = h(
           'li',
           { dataset: { id: w.id } },
           title,
           h('p', {}, filterText(w.filter)),
           reminders,
-          h(
-            'button',
-            {
-              type: 'button',
-              class: 'secondary',
-              'aria-expanded': 'false',
-              onclick: (event) => {
-                const open = event.currentTarget.getAttribute('aria-expanded') === 'true';
-                event.currentTarget.setAttribute('aria-expanded', String(!open));
-                if (open) replace(editor);
-                else
-                  replace(
-                    editor,
-                    editForm(w, (saved) => {
-                      title.textContent = saved.name;
-                      reminders.textContent = remindersText(saved.reminderDays);
-                      replace(status, notice('success', `Saved the watch “${saved.name}”.`));
-                    }),
-                  );
-              },
-            },
-            'Edit',
-            h('span', { class: 'visually-hidden' }, ` ${w.name}`),
-          ),
+          edit,
           ' ',
-          h(
-            'button',
-            {
-              type: 'button',
-              class: 'secondary',
-              onclick: async () => {
-                try {
-                  const { rotateWatchCalendarToken: r } = await gql(ROTATE_WATCH_CALENDAR, { id: w.id });
-                  w.version = r.version;
-                  replace(status, calendarNotice(w.name, r.calendarPath));
-                } catch (error) {
-                  replace(status, notice('error', `No new calendar link: ${error.message}`));
-                }
-              },
-            },
-            'New calendar link',
-            h('span', { class: 'visually-hidden' }, ` for ${w.name}`),
-          ),
+          actionButton('New calendar link', ` for ${w.name}`, async () => {
+            try {
+              const { rotateWatchCalendarToken: r } = await gql(ROTATE_WATCH_CALENDAR, { id: w.id });
+              w.version = r.version;
+              replace(status, calendarNotice(w.name, r.calendarPath));
+            } catch (error) {
+              replace(status, notice('error', `No new calendar link: ${error.message}`));
+            }
+          }),
           ' ',
-          h(
-            'button',
-            {
-              type: 'button',
-              class: 'secondary',
-              onclick: async () => {
-                try {
-                  await gql(DELETE_WATCH, { id: w.id, expectedVersion: w.version });
-                  item.remove();
-                  replace(status, notice('success', `Deleted the watch “${w.name}”.`));
-                } catch (error) {
-                  replace(status, notice('error', `Not deleted: ${conflictText(error)}`));
-                }
-              },
-            },
-            'Delete',
-            h('span', { class: 'visually-hidden' }, ` ${w.name}`),
-          ),
+          actionButton('Delete', ` ${w.name}`, async () => {
+            try {
+              await gql(DELETE_WATCH, { id: w.id, expectedVersion: w.version });
+              item.remove();
+              replace(status, notice('success', `Deleted the watch “${w.name}”.`));
+            } catch (error) {
+              replace(status, notice('error', `Not deleted: ${conflictText(error)}`));
+            }
+          }),
           editor,
         );
         return item;
       }),
     ),
   );
+}
+
+/** A secondary button whose name, for screen readers, says what it acts on (`hidden`). */
+function actionButton(text, hidden, onclick) {
+  return h('button', { type: 'button', class: 'secondary', onclick }, text, h('span', { class: 'visually-hidden' }, hidden));
 }
 
 /** "Reminders 14 days and 2 days before a deadline." */
@@ -323,7 +302,6 @@ function editForm(w, saved) {
   const days = h('input', { id: daysId, name: 'reminderDays', value: w.reminderDays.join(', '), inputmode: 'numeric', 'aria-describedby': `${daysId}-error` });
   const daysError = h('p', { id: `${daysId}-error`, class: 'field-error', hidden: true });
   const problem = h('div', {});
-  const show = fieldError;
   return h(
     'form',
     {
@@ -331,12 +309,12 @@ function editForm(w, saved) {
       novalidate: true,
       onsubmit: async (event) => {
         event.preventDefault();
-        show(name, nameError, '');
-        show(days, daysError, '');
+        fieldError(name, nameError, '');
+        fieldError(days, daysError, '');
         replace(problem);
         const reminderDays = parseDays(days.value);
-        if (!name.value.trim()) return show(name, nameError, 'Give the watch a name.');
-        if (reminderDays === null) return show(days, daysError, 'Write whole numbers of days, such as 7, 1.');
+        if (!name.value.trim()) return fieldError(name, nameError, 'Give the watch a name.');
+        if (reminderDays === null) return fieldError(days, daysError, 'Write whole numbers of days, such as 7, 1.');
         try {
           const { updateWatch } = await gql(UPDATE_WATCH, {
             id: w.id,
@@ -350,8 +328,8 @@ function editForm(w, saved) {
         } catch (error) {
           let shown = false;
           for (const e of error.errors ?? []) {
-            if (e.field === 'name') show(name, nameError, e.message);
-            else if (e.field === 'reminderDays') show(days, daysError, e.message);
+            if (e.field === 'name') fieldError(name, nameError, e.message);
+            else if (e.field === 'reminderDays') fieldError(days, daysError, e.message);
             else continue;
             shown = true;
           }

@@ -5,12 +5,11 @@
 
 import { gql, logPosition, ApiError } from '../api.js';
 import { DECLARE_PROJECT_FEATURES, PROJECT, REGISTER_PROJECT, RETRACT_PROJECT_FEATURES, REVISE_PROJECT } from '../operations.js';
-import { h, replace, notice } from '../dom.js';
+import { fieldError, h, replace, notice } from '../dom.js';
 import { navigate, pageReady } from '../nav.js';
 import { label } from '../format.js';
 import { taxonomy } from '../taxonomy.js';
-import { signedIn, whoIsSignedIn } from '../signin.js';
-import { fieldError } from '../watch-save.js';
+import { managesProjects, signedIn, whoIsSignedIn } from '../signin.js';
 
 const NEW_TITLE = 'Register a project';
 const INTRO = 'A funded project your organisation follows up, described with the shared feature taxonomy so that it is matched to instruments.';
@@ -59,7 +58,7 @@ export async function render(view, params) {
   let TITLE = editing ? 'Edit the project' : NEW_TITLE;
   const me = await signedIn(view, TITLE, INTRO);
   if (!me) return null;
-  if (!me.roles.some((r) => r === 'FOLLOW_UP_MANAGER' || r === 'TENANT_ADMIN')) {
+  if (!managesProjects(me)) {
     replace(
       view,
       h('h1', {}, TITLE),

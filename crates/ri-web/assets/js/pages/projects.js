@@ -7,7 +7,7 @@ import { PROJECTS, PROJECT } from '../operations.js';
 import { h, replace, notice } from '../dom.js';
 import { label, countryName, formatInstant, daysLeftText, curatorName } from '../format.js';
 import { pageReady } from '../nav.js';
-import { signedIn, whoIsSignedIn, percent } from '../signin.js';
+import { managesProjects, signedIn, whoIsSignedIn, percent } from '../signin.js';
 import { matrixSection } from '../matrix.js';
 
 const PAGE = 50;
@@ -65,7 +65,7 @@ function projectItem(project) {
 async function list(view, me) {
   const body = h('div', { 'aria-live': 'polite', 'aria-busy': 'true' }, h('p', { class: 'loading' }, 'Loading the projects…'));
   // Follow-up managers and tenant admins set the projects' features from a spreadsheet.
-  const imports = me.roles.some((r) => r === 'FOLLOW_UP_MANAGER' || r === 'TENANT_ADMIN');
+  const imports = managesProjects(me);
   replace(
     view,
     h('h1', {}, 'Projects'),
@@ -183,7 +183,7 @@ async function one(view, me, id) {
     h('h1', {}, project.acronym),
     project.title && project.title !== project.acronym ? h('p', { class: 'lede' }, project.title) : null,
     whoIsSignedIn(me),
-    me.roles.some((r) => r === 'FOLLOW_UP_MANAGER' || r === 'TENANT_ADMIN')
+    managesProjects(me)
       ? h('p', {}, h('a', { href: `/projects/${encodeURIComponent(project.id)}/edit`, class: 'button-link' }, 'Edit the project'))
       : null,
     h(
