@@ -18,6 +18,7 @@ import {
   launch,
   newPage,
   screenshot,
+  signIn,
 } from './lib/harness.mjs';
 
 const TOKEN = process.env.FOLLOW_UP_TOKEN;
@@ -41,10 +42,6 @@ after(async () => {
   await browser?.close();
 });
 
-async function signIn() {
-  await page.getByLabel('Access token').fill(TOKEN);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
 
 test('a demo event of a seeded cluster is scheduled and a practitioner invited', async () => {
   const { clusters } = await graphql('query { clusters { id name projectCount } }', {}, TOKEN);
@@ -162,7 +159,7 @@ test('the follow-up manager signs in and the dashboard shows the feedback', asyn
   await page.goto(`${BASE_URL}/clusters`);
   await page.getByRole('heading', { level: 1, name: 'Clusters' }).waitFor();
   await assertAccessible(page, 'the clusters sign-in');
-  await signIn();
+  await signIn(page, TOKEN);
   await page.getByRole('link', { name: cluster.name }).click();
   await page.getByRole('heading', { level: 1, name: cluster.name }).waitFor();
   assert.equal(new URL(page.url()).pathname, `/clusters/${cluster.id}`);
@@ -239,8 +236,7 @@ test('on a phone nothing scrolls sideways', async () => {
   await phone.locator('form.feedback-form').first().waitFor();
   await assertNoSidewaysScroll(phone, 'the feedback form');
   await phone.goto(`${BASE_URL}/gaps`);
-  await phone.getByLabel('Access token').fill(TOKEN);
-  await phone.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(phone, TOKEN);
   await phone.getByRole('table').waitFor();
   await assertNoSidewaysScroll(phone, 'the feature gaps');
   await phone.goto(`${BASE_URL}/clusters/${cluster.id}`);

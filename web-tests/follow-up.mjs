@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { BASE_URL, assertAccessible, assertNoProblems, assertNoSidewaysScroll, eventually, graphql, launch, newPage } from './lib/harness.mjs';
+import { BASE_URL, assertAccessible, assertNoProblems, assertNoSidewaysScroll, eventually, graphql, launch, newPage, signIn } from './lib/harness.mjs';
 
 const TOKEN = process.env.FOLLOW_UP_TOKEN;
 if (!TOKEN) throw new Error('FOLLOW_UP_TOKEN is not set');
@@ -34,8 +34,7 @@ test('a session with an incomplete next step is refused in the form, and nothing
   assert.ok(cluster, 'a seeded cluster with projects');
   const before = await openSteps();
   await page.goto(`${BASE_URL}/clusters/${cluster.id}`);
-  await page.getByLabel('Access token').fill(TOKEN);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(page, TOKEN);
   await page.getByRole('heading', { level: 3, name: 'Record a follow-up session' }).waitFor();
   await page.getByLabel('Attendees (optional)').fill('Ona, a border guard');
   await page.getByLabel('Action').fill(ACTION);
@@ -66,8 +65,7 @@ test('the session is recorded with its next step, which is then marked done', as
 test('on a phone the session form scrolls nothing sideways', async () => {
   const phone = await newPage(browser, { width: 375, height: 740, isMobile: true, hasTouch: true });
   await phone.goto(`${BASE_URL}/clusters/${cluster.id}`);
-  await phone.getByLabel('Access token').fill(TOKEN);
-  await phone.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(phone, TOKEN);
   await phone.getByRole('heading', { level: 3, name: 'Record a follow-up session' }).waitFor();
   await assertNoSidewaysScroll(phone, 'the cluster dashboard with the session form');
 });

@@ -16,6 +16,7 @@ import {
   launch,
   newPage,
   screenshot,
+  signIn,
 } from './lib/harness.mjs';
 
 const WATCHER = process.env.WATCHER_TOKEN;
@@ -40,8 +41,7 @@ after(async () => {
 test('the inbox asks for a sign-in, then shows an empty inbox and no watches', async () => {
   await page.goto(`${BASE_URL}/inbox`);
   await page.getByRole('heading', { level: 1, name: 'Inbox' }).waitFor();
-  await page.getByLabel('Access token').fill(WATCHER);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(page, WATCHER);
   await page.getByText(/Signed in as .* of l3ce/).waitFor();
   await page.getByText('Nothing unread').waitFor();
   await page.getByText('No watches yet.').waitFor();
@@ -163,8 +163,7 @@ test('the watch is listed with its filter, edited, and given a new calendar link
 test('on a phone nothing scrolls sideways', async () => {
   const phone = await newPage(browser, { width: 375, height: 740, isMobile: true, hasTouch: true });
   await phone.goto(`${BASE_URL}/inbox`);
-  await phone.getByLabel('Access token').fill(WATCHER);
-  await phone.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(phone, WATCHER);
   await phone.locator('.notice-list > li').filter({ hasText: TITLE }).waitFor();
   await assertNoSidewaysScroll(phone, 'the inbox');
   await assertAccessible(phone, 'the inbox on a phone');

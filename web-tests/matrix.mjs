@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { BASE_URL, assertAccessible, assertNoProblems, assertNoSidewaysScroll, eventually, launch, newPage, screenshot } from './lib/harness.mjs';
+import { BASE_URL, assertAccessible, assertNoProblems, assertNoSidewaysScroll, eventually, launch, newPage, screenshot, signIn } from './lib/harness.mjs';
 
 const TOKEN = process.env.CURATOR_TOKEN;
 if (!TOKEN) throw new Error('CURATOR_TOKEN is not set');
@@ -80,8 +80,7 @@ test('a matrix with two bad cells shows both against their rows and columns, and
   bad[cells[1][0]][1] = 'x';
 
   await page.goto(`${BASE_URL}/curate`);
-  await page.getByLabel('Access token').fill(TOKEN);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(page, TOKEN);
   await page.getByRole('heading', { level: 2, name: 'Feature matrix' }).waitFor();
   await page.getByLabel('Import a feature matrix (CSV)').setInputFiles({
     name: 'matrix.csv',
@@ -131,8 +130,7 @@ test('the fixed matrix is imported and the instrument has the features it gives'
 test('on a phone the import scrolls nothing sideways', async () => {
   const phone = await newPage(browser, { width: 375, height: 740, isMobile: true, hasTouch: true });
   await phone.goto(`${BASE_URL}/curate`);
-  await phone.getByLabel('Access token').fill(TOKEN);
-  await phone.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(phone, TOKEN);
   await phone.getByRole('heading', { level: 2, name: 'Feature matrix' }).waitFor();
   await assertNoSidewaysScroll(phone, 'the curator area with the matrix import');
 });

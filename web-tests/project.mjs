@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { BASE_URL, assertAccessible, assertNoProblems, assertNoSidewaysScroll, graphql, launch, newPage, screenshot } from './lib/harness.mjs';
+import { BASE_URL, assertAccessible, assertNoProblems, assertNoSidewaysScroll, graphql, launch, newPage, screenshot, signIn } from './lib/harness.mjs';
 
 const TOKEN = process.env.FOLLOW_UP_TOKEN;
 if (!TOKEN) throw new Error('FOLLOW_UP_TOKEN is not set');
@@ -32,8 +32,7 @@ async function projectCount() {
 test('bad input is shown at its field and stores nothing', async () => {
   const before = await projectCount();
   await page.goto(`${BASE_URL}/projects`);
-  await page.getByLabel('Access token').fill(TOKEN);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(page, TOKEN);
   await page.getByRole('link', { name: 'Register a project' }).click();
   await page.getByRole('heading', { level: 1, name: 'Register a project' }).waitFor();
   await page.getByLabel('Acronym').fill(ACRONYM);
@@ -116,8 +115,7 @@ test('the project is edited: a new title, a partner more, a feature less', async
 test('on a phone the form scrolls nothing sideways', async () => {
   const phone = await newPage(browser, { width: 375, height: 740, isMobile: true, hasTouch: true });
   await phone.goto(`${BASE_URL}/projects/new`);
-  await phone.getByLabel('Access token').fill(TOKEN);
-  await phone.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(phone, TOKEN);
   await phone.getByRole('heading', { level: 1, name: 'Register a project' }).waitFor();
   await assertNoSidewaysScroll(phone, 'the project form');
   await assertAccessible(phone, 'the project form on a phone');

@@ -101,6 +101,12 @@ export async function eventually(check, { timeout = 30_000, interval = 250, mess
   }
 }
 
+/** Signs in on a page's sign-in form with `token` (the form comes back to the same page). */
+export async function signIn(page, token) {
+  await page.getByLabel('Access token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
 /** Sends a GraphQL operation as another client would (to change things behind the page's back). */
 export async function graphql(query, variables, bearer) {
   const response = await fetch(`${BASE_URL}/graphql`, {
