@@ -990,5 +990,16 @@ async fn a_project_just_registered_is_read_back_with_its_log_position() {
         assert_eq!(read["project"]["acronym"], format!("QUICK{n}"), "{read}");
         assert_eq!(read["projects"]["totalCount"], n, "{read}");
     }
+    for query in [
+        "query { projects(consistentWith: \"soon\") { totalCount } }",
+        "query { project(id: \"x\", consistentWith: \"soon\") { id } }",
+    ] {
+        let (code, field) = app.error(Some(&rita), query, json!({})).await;
+        assert_eq!(
+            (code.as_str(), field.as_deref()),
+            ("BAD_USER_INPUT", Some("consistentWith")),
+            "{query}"
+        );
+    }
     app.app.stop().await;
 }
