@@ -297,12 +297,44 @@ impl App {
         });
 
         // Fail at start, not at the first request, on a missing or unusable key.
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listen on {}", config.listen))?;
+        let addr = listener.local_addr()?;
         let auth = ri_api::Authenticator::new(&config.auth()?)?;
-        let access = ri_api::Access::new(
+        let mut access = ri_api::Access::new(
             auth,
             ri_app::App::new(request_log.clone()),
             config.platform_admins.iter().cloned(),
         );
+        // Without a configured public URL, browsers reach the address actually bound (port 0
+        // in tests).
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let sessions = config
+            .sessions()
+            .map(|c| ri_api::session::Sessions::new(&c))
+            .transpose()?;
+        let oidc = config
+            .oidc()
+            .map(|mut oidc| {
+                oidc.public_url = public_url.trim_end_matches('/').to_owned();
+                ri_api::session::oidc::Oidc::new(oidc)
+            })
+            .transpose()?;
+        if let Some(sessions) = &sessions {
+            access = access.with_sessions(sessions.clone());
+        } else if oidc.is_some() || config.dev_sign_in {
+            anyhow::bail!(
+                "signing in on the web interface needs a session secret (RI_SESSION_SECRET) \
+                 when tokens are RS256"
+            );
+        }
+        if config.dev_sign_in {
+            tracing::warn!("the development sign-in is on (RI_DEV_SIGN_IN): never in production");
+        }
         let api = ri_api::graphql::Api {
             db: request_pool.clone(),
             log: request_log,
@@ -329,14 +361,22 @@ impl App {
             access.clone(),
             graphql_config,
         ))
+        .merge(match sessions {
+            Some(sessions) => {
+                ri_api::session::routes::routes(ri_api::session::routes::SignInState {
+                    sessions,
+                    oidc,
+                    development: config.dev_sign_in,
+                    access: access.clone(),
+                    db: request_pool.clone(),
+                })
+            }
+            None => axum::Router::new(),
+        })
         .merge(ri_api::calendar::routes(request_pool))
         .merge(ri_api::exports::routes(api, access))
         .merge(ri_web::routes())
         .layer(axum::middleware::from_fn(ri_api::http_metrics::track));
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("listen on {}", config.listen))?;
-        let addr = listener.local_addr()?;
         let stop = shutdown.clone();
         tasks.spawn(async move {
             // With the peer's address, for the feedback links' per-address rate limit.

@@ -13,6 +13,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use ri_api::auth::AuthConfig;
 use ri_api::graphql::{GraphqlConfig, TrustedProxies};
+use ri_api::session::SessionConfig;
+use ri_api::session::oidc::OidcConfig;
 use ri_eventstore::db::DbConfig;
 use ri_matching::{Weights, WeightsConfig};
 use serde::{Deserialize, Serialize};
@@ -92,6 +94,29 @@ pub struct Config {
     /// A PEM RSA public key (`RI_JWT_PUBLIC_KEY_FILE`): when set, tokens are RS256 and verified
     /// with it (production).
     pub jwt_public_key_file: Option<PathBuf>,
+    /// This service's address as browsers reach it (`RI_PUBLIC_URL`, `https://invest.example`):
+    /// the OpenID redirect URI is `<public_url>/auth/callback`, and cookies are `Secure` when
+    /// it is https. Default: `http://<listen>`.
+    pub public_url: Option<String>,
+    /// The secret browser sessions are signed with (`RI_SESSION_SECRET`, 32 bytes or more, the
+    /// same on every replica). Without it, sessions are signed with the HS256 token secret
+    /// when tokens are HS256 (development), and the web interface cannot sign anyone in when
+    /// they are RS256.
+    pub session_secret: Option<Secret>,
+    /// How long a browser session lasts before the person signs in again.
+    pub session_ttl_minutes: u64,
+    /// The OpenID provider's issuer URL (`RI_OIDC_ISSUER`): the web interface signs people in
+    /// through it (authorization code flow with PKCE). None by default.
+    pub oidc_issuer: Option<String>,
+    /// This service's client id at the provider.
+    pub oidc_client_id: String,
+    /// Its client secret (`RI_OIDC_CLIENT_SECRET`); none for a public client.
+    pub oidc_client_secret: Option<Secret>,
+    /// What the sign-in button names the provider: "Sign in with …".
+    pub oidc_name: String,
+    /// The development sign-in (`RI_DEV_SIGN_IN=true`): the sign-in form takes a pasted token
+    /// (`regional-invest token`). Off by default; never switch it on in production.
+    pub dev_sign_in: bool,
     /// GraphiQL on `GET /graphql` for browsers (development).
     pub graphiql: bool,
     /// Schema introspection (development; switch off in production).
@@ -145,6 +170,14 @@ impl Default for Config {
             platform_admins: Vec::new(),
             jwt_secret: Secret::new(DEV_JWT_SECRET),
             jwt_public_key_file: None,
+            public_url: None,
+            session_secret: None,
+            session_ttl_minutes: 8 * 60,
+            oidc_issuer: None,
+            oidc_client_id: "regional-invest".to_owned(),
+            oidc_client_secret: None,
+            oidc_name: "your organisation's account".to_owned(),
+            dev_sign_in: false,
             graphiql: true,
             graphql_introspection: true,
             graphql_timeout_ms: ri_api::graphql::DEFAULT_REQUEST_TIMEOUT
@@ -187,12 +220,24 @@ impl Config {
         let mut figment = Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(file))
             // `RI_LOG_FORMAT` is telemetry's, read before the configuration.
-            .merge(Env::prefixed("RI_").ignore(&["config", "log_format", "jwt_secret"]))
+            .merge(Env::prefixed("RI_").ignore(&[
+                "config",
+                "log_format",
+                "jwt_secret",
+                "session_secret",
+                "oidc_client_secret",
+            ]))
             .merge(Env::raw().only(&["database_url", "nats_url"]));
         // Taken verbatim: figment would parse `RI_JWT_SECRET=12345` or `[a]` as a number or an
         // array, and a secret is always a string.
-        if let Ok(secret) = std::env::var("RI_JWT_SECRET") {
-            figment = figment.merge(Serialized::default("jwt_secret", secret));
+        for (variable, key) in [
+            ("RI_JWT_SECRET", "jwt_secret"),
+            ("RI_SESSION_SECRET", "session_secret"),
+            ("RI_OIDC_CLIENT_SECRET", "oidc_client_secret"),
+        ] {
+            if let Ok(secret) = std::env::var(variable) {
+                figment = figment.merge(Serialized::default(key, secret));
+            }
         }
         figment.extract().map_err(Box::new)
     }
@@ -261,6 +306,45 @@ impl Config {
     pub fn matching_weights(&self) -> anyhow::Result<Weights> {
         Weights::new(self.matching_weights)
             .with_context(|| "the matching_weights configuration is refused")
+    }
+
+    /// The address browsers reach this service at, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// How browser sessions are signed: `None` when there is no secret to sign them with (RS256
+    /// tokens and no `session_secret`).
+    pub fn sessions(&self) -> Option<SessionConfig> {
+        let secret = match (&self.session_secret, &self.jwt_public_key_file) {
+            (Some(secret), _) => secret.expose().to_owned(),
+            (None, None) => self.jwt_secret.expose().to_owned(),
+            (None, Some(_)) => return None,
+        };
+        Some(SessionConfig {
+            secret,
+            ttl: Duration::from_secs(self.session_ttl_minutes.saturating_mul(60)),
+            secure: self.public_url().starts_with("https://"),
+        })
+    }
+
+    /// The OpenID relying party's settings, when a provider is configured.
+    pub fn oidc(&self) -> Option<OidcConfig> {
+        let issuer = self.oidc_issuer.as_ref().filter(|i| !i.trim().is_empty())?;
+        Some(OidcConfig {
+            issuer: issuer.clone(),
+            client_id: self.oidc_client_id.clone(),
+            client_secret: self
+                .oidc_client_secret
+                .as_ref()
+                .map(|s| s.expose().to_owned()),
+            public_url: self.public_url(),
+            display_name: self.oidc_name.clone(),
+        })
     }
 
     /// The GraphQL endpoint's settings.

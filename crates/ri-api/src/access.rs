@@ -12,6 +12,7 @@ use ri_domain::Role;
 use ri_domain::tenant::TenantStatus;
 
 use crate::auth::{Authenticator, Identity, Principal, User, authorization_header};
+use crate::session::Sessions;
 
 /// Authenticates a request and gives its caller their roles. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -19,6 +20,7 @@ pub struct Access {
     auth: Authenticator,
     app: App,
     platform_admins: Arc<BTreeSet<String>>,
+    sessions: Option<Sessions>,
 }
 
 impl Access {
@@ -33,7 +35,26 @@ impl Access {
             auth,
             app,
             platform_admins: Arc::new(platform_admins.into_iter().collect()),
+            sessions: None,
         }
+    }
+
+    /// Also signs in requests of the web interface by their session cookie (when they carry
+    /// no `Authorization` header).
+    #[must_use]
+    pub fn with_sessions(mut self, sessions: Sessions) -> Self {
+        self.sessions = Some(sessions);
+        self
+    }
+
+    /// The sessions this service signs, when it has any.
+    pub fn sessions(&self) -> Option<&Sessions> {
+        self.sessions.as_ref()
+    }
+
+    /// Whether the configuration names `subject` a platform admin.
+    pub fn is_platform_admin(&self, subject: &str) -> bool {
+        self.platform_admins.contains(subject)
     }
 
     /// The caller of a request with this `Authorization` header: anonymous without one; a user
@@ -51,14 +72,36 @@ impl Access {
     }
 
     /// [`Self::principal`] of a request's headers; a malformed `Authorization` header is
-    /// UNAUTHENTICATED.
+    /// UNAUTHENTICATED. Without that header, a valid session cookie from this service's own
+    /// pages signs the request in (an expired or foreign one signs nobody in).
     pub async fn principal_of(
         &self,
         headers: &axum::http::HeaderMap,
     ) -> Result<Principal, AppError> {
         let authorization = authorization_header(headers)
             .map_err(|e| AppError::new(Code::Unauthenticated, e.to_string()))?;
+        if authorization.is_none()
+            && let Some(identity) = self.sessions.as_ref().and_then(|s| s.identity_of(headers))
+        {
+            return Ok(Principal::User(self.user(identity).await?));
+        }
         self.principal(authorization).await
+    }
+
+    /// The caller named by a session token (a WebSocket's, from its upgrade request).
+    pub async fn session_principal(&self, token: &str) -> Result<Principal, AppError> {
+        let identity = self
+            .sessions
+            .as_ref()
+            .ok_or_else(|| AppError::new(Code::Unauthenticated, "this service has no sessions"))?
+            .identity(token)
+            .map_err(|e| {
+                AppError::new(
+                    Code::Unauthenticated,
+                    format!("the session is not valid: {e}"),
+                )
+            })?;
+        Ok(Principal::User(self.user(identity).await?))
     }
 
     /// `identity` with the roles its tenant grants it. A tenant that is not registered grants
@@ -69,7 +112,7 @@ impl Access {
             TenantStatus::Unregistered => Vec::new(),
             TenantStatus::Active | TenantStatus::Suspended => tenant.roles_of(&identity.subject),
         };
-        if self.platform_admins.contains(&identity.subject) {
+        if self.is_platform_admin(&identity.subject) {
             roles.push(Role::PlatformAdmin);
         }
         Ok(User {

@@ -356,7 +356,7 @@ fn bearer_token(header: &str) -> Result<&str, AuthError> {
     Ok(token)
 }
 
-fn verification_error(kind: ErrorKind) -> AuthError {
+pub(crate) fn verification_error(kind: ErrorKind) -> AuthError {
     match kind {
         ErrorKind::InvalidSignature => AuthError::BadSignature,
         ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => AuthError::WrongAlgorithm,

@@ -17,6 +17,7 @@ pub mod graphql;
 pub mod http_metrics;
 mod ops;
 mod secret;
+pub mod session;
 mod trace;
 
 pub use access::Access;

@@ -8,8 +8,10 @@
 //! too). The caller signs in with the `connection_init` payload, `{"authorization": "Bearer
 //! <token>"}` (or `"Authorization"`, or `"token": "<token>"`), verified like the HTTP header; a
 //! missing or bad token closes the socket with 4403, a `subscribe` before `connection_ack` with
-//! 4401, no `connection_init` within 10 s with 4408. Cross-site
-//! WebSocket hijacking gains nothing: no cookie or ambient credential signs a socket in.
+//! 4401, no `connection_init` within 10 s with 4408. A `connection_init` without a token is
+//! signed in by the web interface's session cookie sent with the upgrade, but only when the
+//! upgrade's `Origin` is this service's own (`session::from_own_pages`): cross-site WebSocket
+//! hijacking gains nothing.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -188,7 +190,7 @@ async fn get_graphql(
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     if wants_websocket {
         return match upgrade {
-            Ok(upgrade) => super::socket::websocket(state, upgrade),
+            Ok(upgrade) => super::socket::websocket(state, upgrade, &headers),
             Err(rejection) => rejection.into_response(),
         };
     }

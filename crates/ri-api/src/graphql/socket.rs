@@ -30,7 +30,17 @@ const CLOSE_INIT_TIMEOUT: u16 = 4408;
 const MAX_CLOSE_REASON: usize = 123;
 
 /// Upgrades to a GraphQL WebSocket, `graphql-transport-ws` preferred.
-pub(super) fn websocket(state: GraphqlState, upgrade: WebSocketUpgrade) -> Response {
+pub(super) fn websocket(
+    state: GraphqlState,
+    upgrade: WebSocketUpgrade,
+    headers: &axum::http::HeaderMap,
+) -> Response {
+    // The session cookie of a page of this service's own (never another site's).
+    let session = state
+        .access
+        .sessions()
+        .and_then(|sessions| sessions.token_of(headers))
+        .map(str::to_owned);
     let upgrade = upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .max_message_size(MAX_BODY)
@@ -46,7 +56,7 @@ pub(super) fn websocket(state: GraphqlState, upgrade: WebSocketUpgrade) -> Respo
         )
             .into_response();
     };
-    upgrade.on_upgrade(move |socket| serve_socket(socket, state, protocol))
+    upgrade.on_upgrade(move |socket| serve_socket(socket, state, protocol, session))
 }
 
 /// The close code of a socket closed because this process shuts down (RFC 6455 "service
@@ -62,7 +72,12 @@ const INIT_REFUSED: u8 = 2;
 /// this signs the caller in from `connection_init` and gives its refusals the protocol's close
 /// codes (async-graphql closes a refused `connection_init` with 1002 and an early `subscribe`
 /// with 1011).
-async fn serve_socket(socket: WebSocket, state: GraphqlState, protocol: WebSocketProtocols) {
+async fn serve_socket(
+    socket: WebSocket,
+    state: GraphqlState,
+    protocol: WebSocketProtocols,
+    session: Option<String>,
+) {
     let _open = crate::http_metrics::Open::new("ri_websocket_connections");
     let (mut sink, incoming) = socket.split();
     let incoming = incoming.take_while(|m| ready(m.is_ok())).filter_map(|m| {
@@ -77,7 +92,7 @@ async fn serve_socket(socket: WebSocket, state: GraphqlState, protocol: WebSocke
     let access = state.access.clone();
     let mut outgoing = GraphqlWebSocket::new(state.schema.clone(), incoming, protocol)
         .on_connection_init(move |payload| async move {
-            let signed_in = sign_in(&access, &payload).await;
+            let signed_in = sign_in(&access, &payload, session.as_deref()).await;
             let state = if signed_in.is_ok() {
                 INIT_ACCEPTED
             } else {
@@ -151,10 +166,14 @@ fn close((code, mut reason): (u16, String)) -> Message {
 }
 
 /// The caller named by a `connection_init` payload: `authorization` (or `Authorization`) as in
-/// the HTTP header, or `token`, the bare token. Subscriptions need a signed-in caller, so no
-/// token is refused like a bad one. The caller's roles are their grants when the connection
-/// opens.
-async fn sign_in(access: &Access, payload: &serde_json::Value) -> async_graphql::Result<Principal> {
+/// the HTTP header, or `token`, the bare token; without either, the upgrade's `session` cookie.
+/// Subscriptions need a signed-in caller, so no token is refused like a bad one. The caller's
+/// roles are their grants when the connection opens.
+async fn sign_in(
+    access: &Access,
+    payload: &serde_json::Value,
+    session: Option<&str>,
+) -> async_graphql::Result<Principal> {
     let field = |name: &str| payload.get(name).and_then(serde_json::Value::as_str);
     let authorization = match (
         field("authorization").or_else(|| field("Authorization")),
@@ -164,12 +183,19 @@ async fn sign_in(access: &Access, payload: &serde_json::Value) -> async_graphql:
         (None, Some(token)) if token.contains(' ') => token.to_owned(),
         (None, Some(token)) => format!("Bearer {token}"),
         (None, None) => {
-            return Err(async_graphql::Error::new(
-                "Forbidden: connection_init needs {\"authorization\": \"Bearer <token>\"}",
-            ));
+            return match session {
+                Some(session) => signed_in(access.session_principal(session).await),
+                None => Err(async_graphql::Error::new(
+                    "Forbidden: connection_init needs {\"authorization\": \"Bearer <token>\"}",
+                )),
+            };
         }
     };
-    match access.principal(Some(&authorization)).await {
+    signed_in(access.principal(Some(&authorization)).await)
+}
+
+fn signed_in(principal: Result<Principal, ri_app::AppError>) -> async_graphql::Result<Principal> {
+    match principal {
         Ok(principal @ Principal::User(_)) => Ok(principal),
         Ok(Principal::Anonymous) => Err(async_graphql::Error::new("Forbidden: sign in")),
         Err(e) if e.code == ri_app::Code::Unauthenticated => Err(async_graphql::Error::new(

@@ -388,6 +388,23 @@ pub async fn roles_of(
     Ok(roles)
 }
 
+/// The tenants that grant `subject` a role, by slug (where a person signing in acts, unless
+/// they ask for one of them). The read model: the grants in the log have the last word.
+pub async fn tenants_granting(pool: &PgPool, subject: &str) -> Result<Vec<TenantSlug>, ReadError> {
+    let mut tx = pool.begin().await?;
+    let raw: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT r.tenant FROM tenant_roles r JOIN tenants t ON t.slug = r.tenant \
+         WHERE r.subject = $1 AND t.status = 'ACTIVE' ORDER BY r.tenant",
+    )
+    .bind(subject)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    raw.iter()
+        .map(|t| TenantSlug::parse(t).map_err(|e| malformed("tenant", e)))
+        .collect()
+}
+
 /// The history of one aggregate, oldest first, as far as the viewer may see it (its own
 /// tenant's aggregates; every tenant's for a platform admin).
 pub async fn audit_trail(
