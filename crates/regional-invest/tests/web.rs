@@ -131,9 +131,14 @@ async fn browser_script(app: &TestApp, script: &str, mut env: Vec<(String, Strin
     assert!(ok, "web-tests/{script} failed:\n{output}");
 }
 
-/// The service with the shipped seed, once its read side shows all of it.
+/// The service with the shipped seed, once its read side shows all of it. The browser scripts
+/// sign in with the development sign-in (a pasted token).
 async fn seeded() -> TestApp {
-    let app = TestApp::start().await;
+    seeded_with(|config| config.dev_sign_in = true).await
+}
+
+async fn seeded_with(adjust: impl FnOnce(&mut regional_invest::config::Config)) -> TestApp {
+    let app = TestApp::start_with(adjust).await;
     let report = regional_invest::seed::load_if_empty(&app.app.log)
         .await
         .unwrap();
@@ -289,6 +294,82 @@ async fn a_practitioner_submits_feedback_through_a_link_and_the_dashboard_shows_
         vec![("FOLLOW_UP_TOKEN".into(), manager)],
     )
     .await;
+    app.app.stop().await;
+}
+
+/// The OpenID provider of `web-tests/lib/oidc-provider.mjs` on `port`, stopped on drop.
+struct Provider(std::process::Child);
+
+impl Provider {
+    fn start(port: u16, redirect: &str) -> Self {
+        let log = output_dir().join("oidc-provider.log");
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new("node")
+            .args([
+                "web-tests/lib/oidc-provider.mjs",
+                "--port",
+                &port.to_string(),
+                "--redirect",
+                redirect,
+            ])
+            .current_dir(workspace())
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("start the OpenID provider");
+        let provider = Self(child);
+        let started = Instant::now();
+        while !std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("listening")
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the OpenID provider did not start: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        provider
+    }
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port nobody listens on now (the provider binds it a moment later).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_sign_in_through_the_openid_provider_and_get_their_tenant_s_grants() {
+    require_browser_tools();
+    let port = free_port();
+    let issuer = format!("http://127.0.0.1:{port}");
+    let app = seeded_with(|config| {
+        config.oidc_issuer = Some(issuer.clone());
+        config.oidc_client_secret = Some(regional_invest::config::Secret::new(
+            "regional-invest-development-client-secret",
+        ));
+        config.oidc_name = "the test provider".to_owned();
+    })
+    .await;
+    // The service reads the provider's discovery document on the first sign-in, so it may
+    // start first and tell the provider its address.
+    let _provider = Provider::start(port, &format!("http://{}/auth/callback", app.app.addr));
+    // Mira manages SAFE's projects; Nobody holds no role anywhere.
+    app.token("mira", "safe", &[Role::FollowUpManager]).await;
+    browser_script(&app, "oidc.mjs", vec![("PROVIDER_URL".into(), issuer)]).await;
     app.app.stop().await;
 }
 

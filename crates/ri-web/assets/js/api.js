@@ -1,7 +1,6 @@
 // The one way the pages reach the service: GraphQL over HTTP at /graphql. Errors arrive as
 // ApiError, carrying each error's `extensions.code` and `extensions.field`.
 
-const TOKEN_KEY = 'regional-invest.token';
 const POSITION_KEY = 'regional-invest.log-position';
 
 /**
@@ -26,22 +25,18 @@ function rememberPosition(value) {
   }
 }
 
-/** The signed-in user's token (kept for this browser tab only), or null. */
-export function token() {
-  try {
-    return sessionStorage.getItem(TOKEN_KEY);
-  } catch {
-    return null;
-  }
+/**
+ * Whether this browser has a session with the service. The session itself is an HttpOnly
+ * cookie no script can read (docs/decisions/0009); the service sets `ri_signed_in=1` beside it,
+ * with the same lifetime, so that pages know without asking.
+ */
+export function hasSession() {
+  return document.cookie.split(';').some((c) => c.trim() === 'ri_signed_in=1');
 }
 
-export function setToken(value) {
-  try {
-    if (value) sessionStorage.setItem(TOKEN_KEY, value);
-    else sessionStorage.removeItem(TOKEN_KEY);
-  } catch {
-    // Storage refused (private mode): the user signs in again on the next page.
-  }
+/** Forgets the session on this page's side (after the service refused it). */
+export function forgetSession() {
+  document.cookie = 'ri_signed_in=; Max-Age=0; Path=/; SameSite=Lax';
 }
 
 /** One or more GraphQL errors: `errors[i]` is `{ message, code, field }`. */
@@ -64,20 +59,19 @@ export class ApiError extends Error {
 
 /**
  * Runs a GraphQL operation; returns its `data` or throws ApiError.
- * `auth: false` sends no token (public reads stay public when a token has expired).
+ * `auth: false` sends no session cookie (the public's view, whoever is signed in).
  */
 export async function gql(query, variables = {}, { auth = true } = {}) {
   const headers = {
     'content-type': 'application/json',
     accept: 'application/graphql-response+json, application/json;q=0.9',
   };
-  const bearer = auth ? token() : null;
-  if (bearer) headers.authorization = `Bearer ${bearer}`;
   let response;
   try {
     response = await fetch('/graphql', {
       method: 'POST',
       headers,
+      credentials: auth ? 'same-origin' : 'omit',
       body: JSON.stringify({ query, variables }),
     });
   } catch {

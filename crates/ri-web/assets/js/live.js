@@ -1,10 +1,10 @@
 // One GraphQL subscription over the service's WebSocket (`graphql-transport-ws`, the protocol
-// of /graphql), signed in with this tab's token. It reconnects after a dropped connection
-// (1 s, doubling to 30 s) and stops for good when the service refuses the token (4403) or the
+// of /graphql), signed in with the browser's session. It reconnects after a dropped connection
+// (1 s, doubling to 30 s) and stops for good when the service refuses the session (4403) or the
 // page stops it. Nothing is replayed across a reconnection: `onState('live')` tells the page to
 // read what it may have missed.
 
-import { token } from './api.js';
+import { hasSession } from './api.js';
 
 /**
  * subscribe(query, { onData(data), onState('connecting' | 'live' | 'refused' | 'closed') })
@@ -17,13 +17,13 @@ export function subscribe(query, { onData, onState = () => {} }) {
   let timer = null;
 
   const open = () => {
-    const bearer = token();
-    if (stopped || !bearer) return;
+    if (stopped || !hasSession()) return;
     onState('connecting');
     const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
     socket = new WebSocket(`${scheme}//${window.location.host}/graphql`, 'graphql-transport-ws');
     socket.addEventListener('open', () => {
-      socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${bearer}` } }));
+      // The session cookie went with the upgrade; the service signs the socket in with it.
+      socket.send(JSON.stringify({ type: 'connection_init', payload: {} }));
     });
     socket.addEventListener('message', (event) => {
       let message;

@@ -1,30 +1,80 @@
-// Who is signed in: the token in this tab's sessionStorage, as the API sees it (`me`).
+// Who is signed in: the browser's session with the service (an HttpOnly cookie the service
+// sets after the OpenID provider's sign-in or the development sign-in), as the API sees it.
 
-import { gql, token, setToken, ApiError } from './api.js';
+import { gql, hasSession, forgetSession, ApiError } from './api.js';
 import { ME } from './operations.js';
 
 /**
- * The signed-in user's `me`, or null when nobody is signed in. A token the API refuses is
- * forgotten, and `{ refused: true }` says so.
+ * The signed-in user's `me`, or null when nobody is signed in. A session the API refuses (it
+ * expired) is forgotten, and `{ refused: true }` says so.
  */
 export async function currentUser() {
-  if (!token()) return { me: null, refused: false };
+  if (!hasSession()) return { me: null, refused: false };
   try {
     const { me } = await gql(ME);
     if (!me.authenticated) {
-      setToken(null);
+      forgetSession();
       return { me: null, refused: true };
     }
     return { me, refused: false };
   } catch (error) {
     if (error instanceof ApiError && error.has('UNAUTHENTICATED')) {
-      setToken(null);
+      forgetSession();
       return { me: null, refused: true };
     }
     throw error;
   }
 }
 
-export function signOut() {
-  setToken(null);
+/** How this service lets people sign in: `{ provider: name | null, development: bool }`. */
+export async function signInOptions() {
+  try {
+    const response = await fetch('/auth/options', { credentials: 'omit' });
+    if (!response.ok) return { provider: null, development: false };
+    const options = await response.json();
+    return { provider: options.provider ?? null, development: options.development === true };
+  } catch {
+    return { provider: null, development: false };
+  }
+}
+
+/** Where the OpenID sign-in starts, coming back to `path`. */
+export function providerSignIn(path) {
+  return `/auth/login?return=${encodeURIComponent(path)}`;
+}
+
+/**
+ * The development sign-in: a session for a pasted token. Answers null, or the service's reason
+ * for refusing it.
+ */
+export async function signInWithToken(token) {
+  let response;
+  try {
+    response = await fetch('/auth/dev', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token }),
+    });
+  } catch {
+    return 'The service cannot be reached. Check your connection and try again.';
+  }
+  if (response.ok) return null;
+  try {
+    const body = await response.json();
+    return body.error ?? `The service answered with status ${response.status}.`;
+  } catch {
+    return `The service answered with status ${response.status}.`;
+  }
+}
+
+/** Ends the session; answers where to go next (the provider's sign-out page, or null). */
+export async function signOut() {
+  forgetSession();
+  try {
+    const response = await fetch('/auth/logout', { method: 'POST' });
+    const body = await response.json();
+    return typeof body.redirect === 'string' && body.redirect !== '/' ? body.redirect : null;
+  } catch {
+    return null;
+  }
 }

@@ -1,14 +1,23 @@
-// Signing in on the follow-up manager's pages (projects, clusters, feature gaps): the same
-// token as the curator area, kept in this tab only. `signedIn` answers the user, or draws the
-// sign-in form (which comes back to the same page) and answers null.
+// Signing in on the pages that need it (curating, projects, clusters, feature gaps, the inbox):
+// through the organisation's OpenID provider, or, on a development machine, with a pasted token
+// (the development sign-in). Either way the service keeps the session in an HttpOnly cookie; no
+// page holds a token. `signedIn` answers the user, or draws the sign-in (which comes back to
+// the same page) and answers null. A session that expired signs in again through the provider
+// by itself, once a minute at most.
 
-import { setToken } from './api.js';
 import { h, replace, notice } from './dom.js';
 import { label } from './format.js';
-import { currentUser, signOut } from './session.js';
+import { currentUser, providerSignIn, signInOptions, signInWithToken, signOut } from './session.js';
 import { navigate, pageReady } from './nav.js';
 
-function signInForm(view, title, intro, message) {
+const REAUTH_KEY = 'regional-invest.reauthenticated-at';
+
+function here() {
+  return window.location.pathname + window.location.search;
+}
+
+/** The development sign-in: a pasted token becomes a session (never kept by the page). */
+function tokenForm(hint) {
   const input = h('input', {
     id: 'token',
     name: 'token',
@@ -25,8 +34,8 @@ function signInForm(view, title, intro, message) {
     input.setAttribute('aria-invalid', 'true');
     input.focus();
   };
-  const here = window.location.pathname + window.location.search;
-  const form = h(
+  const back = here();
+  return h(
     'form',
     {
       class: 'sign-in',
@@ -35,52 +44,56 @@ function signInForm(view, title, intro, message) {
         event.preventDefault();
         const value = input.value.trim().replace(/^Bearer\s+/i, '');
         if (!value) return fail('Paste your access token.');
-        setToken(value);
-        let user;
-        try {
-          user = await currentUser();
-        } catch (e) {
-          setToken(null);
-          return fail(`The service could not check the token: ${e.message}`);
-        }
-        if (!user.me) return fail('This token was refused: it has expired, or this service did not issue it.');
-        navigate(here, { replace: true });
+        const refused = await signInWithToken(value);
+        if (refused) return fail(`This token was refused: ${refused}`);
+        navigate(back, { replace: true });
         return undefined;
       },
     },
+    h('h2', {}, 'Development sign-in'),
+    notice('info', 'This service is set up for development: anyone with a token it accepts can sign in here.'),
     h('label', { for: 'token' }, 'Access token'),
-    h(
-      'p',
-      { id: 'token-hint', class: 'hint' },
-      'The token your organisation gave you. It stays in this browser tab until you sign out or close the tab.',
-    ),
+    h('p', { id: 'token-hint', class: 'hint' }, 'A token from ', h('code', {}, hint), '. It becomes this browser’s session; the page does not keep it.'),
     input,
     error,
     h('button', { type: 'submit' }, 'Sign in'),
   );
-  replace(
-    view,
-    h('h1', {}, title),
-    message ? notice('info', message) : null,
-    h('p', {}, intro, ' Sign in to continue.'),
-    form,
-    h(
-      'details',
-      { class: 'dev-hint' },
-      h('summary', {}, 'Where do I get a token?'),
-      h(
-        'p',
-        {},
-        'Until accounts arrive, tokens are issued by the service’s operators. On a development machine: ',
-        h('code', {}, 'cargo run -p regional-invest -- token --tenant safe --role follow_up_manager'),
-      ),
-    ),
-  );
-  pageReady(view, title);
 }
 
-/** The signed-in user's `me`, or null after drawing the sign-in form (or an error) in `view`. */
-export async function signedIn(view, title, intro) {
+/**
+ * Draws the ways to sign in on `view`. `hint` is the command that mints a token for the
+ * development sign-in.
+ */
+export async function drawSignIn(view, title, intro, { message = null, hint = 'regional-invest token --tenant safe --role follow_up_manager' } = {}) {
+  const options = await signInOptions();
+  const ways = [];
+  if (options.provider) {
+    ways.push(h('p', {}, h('a', { class: 'button-link', href: providerSignIn(here()) }, `Sign in with ${options.provider}`)));
+  }
+  if (options.development) ways.push(tokenForm(`cargo run -p regional-invest -- ${hint.replace(/^regional-invest /, '')}`));
+  if (!ways.length) ways.push(notice('error', 'Signing in is not set up on this service. Ask its operators.'));
+  replace(view, h('h1', {}, title), message ? notice('info', message) : null, h('p', {}, intro, ' Sign in to continue.'), ...ways);
+  pageReady(view, title);
+  return options;
+}
+
+/** Signs in again through the provider after a session expired, unless that was just tried. */
+function reauthenticate(options) {
+  if (!options.provider) return false;
+  let last = 0;
+  try {
+    last = Number(sessionStorage.getItem(REAUTH_KEY) ?? 0);
+    if (Date.now() - last < 60_000) return false;
+    sessionStorage.setItem(REAUTH_KEY, String(Date.now()));
+  } catch {
+    return false;
+  }
+  window.location.assign(providerSignIn(here()));
+  return true;
+}
+
+/** The signed-in user's `me`, or null after drawing the sign-in (or an error) in `view`. */
+export async function signedIn(view, title, intro, hint = undefined) {
   replace(view, h('h1', {}, title), h('p', { class: 'loading' }, 'Checking your sign-in…'));
   let user;
   try {
@@ -91,7 +104,9 @@ export async function signedIn(view, title, intro) {
     return null;
   }
   if (!user.me) {
-    signInForm(view, title, intro, user.refused ? 'Your sign-in was refused (the token may have expired). Sign in again.' : null);
+    const message = user.refused ? 'Your session has ended. Sign in again.' : null;
+    const options = await drawSignIn(view, title, intro, { message, hint });
+    if (user.refused) reauthenticate(options);
     return null;
   }
   return user.me;
@@ -108,9 +123,10 @@ export function whoIsSignedIn(me) {
       {
         type: 'button',
         class: 'secondary',
-        onclick: () => {
-          signOut();
-          navigate(window.location.pathname, { replace: true });
+        onclick: async () => {
+          const provider = await signOut();
+          if (provider) window.location.assign(provider);
+          else navigate(window.location.pathname, { replace: true });
         },
       },
       'Sign out',

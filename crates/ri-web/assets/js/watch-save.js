@@ -2,7 +2,7 @@
 // reminder days) that saves the search's filter as a watch; its notices go to the inbox and its
 // calendar link is shown once. Anonymous readers get a way to sign in.
 
-import { gql, token } from './api.js';
+import { gql, hasSession } from './api.js';
 import { CREATE_WATCH } from './operations.js';
 import { fieldError, h, replace, notice } from './dom.js';
 import { countryName } from './format.js';
@@ -38,7 +38,7 @@ export function parseDays(raw) {
 
 /** The box, drawn for the search `current()` answers when it is opened. */
 export function saveWatchBox(current) {
-  if (!token()) {
+  if (!hasSession()) {
     return h('p', { class: 'save-watch' }, h('a', { href: '/inbox' }, 'Sign in'), ' to save this search as a watch and be told of new matches.');
   }
   const status = h('div', {});

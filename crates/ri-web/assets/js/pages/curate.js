@@ -1,91 +1,16 @@
-// The curator area: sign in with a token (kept in this tab only), then the tenant's
-// instruments by status, each opening its edit form.
+// The curator area: sign in, then the tenant's instruments by status, each opening its edit
+// form.
 
-import { gql, logPosition, setToken } from '../api.js';
+import { gql, logPosition } from '../api.js';
 import { TENANT, TENANT_INSTRUMENTS } from '../operations.js';
 import { h, replace, notice } from '../dom.js';
 import { STATUSES, label, formatInstant, formatDate } from '../format.js';
-import { currentUser, signOut } from '../session.js';
-import { navigate, pageReady } from '../nav.js';
+import { signedIn, whoIsSignedIn } from '../signin.js';
+import { pageReady } from '../nav.js';
 import { matrixSection } from '../matrix.js';
 
 const PAGE = 100;
 const MAX_PAGES = 20;
-
-function signInForm(view, message) {
-  const input = h('input', {
-    id: 'token',
-    name: 'token',
-    type: 'password',
-    autocomplete: 'off',
-    spellcheck: 'false',
-    required: true,
-    'aria-describedby': 'token-hint token-error',
-  });
-  const error = h('p', { id: 'token-error', class: 'field-error', hidden: true });
-  const fail = (text) => {
-    error.textContent = text;
-    error.hidden = false;
-    input.setAttribute('aria-invalid', 'true');
-    input.focus();
-  };
-  const form = h(
-    'form',
-    {
-      class: 'sign-in',
-      novalidate: true,
-      onsubmit: async (event) => {
-        event.preventDefault();
-        const value = input.value.trim().replace(/^Bearer\s+/i, '');
-        if (!value) return fail('Paste your access token.');
-        setToken(value);
-        let user;
-        try {
-          user = await currentUser();
-        } catch (e) {
-          setToken(null);
-          return fail(`The service could not check the token: ${e.message}`);
-        }
-        if (!user.me) return fail('This token was refused: it has expired, or this service did not issue it.');
-        navigate('/curate', { replace: true });
-        return undefined;
-      },
-    },
-    h('label', { for: 'token' }, 'Access token'),
-    h(
-      'p',
-      { id: 'token-hint', class: 'hint' },
-      'The token your organisation gave you. It stays in this browser tab until you sign out or close the tab.',
-    ),
-    input,
-    error,
-    h('button', { type: 'submit' }, 'Sign in'),
-  );
-  replace(
-    view,
-    h('h1', {}, 'Curator area'),
-    message ? notice('info', message) : null,
-    h(
-      'p',
-      {},
-      'Curators of a cluster organisation draft, publish, withdraw and archive its funding instruments here. Sign in to continue.',
-    ),
-    form,
-    h(
-      'details',
-      { class: 'dev-hint' },
-      h('summary', {}, 'Where do I get a token?'),
-      h(
-        'p',
-        {},
-        'Until accounts arrive, tokens are issued by the service’s operators. On a development machine: ',
-        h('code', {}, 'cargo run -p regional-invest -- token --tenant l3ce --role curator'),
-      ),
-    ),
-  );
-  pageReady(view, 'Curator area');
-  return null;
-}
 
 function instrumentItem(node) {
   return h(
@@ -103,37 +28,14 @@ function instrumentItem(node) {
 }
 
 export async function render(view) {
-  replace(view, h('h1', {}, 'Curator area'), h('p', { class: 'loading' }, 'Checking your sign-in…'));
-  let user;
-  try {
-    user = await currentUser();
-  } catch (error) {
-    replace(view, h('h1', {}, 'Curator area'), notice('error', `The service cannot be reached: ${error.message}`));
-    pageReady(view, 'Curator area');
-    return null;
-  }
-  if (!user.me) {
-    return signInForm(view, user.refused ? 'Your sign-in was refused (the token may have expired). Sign in again.' : null);
-  }
-  const { me } = user;
-  const signOutButton = h(
-    'button',
-    {
-      type: 'button',
-      class: 'secondary',
-      onclick: () => {
-        signOut();
-        navigate('/curate', { replace: true });
-      },
-    },
-    'Sign out',
+  const me = await signedIn(
+    view,
+    'Curator area',
+    'Curators of a cluster organisation draft, publish, withdraw and archive its funding instruments here.',
+    'regional-invest token --tenant l3ce --role curator',
   );
-  const who = h(
-    'p',
-    { class: 'who' },
-    `Signed in as ${me.subject ?? 'unknown'} of ${me.tenant ?? 'no tenant'} (${me.roles.map(label).join(', ') || 'no role'}). `,
-    signOutButton,
-  );
+  if (!me) return null;
+  const who = whoIsSignedIn(me);
   if (!me.canCurate) {
     replace(
       view,

@@ -2,7 +2,7 @@
 // calendar" file, the curating tenant, and its history (auditTrail), which the API shows to the
 // curating tenant's signed-in members.
 
-import { gql, logPosition, token, setToken, ApiError } from '../api.js';
+import { gql, logPosition, hasSession, forgetSession, ApiError } from '../api.js';
 import { INSTRUMENT, AUDIT_TRAIL, ME } from '../operations.js';
 import { h, replace, notice } from '../dom.js';
 import {
@@ -22,12 +22,12 @@ const HISTORY_PAGE = 50;
 
 /** The instrument as the signed-in user may see it (their drafts too), else as the public does. */
 async function load(id) {
-  if (token()) {
+  if (hasSession()) {
     try {
       return { data: await gql(INSTRUMENT, { id, consistentWith: logPosition() }), expired: false };
     } catch (error) {
       if (!(error instanceof ApiError && error.has('UNAUTHENTICATED'))) throw error;
-      setToken(null);
+      forgetSession();
       return { data: await gql(INSTRUMENT, { id, consistentWith: logPosition() }, { auth: false }), expired: true };
     }
   }
@@ -119,7 +119,7 @@ function historyEntry(entry) {
 
 async function showHistory(section, id) {
   const heading = h('h2', { id: 'history-title' }, 'History');
-  if (!token()) {
+  if (!hasSession()) {
     replace(
       section,
       heading,
@@ -154,7 +154,7 @@ async function showHistory(section, id) {
 }
 
 async function canEdit(instrument) {
-  if (!token()) return false;
+  if (!hasSession()) return false;
   try {
     const { me } = await gql(ME);
     return me.canCurate && me.tenant === instrument.curator.slug;
