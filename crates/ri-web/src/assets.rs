@@ -73,6 +73,9 @@ static ASSETS: &[Asset] = embed![
     ("js/matrix.js", JS),
     ("js/follow-up.js", JS),
     ("js/watch-save.js", JS),
+    ("js/cluster-forming.js", JS),
+    ("js/cluster-members.js", JS),
+    ("js/demo-events.js", JS),
     ("js/pages/search.js", JS),
     ("js/pages/instrument.js", JS),
     ("js/pages/curate.js", JS),
@@ -96,19 +99,23 @@ pub fn asset(path: &str) -> Option<&'static Asset> {
     ASSETS.iter().find(|a| a.path == path)
 }
 
-const OPERATIONS_JS: &str = include_str!("../assets/js/operations.js");
 const MARK: &str = "/* GraphQL */ `";
 
-/// The GraphQL documents the pages send: every template literal in `js/operations.js` marked
-/// `/* GraphQL */`. The pages send no other (so a test can check them all against the schema).
+/// The GraphQL documents the pages send: every template literal marked `/* GraphQL */` in the
+/// embedded scripts (`js/operations.js` and the modules that keep their own). The pages send no
+/// other (so a test can check them all against the schema).
 pub fn graphql_operations() -> Vec<&'static str> {
     let mut found = Vec::new();
-    let mut rest = OPERATIONS_JS;
-    while let Some(start) = rest.find(MARK) {
-        let body = &rest[start + MARK.len()..];
-        let Some(end) = body.find('`') else { break };
-        found.push(body[..end].trim());
-        rest = &body[end + 1..];
+    for asset in ASSETS.iter().filter(|a| a.content_type == JS) {
+        let Ok(mut rest) = std::str::from_utf8(asset.bytes) else {
+            continue;
+        };
+        while let Some(start) = rest.find(MARK) {
+            let body = &rest[start + MARK.len()..];
+            let Some(end) = body.find('`') else { break };
+            found.push(body[..end].trim());
+            rest = &body[end + 1..];
+        }
     }
     found
 }

@@ -5,10 +5,12 @@
 import { gql } from '../api.js';
 import { CLUSTERS, CLUSTER } from '../operations.js';
 import { h, replace, notice } from '../dom.js';
-import { label, formatInstant, formatDate } from '../format.js';
 import { pageReady } from '../nav.js';
 import { managesProjects, signedIn, whoIsSignedIn, percent } from '../signin.js';
 import { nextSteps } from '../follow-up.js';
+import { formingSection } from '../cluster-forming.js';
+import { clusterProjects, clusterPeople } from '../cluster-members.js';
+import { demoEvents } from '../demo-events.js';
 
 const INTRO = 'Follow-up managers run their organisation’s project clusters here: demo events, practitioner feedback and next steps.';
 
@@ -40,7 +42,13 @@ function clusterItem(c) {
 
 async function list(view, me) {
   const body = h('div', { 'aria-live': 'polite', 'aria-busy': 'true' }, h('p', { class: 'loading' }, 'Loading the clusters…'));
-  replace(view, h('h1', {}, 'Clusters'), whoIsSignedIn(me), body);
+  replace(
+    view,
+    h('h1', {}, 'Clusters'),
+    whoIsSignedIn(me),
+    body,
+    formingSection(me, managesProjects(me), { onChange: () => list(view, me) }),
+  );
   pageReady(view, 'Clusters');
   try {
     const { clusters } = await gql(CLUSTERS);
@@ -140,26 +148,6 @@ function feedbackCard(summary, index) {
   );
 }
 
-function eventItem(event) {
-  const venue = [event.place, event.onlineLink].filter(Boolean).join(', ');
-  return h(
-    'li',
-    { class: 'curated' },
-    h('strong', {}, event.title),
-    h(
-      'span',
-      { class: 'curated-meta' },
-      `${formatInstant(event.startsAt, event.timeZone)}${venue ? ` · ${venue}` : ''} · ${label(event.status)}`,
-      event.cancelReason ? ` (${event.cancelReason})` : '',
-    ),
-    h(
-      'span',
-      { class: 'curated-meta' },
-      `Agenda: ${event.agenda.map((p) => p.acronym).join(', ')} · ${plural(event.invitationCount, 'invitation')} · ${plural(event.respondentCount, 'respondent')} · ${plural(event.feedbackCount, 'answer')}`,
-    ),
-  );
-}
-
 function section(id, title, ...content) {
   return h('section', { class: 'dashboard-section', 'aria-labelledby': id }, h('h2', { id }, title), ...content);
 }
@@ -185,7 +173,7 @@ async function dashboard(view, me, id) {
     pageReady(view, 'No such cluster');
     return;
   }
-  const events = [...cluster.upcomingEvents, ...cluster.pastEvents];
+  const manages = managesProjects(me);
   replace(
     view,
     h('p', { class: 'breadcrumb' }, h('a', { href: '/clusters' }, 'Clusters')),
@@ -206,40 +194,15 @@ async function dashboard(view, me, id) {
         ? h('div', { class: 'feedback-cards' }, cluster.feedback.map(feedbackCard))
         : h('p', { class: 'hint' }, 'No project in the cluster yet.'),
     ),
-    section(
-      'cluster-events',
-      'Demo events',
-      events.length
-        ? [
-            cluster.upcomingEvents.length ? [h('h3', {}, 'Upcoming'), h('ul', { class: 'curated-list' }, cluster.upcomingEvents.map(eventItem))] : null,
-            cluster.pastEvents.length ? [h('h3', {}, 'Past'), h('ul', { class: 'curated-list' }, cluster.pastEvents.map(eventItem))] : null,
-          ]
-        : h('p', { class: 'hint' }, 'No demo event yet.'),
-    ),
+    section('cluster-events', 'Demo events', demoEvents(cluster, manages)),
     section(
       'cluster-steps',
       'Next steps',
-      nextSteps(cluster, managesProjects(me)),
+      nextSteps(cluster, manages),
       cluster.sessions.length ? h('p', { class: 'hint' }, `${plural(cluster.sessions.length, 'follow-up session')} recorded.`) : null,
     ),
-    section(
-      'cluster-projects',
-      `Projects (${cluster.projects.length})`,
-      cluster.projects.length
-        ? h(
-            'ul',
-            { class: 'curated-list' },
-            cluster.projects.map((p) =>
-              h(
-                'li',
-                { class: 'curated' },
-                p.registered ? h('a', { href: `/projects/${encodeURIComponent(p.id)}` }, p.acronym) : h('span', {}, p.acronym),
-                p.title && p.title !== p.acronym ? h('span', { class: 'curated-meta' }, p.title) : null,
-              ),
-            ),
-          )
-        : h('p', { class: 'hint' }, 'No project yet.'),
-    ),
+    section('cluster-projects', `Projects (${cluster.projects.length})`, clusterProjects(cluster, manages)),
+    clusterPeople(cluster, manages) ? section('cluster-people', 'Follow-up manager and stakeholders', clusterPeople(cluster, manages)) : null,
   );
   pageReady(view, cluster.name);
 }
