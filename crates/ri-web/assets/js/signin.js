@@ -53,7 +53,7 @@ function tokenForm(hint) {
     h('h2', {}, 'Development sign-in'),
     notice('info', 'This service is set up for development: anyone with a token it accepts can sign in here.'),
     h('label', { for: 'token' }, 'Access token'),
-    h('p', { id: 'token-hint', class: 'hint' }, 'A token from ', h('code', {}, hint), '. It becomes this browser’s session; the page does not keep it.'),
+    h('p', { id: 'token-hint', class: 'hint' }, 'A token minted by ', h('code', {}, hint), '. It becomes this browser’s session; the page does not keep it.'),
     input,
     error,
     h('button', { type: 'submit' }, 'Sign in'),
