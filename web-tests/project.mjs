@@ -1,8 +1,10 @@
 // A follow-up manager registers a project in Chromium: a consortium line the page cannot read
 // and a lead country the API refuses are each shown at their field, with nothing stored; the
 // fixed form registers the project with its features and opens its page, which shows them at
-// once; then the project is edited (title, open call, a partner more, a feature less). Run by crates/regional-invest/tests/web.rs with FOLLOW_UP_TOKEN (a follow-up manager
-// of safe).
+// once; then the project is edited (title, open call, a partner more, a feature less), and a
+// milestone and a funding application are recorded on its page (a refused link and amount shown
+// at their fields), the application then awarded. Run by crates/regional-invest/tests/web.rs
+// with FOLLOW_UP_TOKEN (a follow-up manager of safe).
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -109,6 +111,62 @@ test('the project is edited: a new title, a partner more, a feature less', async
     consortium: [{ country: 'LT' }, { country: 'LV' }, { country: 'EE' }],
     features: [{ code: 'P3' }],
   });
+  assertNoProblems(page);
+});
+
+test('a milestone and a funding application are recorded on its page, and the application moves on', async () => {
+  const id = new URL(page.url()).pathname.split('/').pop();
+  await page.getByRole('heading', { level: 2, name: 'Success milestones' }).waitFor();
+  await page.getByText('No milestone recorded yet.').waitFor();
+  await page.getByLabel('Criterion').selectOption('OPERATIONAL_DEPLOYMENT');
+  await page.getByLabel('Date', { exact: true }).fill('2026-06-01');
+  await page.getByLabel('What happened').fill('Piloted by the Vilnius police at the city marathon');
+  // A link the API refuses is shown at its field, and nothing is stored.
+  await page.getByLabel('Evidence link (optional)').fill('not a link');
+  await page.getByRole('button', { name: 'Record the milestone' }).click();
+  const linkError = page.locator('#milestone-link-error');
+  await linkError.waitFor();
+  assert.equal(await page.getByLabel('Evidence link (optional)').getAttribute('aria-invalid'), 'true');
+  const before = await graphql('query ($id: ID!) { project(id: $id) { milestones { id } } }', { id }, TOKEN);
+  assert.deepEqual(before.project.milestones, []);
+  await page.getByLabel('Evidence link (optional)').fill('https://police.example.lt/marathon-pilot');
+  await page.getByRole('button', { name: 'Record the milestone' }).click();
+  await page.getByText('Recorded the milestone of').waitFor();
+  await page.locator('.milestone-list li').filter({ hasText: 'Piloted by the Vilnius police' }).waitFor();
+
+  await page.getByLabel('Instrument', { exact: true }).fill('EIC Accelerator 2026');
+  await page.locator('#application-status').selectOption('SUBMITTED');
+  await page.locator('#application-date').fill('2026-05-01');
+  await page.locator('#application-amount').fill('12.5');
+  await page.getByRole('button', { name: 'Record the application' }).click();
+  await page.getByText('Give the amount in whole units').waitFor();
+  await page.locator('#application-amount').fill('2 500 000');
+  await page.getByRole('button', { name: 'Record the application' }).click();
+  await page.getByText('Recorded the application to EIC Accelerator 2026.').waitFor();
+  const item = page.locator('.application-list li').filter({ hasText: 'EIC Accelerator 2026' });
+  await item.getByText('Submitted · since').waitFor();
+  await item.getByText('Change the status of EIC Accelerator 2026').click();
+  await item.getByLabel('New status').selectOption('AWARDED');
+  await item.getByLabel('Since').fill('2026-10-01');
+  await assertAccessible(page, 'the project page with its success forms');
+  await item.getByRole('button', { name: 'Change the status' }).click();
+  await page.getByText('EIC Accelerator 2026 is now awarded. Its recognition milestone is recorded.').waitFor();
+  await item.getByText('Awarded · since').waitFor();
+  // The award's own milestone shows at once.
+  await page.locator('.milestone-list li').filter({ hasText: 'Funding awarded: EIC Accelerator 2026' }).waitFor();
+
+  const { project } = await graphql(
+    'query ($id: ID!) { project(id: $id) { milestones { criterion date evidenceLink } fundingApplications { instrumentName status date amount { amount currency } } } }',
+    { id },
+    TOKEN,
+  );
+  assert.deepEqual(project.milestones, [
+    { criterion: 'OPERATIONAL_DEPLOYMENT', date: '2026-06-01', evidenceLink: 'https://police.example.lt/marathon-pilot' },
+    { criterion: 'RECOGNITION', date: '2026-10-01', evidenceLink: null },
+  ]);
+  assert.deepEqual(project.fundingApplications, [
+    { instrumentName: 'EIC Accelerator 2026', status: 'AWARDED', date: '2026-10-01', amount: { amount: 2500000, currency: 'EUR' } },
+  ]);
   assertNoProblems(page);
 });
 

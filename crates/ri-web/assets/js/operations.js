@@ -217,6 +217,8 @@ query WebProject($id: ID!, $first: Int, $consistentWith: String) {
     summary
     features { code label }
     matchThreshold
+    milestones { id criterion date description evidenceLink fundingApplicationId }
+    fundingApplications { id instrumentId instrumentName status date amount { amount currency } }
     matches(first: $first) {
       score
       instrument { id title kind coverLevel countries deadline timeZone curator { slug name } }

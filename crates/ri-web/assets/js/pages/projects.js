@@ -7,6 +7,7 @@ import { PROJECTS, PROJECT } from '../operations.js';
 import { h, replace, notice } from '../dom.js';
 import { label, countryName, formatInstant, daysLeftText, curatorName } from '../format.js';
 import { pageReady } from '../nav.js';
+import { projectProgress } from '../project-progress.js';
 import { managesProjects, signedIn, whoIsSignedIn, percent } from '../signin.js';
 import { matrixSection } from '../matrix.js';
 
@@ -203,6 +204,7 @@ async function one(view, me, id) {
     project.matches.length
       ? h('ol', { class: 'explained-list' }, project.matches.map(explainedMatch))
       : h('p', { class: 'hint' }, 'No published instrument fits it yet.'),
+    projectProgress(project, managesProjects(me)),
   );
   pageReady(view, project.acronym);
 }
