@@ -184,6 +184,10 @@ test('the follow-up manager signs in and the dashboard shows the feedback', asyn
   assert.equal(await chart.locator('rect.bar-value').count(), 3);
   await page.getByRole('img', { name: `Feedback on ${project.acronym}`, exact: true }).waitFor();
   await page.getByText('Browser test demo day').first().waitFor();
+  // The practitioners' comments are read when opened, with who said them.
+  await page.getByText('Practitioners’ comments').click();
+  await page.getByText('“Useful for crowd monitoring at events.”').waitFor();
+  await page.getByRole('heading', { level: 2, name: 'Success milestones' }).waitFor();
   await assertAccessible(page, 'the cluster dashboard');
   await screenshot(page, 'cluster-dashboard', { fullPage: true });
   assertNoProblems(page);

@@ -51,6 +51,8 @@ test('the session is recorded with its next step, which is then marked done', as
   await page.getByLabel('Due').fill(due);
   await page.getByRole('button', { name: 'Record the session' }).click();
   await page.getByText(/^Recorded the session of .* with 1 next step\.$/).waitFor();
+  // The session is listed at once, with its attendees.
+  await page.locator('.session-list > li').filter({ hasText: 'With Ona, a border guard' }).filter({ hasText: '1 next step' }).waitFor();
   const step = page.locator('.step-list > li').filter({ hasText: ACTION });
   await step.waitFor();
   await eventually(async () => (await openSteps()).openSteps.some((s) => s.action === ACTION));

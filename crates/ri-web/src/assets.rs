@@ -77,6 +77,7 @@ static ASSETS: &[Asset] = embed![
     ("js/cluster-members.js", JS),
     ("js/demo-events.js", JS),
     ("js/project-progress.js", JS),
+    ("js/cluster-notes.js", JS),
     ("js/pages/search.js", JS),
     ("js/pages/instrument.js", JS),
     ("js/pages/curate.js", JS),

@@ -141,6 +141,19 @@ export function nextSteps(cluster, canManage) {
             r.owner.value = '';
             r.due.value = '';
           }
+          // The dashboard lists the session at once (js/cluster-notes.js).
+          form.dispatchEvent(
+            new CustomEvent('ri:session-recorded', {
+              bubbles: true,
+              detail: {
+                id: done.sessionId,
+                date: date.value,
+                attendees: attendees.value.split(',').map((a) => a.trim()).filter(Boolean),
+                notes: notes.value.trim(),
+                nextSteps: read.steps,
+              },
+            }),
+          );
           attendees.value = '';
           notes.value = '';
           replace(status, notice('success', `Recorded the session of ${formatDate(date.value)}${read.steps.length ? ` with ${read.steps.length} next step${read.steps.length === 1 ? '' : 's'}` : ''}.`));

@@ -289,8 +289,9 @@ query WebCluster($id: ID!) {
       wouldPilotShare
       topFeatures { feature { code label } count }
     }
-    sessions { id date notes nextSteps { id action due completedOn } }
+    sessions { id date attendees notes nextSteps { id action due completedOn } }
     openSteps { id acronym action owner due overdue }
+    milestones { id projectId acronym criterion date description evidenceLink }
   }
 }`;
 

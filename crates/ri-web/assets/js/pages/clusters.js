@@ -11,6 +11,7 @@ import { nextSteps } from '../follow-up.js';
 import { formingSection } from '../cluster-forming.js';
 import { clusterProjects, clusterPeople } from '../cluster-members.js';
 import { demoEvents } from '../demo-events.js';
+import { addSession, commentsPanel, milestoneList, sessionList } from '../cluster-notes.js';
 
 const INTRO = 'Follow-up managers run their organisation’s project clusters here: demo events, practitioner feedback and next steps.';
 
@@ -174,6 +175,9 @@ async function dashboard(view, me, id) {
     return;
   }
   const manages = managesProjects(me);
+  const sessions = sessionList(cluster);
+  const steps = section('cluster-steps', 'Next steps', nextSteps(cluster, manages), h('h3', {}, 'Follow-up sessions'), sessions);
+  steps.addEventListener('ri:session-recorded', (event) => addSession(sessions, event.detail));
   replace(
     view,
     h('p', { class: 'breadcrumb' }, h('a', { href: '/clusters' }, 'Clusters')),
@@ -193,14 +197,11 @@ async function dashboard(view, me, id) {
       cluster.feedback.length
         ? h('div', { class: 'feedback-cards' }, cluster.feedback.map(feedbackCard))
         : h('p', { class: 'hint' }, 'No project in the cluster yet.'),
+      cluster.feedback.some((f) => f.count > 0) ? commentsPanel(cluster) : null,
     ),
     section('cluster-events', 'Demo events', demoEvents(cluster, manages)),
-    section(
-      'cluster-steps',
-      'Next steps',
-      nextSteps(cluster, manages),
-      cluster.sessions.length ? h('p', { class: 'hint' }, `${plural(cluster.sessions.length, 'follow-up session')} recorded.`) : null,
-    ),
+    steps,
+    section('cluster-milestones', 'Success milestones', milestoneList(cluster)),
     section('cluster-projects', `Projects (${cluster.projects.length})`, clusterProjects(cluster, manages)),
     clusterPeople(cluster, manages) ? section('cluster-people', 'Follow-up manager and stakeholders', clusterPeople(cluster, manages)) : null,
   );
