@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use ri_domain::instrument::SystemClock;
+use ri_domain::{Role, TenantSlug};
 use ri_eventstore::db;
 use ri_eventstore::{EventLog, LogConfig};
 use ri_projections::{ProjectionFailure, ProjectionRunner, ReplayReport, RunnerConfig};
@@ -90,6 +91,15 @@ pub async fn failures(
     pool.close().await;
     Ok(failures)
 }
+
+/// The people `serve --seed` grants roles when the development sign-in is on, so that there is
+/// someone to pick there: a curator of L3CE, and a follow-up manager and a tenant admin of SAFE
+/// (which owns the seed's clusters).
+pub const DEVELOPMENT_PEOPLE: &[(&str, &str, &[Role])] = &[
+    ("l3ce", "ana", &[Role::Curator]),
+    ("safe", "rita", &[Role::FollowUpManager]),
+    ("safe", "tom", &[Role::TenantAdmin]),
+];
 
 /// Loads the seed into the configured database if it holds no tenant yet.
 pub async fn seed_database(config: &Config) -> anyhow::Result<crate::seed::SeedReport> {
@@ -401,6 +411,21 @@ impl App {
         if options.seed {
             startup.wait_for("loading the seed");
             match crate::seed::load_if_empty(&app.log).await {
+                Ok(report) if config.dev_sign_in => {
+                    tracing::info!(?report, "seed");
+                    // People to pick at the development sign-in (never without it).
+                    for (tenant, subject, roles) in DEVELOPMENT_PEOPLE {
+                        let granted = match TenantSlug::parse(tenant) {
+                            Ok(slug) => {
+                                crate::grants::grant_roles(&app.log, &slug, subject, roles).await
+                            }
+                            Err(e) => Err(anyhow::Error::new(e)),
+                        };
+                        if let Err(e) = granted {
+                            tracing::warn!(error = %format!("{e:#}"), subject, tenant, "development person not granted");
+                        }
+                    }
+                }
                 Ok(report) => tracing::info!(?report, "seed"),
                 Err(e) => {
                     app.stop().await;

@@ -99,6 +99,8 @@ async fn a_session_signs_in_this_site_s_own_pages_and_nobody_else_s() {
         "{reason}"
     );
 
+    app.tenant("l3ce", "LT").await;
+    app.tenant("safe", "FR").await;
     let token = app.token("ana", "l3ce", &[Role::Curator]).await;
     // Another site's page cannot turn a token into a session in this browser.
     let foreign = dev(json!({"token": token}), "cross-site").await.unwrap();
@@ -181,6 +183,46 @@ async fn a_session_signs_in_this_site_s_own_pages_and_nobody_else_s() {
         .await,
         "closed 4403"
     );
+
+    // The development sign-in offers everyone a tenant granted a role, and signs in as them.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let people = loop {
+        let people: Value = app
+            .http
+            .get(format!("{base}/auth/dev/people"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if people
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["subject"] == "ona")
+        {
+            break people;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the people never included ona: {people}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(
+        people
+            .as_array()
+            .unwrap()
+            .contains(&json!({"subject": "ana", "tenant": "l3ce", "roles": ["curator"]})),
+        "{people}"
+    );
+    let picked = dev(json!({"subject": "ona", "tenant": "safe"}), "same-origin")
+        .await
+        .unwrap();
+    assert_eq!(picked.status(), 204);
+    let ona_cookie = format!("ri_session={}", session_cookie(&picked).unwrap());
+    assert_eq!(me(&app, &[("cookie", &ona_cookie)]).await["subject"], "ona");
 
     // Signing out clears both cookies.
     let out = app

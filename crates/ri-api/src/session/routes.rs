@@ -8,7 +8,8 @@
 //!   role), the session cookies set, and the browser sent back to where it started.
 //! - `POST /auth/logout`: ends the session; answers where to go to sign out at the provider.
 //! - `POST /auth/dev` (only with the development sign-in switched on): a session for a token
-//!   the API accepts (`regional-invest token`), so development and tests need no provider.
+//!   the API accepts (`regional-invest token`), or for a person some tenant granted a role
+//!   (`GET /auth/dev/people` lists them), so development and tests need no provider.
 
 use std::time::Duration;
 
@@ -52,6 +53,7 @@ pub fn routes(state: SignInState) -> Router {
         .route("/auth/callback", get(callback))
         .route("/auth/logout", post(logout))
         .route("/auth/dev", post(development))
+        .route("/auth/dev/people", get(development_people))
         .with_state(state)
 }
 
@@ -321,9 +323,52 @@ async fn logout(State(state): State<SignInState>) -> Response {
     response
 }
 
+/// A pasted token, or a person picked from `GET /auth/dev/people`.
 #[derive(Deserialize)]
-struct DevSignIn {
-    token: String,
+#[serde(untagged)]
+enum DevSignIn {
+    Token { token: String },
+    Person { subject: String, tenant: String },
+}
+
+#[derive(Serialize)]
+struct Person {
+    subject: String,
+    tenant: String,
+    roles: Vec<&'static str>,
+}
+
+/// The people the development sign-in offers: everyone some tenant granted a role.
+async fn development_people(State(state): State<SignInState>) -> Response {
+    if !state.development {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(SignInError {
+                error: "the development sign-in is off".to_owned(),
+            }),
+        )
+            .into_response();
+    }
+    match ri_projections::catalogue::read::people_with_roles(&state.db, 100).await {
+        Ok(people) => {
+            let people: Vec<Person> = people
+                .into_iter()
+                .map(|(tenant, subject, roles)| Person {
+                    subject,
+                    tenant: tenant.as_str().to_owned(),
+                    roles: roles.iter().map(|r| r.as_str()).collect(),
+                })
+                .collect();
+            ([(header::CACHE_CONTROL, "no-store")], Json(people)).into_response()
+        }
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(SignInError {
+                error: e.to_string(),
+            }),
+        )
+            .into_response(),
+    }
 }
 
 #[derive(Serialize)]
@@ -350,24 +395,37 @@ async fn development(
             "sign in from this site's own pages".to_owned(),
         );
     }
-    let token = body.token.trim();
-    let token = token
-        .strip_prefix("Bearer ")
-        .or_else(|| token.strip_prefix("bearer "))
-        .unwrap_or(token);
-    let identity = match state
-        .access
-        .principal(Some(&format!("Bearer {token}")))
-        .await
-    {
-        Ok(Principal::User(user)) => Identity {
-            subject: user.subject,
-            tenant: user.tenant,
-        },
-        Ok(Principal::Anonymous) => {
-            return refuse(StatusCode::UNAUTHORIZED, "paste a token".to_owned());
+    let identity = match body {
+        DevSignIn::Token { token } => {
+            let token = token.trim();
+            let token = token
+                .strip_prefix("Bearer ")
+                .or_else(|| token.strip_prefix("bearer "))
+                .unwrap_or(token);
+            match state
+                .access
+                .principal(Some(&format!("Bearer {token}")))
+                .await
+            {
+                Ok(Principal::User(user)) => Identity {
+                    subject: user.subject,
+                    tenant: user.tenant,
+                },
+                Ok(Principal::Anonymous) => {
+                    return refuse(StatusCode::UNAUTHORIZED, "paste a token".to_owned());
+                }
+                Err(e) => return refuse(StatusCode::UNAUTHORIZED, e.message),
+            }
         }
-        Err(e) => return refuse(StatusCode::UNAUTHORIZED, e.message),
+        DevSignIn::Person { subject, tenant } => {
+            let Ok(tenant) = TenantSlug::parse(&tenant) else {
+                return refuse(StatusCode::BAD_REQUEST, "no such tenant".to_owned());
+            };
+            if subject.trim().is_empty() {
+                return refuse(StatusCode::BAD_REQUEST, "pick a person".to_owned());
+            }
+            Identity { subject, tenant }
+        }
     };
     // As the API would take the token: its tenant, whatever it grants (anyone may watch).
     match session_for(&state, identity) {

@@ -405,6 +405,34 @@ pub async fn tenants_granting(pool: &PgPool, subject: &str) -> Result<Vec<Tenant
         .collect()
 }
 
+/// Everyone some tenant granted a role, with their roles there, by tenant and subject (at most
+/// `limit` pairs): the development sign-in's people to pick from.
+pub async fn people_with_roles(
+    pool: &PgPool,
+    limit: i64,
+) -> Result<Vec<(TenantSlug, String, Vec<Role>)>, ReadError> {
+    let mut tx = pool.begin().await?;
+    let rows: Vec<(String, String, Vec<String>)> = sqlx::query_as(
+        "SELECT tenant, subject, array_agg(role ORDER BY role) FROM tenant_roles \
+         GROUP BY tenant, subject ORDER BY tenant, subject LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    rows.into_iter()
+        .map(|(tenant, subject, roles)| {
+            let tenant = TenantSlug::parse(&tenant).map_err(|e| malformed("tenant", e))?;
+            let mut roles = roles
+                .iter()
+                .map(|r| r.parse::<Role>().map_err(|e| malformed("role", e)))
+                .collect::<Result<Vec<_>, _>>()?;
+            roles.sort();
+            Ok((tenant, subject, roles))
+        })
+        .collect()
+}
+
 /// The history of one aggregate, oldest first, as far as the viewer may see it (its own
 /// tenant's aggregates; every tenant's for a platform admin).
 pub async fn audit_trail(

@@ -43,17 +43,32 @@ export function providerSignIn(path) {
   return `/auth/login?return=${encodeURIComponent(path)}`;
 }
 
+/** The people the development sign-in offers: `[{ subject, tenant, roles }]`, or none. */
+export async function developmentPeople() {
+  try {
+    const response = await fetch('/auth/dev/people');
+    return response.ok ? await response.json() : [];
+  } catch {
+    return [];
+  }
+}
+
 /**
- * The development sign-in: a session for a pasted token. Answers null, or the service's reason
+ * The development sign-in: a session for a pasted token (`{ token }`) or a picked person
+ * (`{ subject, tenant }`). Answers null, or the service's reason
  * for refusing it.
  */
 export async function signInWithToken(token) {
+  return developmentSignIn({ token });
+}
+
+async function developmentSignIn(body) {
   let response;
   try {
     response = await fetch('/auth/dev', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ token }),
+      body: JSON.stringify(body),
     });
   } catch {
     return 'The service cannot be reached. Check your connection and try again.';
@@ -65,6 +80,11 @@ export async function signInWithToken(token) {
   } catch {
     return `The service answered with status ${response.status}.`;
   }
+}
+
+/** The development sign-in as a person some tenant granted a role; null, or why not. */
+export async function signInAsPerson(subject, tenant) {
+  return developmentSignIn({ subject, tenant });
 }
 
 /** Ends the session; answers where to go next (the provider's sign-out page, or null). */

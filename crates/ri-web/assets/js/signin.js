@@ -7,7 +7,7 @@
 
 import { h, replace, notice } from './dom.js';
 import { label } from './format.js';
-import { currentUser, providerSignIn, signInOptions, signInWithToken, signOut } from './session.js';
+import { currentUser, developmentPeople, providerSignIn, signInAsPerson, signInOptions, signInWithToken, signOut } from './session.js';
 import { navigate, pageReady } from './nav.js';
 
 const REAUTH_KEY = 'regional-invest.reauthenticated-at';
@@ -60,6 +60,43 @@ function tokenForm(hint) {
   );
 }
 
+/** The development sign-in's people: one button each, signing in as them. */
+async function peoplePicker() {
+  const people = await developmentPeople();
+  if (!people.length) return null;
+  const status = h('div', {});
+  const back = here();
+  return h(
+    'div',
+    { class: 'dev-people' },
+    h('p', {}, 'Sign in as someone an organisation granted a role:'),
+    h(
+      'ul',
+      { class: 'curated-list' },
+      people.map((p) =>
+        h(
+          'li',
+          {},
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'secondary',
+              onclick: async () => {
+                const refused = await signInAsPerson(p.subject, p.tenant);
+                if (refused) replace(status, notice('error', `Not signed in: ${refused}`));
+                else navigate(back, { replace: true });
+              },
+            },
+            `${p.subject} of ${p.tenant} (${p.roles.map((r) => label(r.toUpperCase())).join(', ')})`,
+          ),
+        ),
+      ),
+    ),
+    status,
+  );
+}
+
 /**
  * Draws the ways to sign in on `view`. `hint` is the command that mints a token for the
  * development sign-in.
@@ -70,7 +107,13 @@ export async function drawSignIn(view, title, intro, { message = null, hint = 'r
   if (options.provider) {
     ways.push(h('p', {}, h('a', { class: 'button-link', href: providerSignIn(here()) }, `Sign in with ${options.provider}`)));
   }
-  if (options.development) ways.push(tokenForm(`cargo run -p regional-invest -- ${hint.replace(/^regional-invest /, '')}`));
+  if (options.development) {
+    const form = tokenForm(`cargo run -p regional-invest -- ${hint.replace(/^regional-invest /, '')}`);
+    // The people to pick go under the form's heading and notice.
+    const people = await peoplePicker();
+    if (people) form.insertBefore(people, form.querySelector('label'));
+    ways.push(form);
+  }
   if (!ways.length) ways.push(notice('error', 'Signing in is not set up on this service. Ask its operators.'));
   replace(view, h('h1', {}, title), message ? notice('info', message) : null, h('p', {}, intro, ' Sign in to continue.'), ...ways);
   pageReady(view, title);
