@@ -297,6 +297,20 @@ async fn a_practitioner_submits_feedback_through_a_link_and_the_dashboard_shows_
     app.app.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clusters_forming_names_an_area_forms_a_cluster_and_manages_its_members() {
+    let app = seeded().await;
+    // SAFE owns the seed's projects: the new cluster takes one and is suggested others.
+    let manager = app.token("ona", "safe", &[Role::FollowUpManager]).await;
+    browser_script(
+        &app,
+        "clusters-forming.mjs",
+        vec![("FOLLOW_UP_TOKEN".into(), manager)],
+    )
+    .await;
+    app.app.stop().await;
+}
+
 /// The OpenID provider of `web-tests/lib/oidc-provider.mjs` on `port`, stopped on drop.
 struct Provider(std::process::Child);
 

@@ -270,14 +270,15 @@ query WebCluster($id: ID!) {
     followUpManager
     projectCount
     projects { id acronym title registered }
+    stakeholders { id kind name note engagedAt }
     upcomingEvents {
-      id title startsAt timeZone place onlineLink status cancelReason
-      agenda { id acronym }
+      id title startsAt timeZone place onlineLink status cancelReason feedbackWindowDays feedbackClosesAt
+      agenda { id acronym title features { code label } }
       invitationCount respondentCount feedbackCount
     }
     pastEvents {
-      id title startsAt timeZone place onlineLink status cancelReason feedbackClosesAt
-      agenda { id acronym }
+      id title startsAt timeZone place onlineLink status cancelReason feedbackWindowDays feedbackClosesAt
+      agenda { id acronym title features { code label } }
       invitationCount respondentCount feedbackCount
     }
     feedback {
