@@ -387,6 +387,20 @@ async fn people_sign_in_through_the_openid_provider_and_get_their_tenant_s_grant
     app.app.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_manager_runs_demo_events_and_their_invitations_in_the_browser() {
+    let app = seeded().await;
+    // SAFE owns the seed's two clusters and the projects in them.
+    let manager = app.token("ona", "safe", &[Role::FollowUpManager]).await;
+    browser_script(
+        &app,
+        "demo-events.mjs",
+        vec![("FOLLOW_UP_TOKEN".into(), manager)],
+    )
+    .await;
+    app.app.stop().await;
+}
+
 #[tokio::test]
 async fn the_pages_pure_modules_pass_their_unit_tests() {
     let (ok, output) = node(

@@ -76,6 +76,8 @@ static ASSETS: &[Asset] = embed![
     ("js/cluster-forming.js", JS),
     ("js/cluster-members.js", JS),
     ("js/demo-events.js", JS),
+    ("js/demo-invitations.js", JS),
+    ("js/demo-form.js", JS),
     ("js/project-progress.js", JS),
     ("js/cluster-notes.js", JS),
     ("js/pages/search.js", JS),

@@ -57,10 +57,12 @@ function ratingGroup(prefix, name, legend, current) {
   );
 }
 
-function projectForm(token, project, given, index) {
-  const prefix = `p${index + 1}`;
-  const headingId = `${prefix}-heading`;
-  const status = h('div', { class: 'form-status', 'aria-live': 'polite' });
+/**
+ * The answers on one project, as fields whose ids start with `prefix`: relevance and usability
+ * (radio groups), would pilot, its features (checkboxes) and a comment, filled with `given`.
+ * Also the dashboard's paper feedback (js/demo-events.js); read them with readAnswers.
+ */
+export function answerFields(prefix, project, given) {
   const pilot = h(
     'fieldset',
     { class: 'rating', id: `${prefix}-wouldPilot`, 'aria-describedby': `${prefix}-wouldPilot-error`, dataset: { field: 'wouldPilot' } },
@@ -92,7 +94,7 @@ function projectForm(token, project, given, index) {
   const features = project.features.length
     ? h(
         'fieldset',
-        { class: 'feature-choice', id: `${prefix}-relevantFeatures`, dataset: { field: 'relevantFeatures' } },
+        { class: 'feature-choice', id: `${prefix}-relevantFeatures`, 'aria-describedby': `${prefix}-relevantFeatures-error`, dataset: { field: 'relevantFeatures' } },
         h('legend', {}, 'Which of its features are relevant to your work?'),
         h(
           'div',
@@ -112,10 +114,84 @@ function projectForm(token, project, given, index) {
             ),
           ),
         ),
+        h('p', { id: `${prefix}-relevantFeatures-error`, class: 'field-error', hidden: true }),
       )
     : null;
-  const comment = h('textarea', { id: `${prefix}-comment`, name: `${prefix}-comment`, rows: '3', maxlength: '2000' });
+  const comment = h('textarea', { id: `${prefix}-comment`, name: `${prefix}-comment`, rows: '3', maxlength: '2000', 'aria-describedby': `${prefix}-comment-error` });
   comment.value = given?.comment ?? '';
+  return [
+    ratingGroup(prefix, 'relevance', 'How relevant is it to your work? (1 poor to 5 excellent)', given?.relevance),
+    ratingGroup(prefix, 'usability', 'How usable did it look? (1 poor to 5 excellent)', given?.usability),
+    pilot,
+    features,
+    h(
+      'div',
+      { class: 'field', dataset: { field: 'comment' } },
+      h('label', { for: `${prefix}-comment` }, 'Comment (optional)'),
+      comment,
+      h('p', { id: `${prefix}-comment-error`, class: 'field-error', hidden: true }),
+    ),
+  ];
+}
+
+/**
+ * The answers as chosen (`relevance`, `usability`: '1' to '5' or null; `wouldPilot`: 'yes',
+ * 'no' or null; `relevantFeatures`; `comment`): `{ input }` for the API, or `{ errors }`, each
+ * `{ field, message }`.
+ */
+export function answersFrom({ relevance, usability, wouldPilot, relevantFeatures = [], comment = '' }) {
+  const errors = [];
+  if (!relevance) errors.push({ field: 'relevance', message: 'Choose a rating from 1 to 5.' });
+  if (!usability) errors.push({ field: 'usability', message: 'Choose a rating from 1 to 5.' });
+  if (!wouldPilot) errors.push({ field: 'wouldPilot', message: 'Say whether you would pilot it.' });
+  if (errors.length) return { errors };
+  return {
+    input: {
+      relevance: Number(relevance),
+      usability: Number(usability),
+      wouldPilot: wouldPilot === 'yes',
+      relevantFeatures: [...relevantFeatures],
+      comment: comment.trim(),
+    },
+  };
+}
+
+/** The answers in `form`'s fields made by answerFields(prefix, …), as answersFrom gives them. */
+export function readAnswers(form, prefix) {
+  const value = (name) => form.querySelector(`input[name="${prefix}-${name}"]:checked`)?.value ?? null;
+  return answersFrom({
+    relevance: value('relevance'),
+    usability: value('usability'),
+    wouldPilot: value('pilot'),
+    relevantFeatures: [...form.querySelectorAll(`input[name="${prefix}-features"]:checked`)].map((c) => c.value),
+    comment: form.querySelector(`#${prefix}-comment`)?.value ?? '',
+  });
+}
+
+/** Shows `message` at the answers' field `field` (an API field name) in `form`; false when it has none. */
+export function showAnswerError(form, field, message) {
+  const group = form.querySelector(`[data-field="${field}"]`);
+  const error = group?.querySelector('.field-error');
+  if (!group || !error) return false;
+  error.textContent = message;
+  error.hidden = false;
+  (group.matches('fieldset') ? group : group.querySelector('textarea, input') ?? group).setAttribute('aria-invalid', 'true');
+  return true;
+}
+
+/** Clears the errors showAnswerError showed in `form`. */
+export function clearAnswerErrors(form) {
+  for (const el of form.querySelectorAll('.field-error')) {
+    el.hidden = true;
+    el.textContent = '';
+  }
+  for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+}
+
+function projectForm(token, project, given, index) {
+  const prefix = `p${index + 1}`;
+  const headingId = `${prefix}-heading`;
+  const status = h('div', { class: 'form-status', 'aria-live': 'polite' });
   const button = h('button', { type: 'submit' }, given ? `Update feedback on ${project.acronym}` : `Send feedback on ${project.acronym}`);
 
   const form = h(
@@ -123,58 +199,26 @@ function projectForm(token, project, given, index) {
     { class: 'feedback-form', novalidate: true, 'aria-labelledby': headingId, dataset: { project: project.id } },
     h('h2', { id: headingId }, project.acronym),
     project.title && project.title !== project.acronym ? h('p', { class: 'hint' }, project.title) : null,
-    ratingGroup(prefix, 'relevance', 'How relevant is it to your work? (1 poor to 5 excellent)', given?.relevance),
-    ratingGroup(prefix, 'usability', 'How usable did it look? (1 poor to 5 excellent)', given?.usability),
-    pilot,
-    features,
-    h('div', { class: 'field' }, h('label', { for: `${prefix}-comment` }, 'Comment (optional)'), comment),
+    answerFields(prefix, project, given),
     button,
     status,
   );
 
-  const clearErrors = () => {
-    for (const el of form.querySelectorAll('.field-error')) {
-      el.hidden = true;
-      el.textContent = '';
-    }
-    for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
-  };
-  const showError = (field, message) => {
-    const group = form.querySelector(`[data-field="${field}"]`);
-    const error = group?.querySelector('.field-error');
-    if (!group || !error) return false;
-    error.textContent = message;
-    error.hidden = false;
-    group.setAttribute('aria-invalid', 'true');
-    return true;
-  };
   const firstInvalid = () => form.querySelector('[aria-invalid="true"] input');
 
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    clearErrors();
+    clearAnswerErrors(form);
     replace(status);
-    const value = (name) => form.querySelector(`input[name="${prefix}-${name}"]:checked`)?.value ?? null;
-    const relevance = value('relevance');
-    const usability = value('usability');
-    const wouldPilot = value('pilot');
-    if (!relevance) showError('relevance', 'Choose a rating from 1 to 5.');
-    if (!usability) showError('usability', 'Choose a rating from 1 to 5.');
-    if (!wouldPilot) showError('wouldPilot', 'Say whether you would pilot it.');
-    if (!relevance || !usability || !wouldPilot) {
+    const read = readAnswers(form, prefix);
+    if (read.errors) {
+      for (const e of read.errors) showAnswerError(form, e.field, e.message);
       firstInvalid()?.focus();
       return;
     }
-    const input = {
-      relevance: Number(relevance),
-      usability: Number(usability),
-      wouldPilot: wouldPilot === 'yes',
-      relevantFeatures: [...form.querySelectorAll(`input[name="${prefix}-features"]:checked`)].map((c) => c.value),
-      comment: comment.value.trim(),
-    };
     button.disabled = true;
     try {
-      const { submitDemoFeedback: receipt } = await gql(SUBMIT_FEEDBACK, { token, projectId: project.id, input }, { auth: false });
+      const { submitDemoFeedback: receipt } = await gql(SUBMIT_FEEDBACK, { token, projectId: project.id, input: read.input }, { auth: false });
       replace(
         status,
         notice('success', h('p', {}, `Thank you: your feedback on ${receipt.acronym} was received. You can change it with this link until the feedback closes.`)),
@@ -183,7 +227,7 @@ function projectForm(token, project, given, index) {
       announce(`Your feedback on ${receipt.acronym} was received.`);
     } catch (error) {
       const errors = error instanceof ApiError ? error.errors : [{ message: String(error.message ?? error), field: null }];
-      const unplaced = errors.filter((e) => !(e.field && showError(e.field, e.message)));
+      const unplaced = errors.filter((e) => !(e.field && showAnswerError(form, e.field, e.message)));
       if (unplaced.length) replace(status, notice('error', h('p', {}, `Your feedback was not saved: ${unplaced.map((e) => e.message).join('; ')}`)));
       firstInvalid()?.focus();
     } finally {
