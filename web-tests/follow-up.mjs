@@ -61,6 +61,15 @@ test('the session is recorded with its next step, which is then marked done', as
   await page.locator('.notice-success').filter({ hasText: `Done: ` }).filter({ hasText: ACTION }).waitFor();
   await step.waitFor({ state: 'detached' });
   await eventually(async () => !(await openSteps()).openSteps.some((s) => s.action === ACTION));
+
+  // The session and the step moved the cluster's version on; the page knows, so a change in
+  // another part of it, without a reload, is no conflict.
+  const stakeholder = `Port authority ${Date.now().toString(36)}`;
+  const form = page.locator('form.stakeholder-form');
+  await form.getByLabel('Kind of stakeholder').selectOption('INVESTOR');
+  await form.getByLabel('Stakeholder’s name').fill(stakeholder);
+  await form.getByRole('button', { name: 'Engage the stakeholder' }).click();
+  await page.locator('.stakeholder-list > li').filter({ hasText: stakeholder }).waitFor();
   assertNoProblems(page);
 });
 

@@ -104,13 +104,17 @@ test('only what the API allows for an event’s status and time is offered', () 
 });
 
 test('the version advances only when nothing came between', () => {
-  const v = clusterVersion(7);
+  const cluster = { version: 7 };
+  const v = clusterVersion(cluster);
   v.advance({ version: 8 });
   assert.equal(v.version, 8);
   v.advance({ version: 10 });
   assert.equal(v.version, 8, 'another change came between: the next expectedVersion meets it');
   v.advance({ version: 8 });
   assert.equal(v.version, 8);
+  // Another part of the page advancing the cluster's version is seen here.
+  cluster.version = 9;
+  assert.equal(v.version, 9);
 });
 
 test('API fields name the form’s fields; practitioners are read with their errors', () => {

@@ -8,6 +8,7 @@
 import { gql } from './api.js';
 import { h, replace, notice } from './dom.js';
 import { formatDate } from './format.js';
+import { advanceVersion } from './demo-form.js';
 import { fieldMessage, formFields, localRefusal, showRefusal, waitFor } from './cluster-forming.js';
 
 export const SUGGESTED_PROJECTS = /* GraphQL */ `
@@ -167,7 +168,7 @@ export function clusterProjects(cluster, manages) {
     replace(select, h('option', { value: '' }, left.length ? 'Choose a project' : 'No other project'), left.map((p) => h('option', { value: p.id }, `${p.acronym} – ${p.title}`)));
   };
   const changed = (version) => {
-    cluster.version = version;
+    advanceVersion(cluster, { version });
     empty.hidden = cluster.projects.length > 0;
     setProjectCount(cluster);
     drawChoices();
@@ -358,7 +359,7 @@ export function clusterPeople(cluster, manages) {
         fmSubmit.disabled = true;
         try {
           const { assignFollowUpManager: done } = await gql(ASSIGN_FOLLOW_UP_MANAGER, { clusterId: cluster.id, subject: value, expectedVersion: cluster.version });
-          cluster.version = done.version;
+          advanceVersion(cluster, done);
           cluster.followUpManager = value;
           current.textContent = managerText();
           const lede = document.querySelector('h1 ~ p.lede');
@@ -394,7 +395,7 @@ export function clusterPeople(cluster, manages) {
         replace(status);
         try {
           const { disengageStakeholder: done } = await gql(DISENGAGE_STAKEHOLDER, { clusterId: cluster.id, stakeholderId: s.id, expectedVersion: cluster.version });
-          cluster.version = done.version;
+          advanceVersion(cluster, done);
           cluster.stakeholders = (cluster.stakeholders ?? []).filter((x) => x.id !== s.id);
           item.remove();
           sync();
@@ -431,7 +432,7 @@ export function clusterPeople(cluster, manages) {
         submit.disabled = true;
         try {
           const { engageStakeholder: done } = await gql(ENGAGE_STAKEHOLDER, { clusterId: cluster.id, expectedVersion: cluster.version, input: read.input });
-          cluster.version = done.version;
+          advanceVersion(cluster, done);
           const s = { id: done.entityId, ...read.input, engagedAt: new Date().toISOString() };
           cluster.stakeholders = [...(cluster.stakeholders ?? []), s];
           list.append(stakeholderItem(s));

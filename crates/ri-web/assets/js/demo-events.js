@@ -580,7 +580,7 @@ export function demoEvents(cluster, manages) {
   let features = null;
   const ctx = {
     cluster,
-    version: clusterVersion(cluster.version),
+    version: clusterVersion(cluster),
     zonesId: 'demo-zones',
     projectFeatures: () => {
       features ??= gql(DEMO_PROJECT_FEATURES, { id: cluster.id }).then(({ cluster: c }) => new Map((c?.projects ?? []).map((p) => [p.id, p.features])));

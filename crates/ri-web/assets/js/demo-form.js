@@ -14,17 +14,26 @@ export function fieldKey(apiField) {
 }
 
 /**
- * The cluster's version as this page last knew it, to pass as `expectedVersion`. A change's
- * result advances it only when nothing came between (its version is the next one); otherwise
- * it stays, and the next change that passes it meets the other change as CONFLICT.
+ * The cluster's version as this page last knew it, to pass as `expectedVersion`: kept on the
+ * page's `cluster` object, which every part of the dashboard reads and advances (js/follow-up.js,
+ * js/cluster-members.js), so one part's change is no conflict for the next. A change's result
+ * advances it only when nothing came between (its version is the next one); otherwise it stays,
+ * and the next change that passes it meets the other change as CONFLICT.
  */
-export function clusterVersion(version) {
+export function clusterVersion(cluster) {
   return {
-    version,
+    get version() {
+      return cluster.version;
+    },
     advance(result) {
-      if (result && result.version === this.version + 1) this.version = result.version;
+      advanceVersion(cluster, result);
     },
   };
+}
+
+/** Advances `cluster.version` to `result.version` when that is the next one. */
+export function advanceVersion(cluster, result) {
+  if (result && result.version === cluster.version + 1) cluster.version = result.version;
 }
 
 /** A random UUID (version 4) from 16 random bytes; crypto.randomUUID needs a secure context. */

@@ -8,6 +8,7 @@ import { COMPLETE_NEXT_STEP, RECORD_FOLLOW_UP_SESSION } from './operations.js';
 import { fieldError, h, replace, notice } from './dom.js';
 import { announce } from './nav.js';
 import { formatDate } from './format.js';
+import { advanceVersion } from './demo-form.js';
 
 /** Today as YYYY-MM-DD in UTC (the API's calendar for next steps). */
 export function today(now = new Date()) {
@@ -27,7 +28,7 @@ export function readSteps(rows) {
   return { steps };
 }
 
-function stepItem(clusterId, step, status) {
+function stepItem(cluster, step, status) {
   const item = h(
     'li',
     { class: 'curated', dataset: { step: step.id } },
@@ -45,7 +46,8 @@ function stepItem(clusterId, step, status) {
           try {
             // No expectedVersion: completing one step cannot undo another change of the
             // cluster, and practitioners' feedback moves its version all the time.
-            await gql(COMPLETE_NEXT_STEP, { clusterId, stepId: step.id });
+            const { completeNextStep: done } = await gql(COMPLETE_NEXT_STEP, { clusterId: cluster.id, stepId: step.id });
+            advanceVersion(cluster, done);
             item.remove();
             replace(status, notice('success', `Done: ${step.acronym}: ${step.action}.`));
             announce('Marked done.');
@@ -66,7 +68,7 @@ function stepItem(clusterId, step, status) {
 export function nextSteps(cluster, canManage) {
   const status = h('div', {});
   const acronymOf = new Map(cluster.projects.map((p) => [p.id, p.acronym]));
-  const list = h('ul', { class: 'curated-list step-list' }, cluster.openSteps.map((s) => stepItem(cluster.id, s, status)));
+  const list = h('ul', { class: 'curated-list step-list' }, cluster.openSteps.map((s) => stepItem(cluster, s, status)));
   // Only follow-up managers and tenant admins change the cluster.
   if (!canManage) for (const b of list.querySelectorAll('button')) b.remove();
   const empty = h('p', { class: 'hint' }, 'No open step.');
@@ -132,8 +134,9 @@ export function nextSteps(cluster, canManage) {
               nextSteps: read.steps,
             },
           });
+          advanceVersion(cluster, done);
           read.steps.forEach((s, i) => {
-            list.append(stepItem(cluster.id, { ...s, id: done.nextStepIds[i], acronym: acronymOf.get(s.projectId) ?? s.projectId, overdue: false }, status));
+            list.append(stepItem(cluster, { ...s, id: done.nextStepIds[i], acronym: acronymOf.get(s.projectId) ?? s.projectId, overdue: false }, status));
           });
           empty.hidden = list.children.length > 0;
           for (const r of rows) {
