@@ -4,7 +4,8 @@
 
 import { gql } from './api.js';
 import { h, replace, notice } from './dom.js';
-import { formatDate, label, countryName } from './format.js';
+import { formatDate, countryName } from './format.js';
+import { sectorLabel } from './demo-form.js';
 
 export const CLUSTER_COMMENTS = /* GraphQL */ `
 query WebClusterComments($id: ID!) {
@@ -129,7 +130,7 @@ export function commentsPanel(cluster) {
                     h(
                       'span',
                       { class: 'curated-meta' },
-                      `${c.organisation}, ${countryName(c.country)} · ${label(c.sector)} · ${c.event}${c.source === 'PAPER' ? ' · on paper' : ''}`,
+                      `${c.organisation}, ${countryName(c.country)} · ${sectorLabel(c.sector)} · ${c.event}${c.source === 'PAPER' ? ' · on paper' : ''}`,
                     ),
                   ),
                 ),
