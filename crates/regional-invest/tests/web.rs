@@ -388,6 +388,34 @@ async fn people_sign_in_through_the_openid_provider_and_get_their_tenant_s_grant
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_manager_runs_the_clustering_practice_in_the_browser() {
+    require_browser_tools();
+    let port = free_port();
+    let issuer = format!("http://127.0.0.1:{port}");
+    let app = seeded_with(|config| {
+        config.oidc_issuer = Some(issuer.clone());
+        config.oidc_client_secret = Some(regional_invest::config::Secret::new(
+            "regional-invest-development-client-secret",
+        ));
+        config.oidc_name = "the test provider".to_owned();
+    })
+    .await;
+    let _provider = Provider::start(port, &format!("http://{}/auth/callback", app.app.addr));
+    // Mira manages SAFE's projects (the seed's); her token lets the script check the API.
+    let mira = app.token("mira", "safe", &[Role::FollowUpManager]).await;
+    browser_script(
+        &app,
+        "walkthrough.mjs",
+        vec![
+            ("PROVIDER_URL".into(), issuer),
+            ("FOLLOW_UP_TOKEN".into(), mira),
+        ],
+    )
+    .await;
+    app.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_follow_up_manager_runs_demo_events_and_their_invitations_in_the_browser() {
     let app = seeded().await;
     // SAFE owns the seed's two clusters and the projects in them.
