@@ -36,7 +36,7 @@ if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
     apt-get update -qq
     RUNLEVEL=1 apt-get install -y -qq haproxy >/dev/null
 fi
-if [ ! -d web-tests/node_modules/graphql-http ] || [ ! -d web-tests/node_modules/oidc-provider ]; then
+if [ ! -d web-tests/node_modules/graphql-http ] || [ ! -d web-tests/node_modules/oidc-provider ] || [ ! -d web-tests/node_modules/axe-core ]; then
     echo "[test] installing web-tests/ (npm ci)" >&2
     npm ci --prefix web-tests --no-audit --no-fund >/dev/null
 fi

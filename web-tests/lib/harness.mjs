@@ -4,7 +4,8 @@
 // service's read side shows a moment after a change.
 
 import assert from 'node:assert/strict';
-import { mkdir, copyFile } from 'node:fs/promises';
+import { mkdir, copyFile, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -207,6 +208,26 @@ export async function assertAccessible(page, name) {
     return out;
   });
   assert.deepEqual(problems, [], `accessibility of ${name}`);
+  await assertNoAxeViolations(page, name);
+}
+
+let axeSource = null;
+
+/**
+ * axe-core (from npm) finds no serious or critical violation on the page. It is evaluated in
+ * the page through the DevTools protocol, which the page's content security policy does not
+ * govern, so the page keeps its policy.
+ */
+export async function assertNoAxeViolations(page, name) {
+  axeSource ??= await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const { violations } = await window.axe.run(document, { resultTypes: ['violations'] });
+    return violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')}`);
+  });
+  assert.deepEqual(violations, [], `axe-core on ${name}`);
 }
 
 /** The page fits a narrow screen: nothing scrolls sideways. */
