@@ -9,6 +9,7 @@ import { gql } from './api.js';
 import { h, replace, notice } from './dom.js';
 import { formatDate } from './format.js';
 import { advanceVersion } from './demo-form.js';
+import { PROJECTS_CHANGED } from './follow-up.js';
 import { fieldMessage, formFields, localRefusal, showRefusal, waitFor } from './cluster-forming.js';
 
 export const SUGGESTED_PROJECTS = /* GraphQL */ `
@@ -144,6 +145,8 @@ function setProjectCount(cluster) {
   // The section's heading is the dashboard's (pages/clusters.js): keep its count true.
   const heading = document.getElementById('cluster-projects');
   if (heading) heading.textContent = `Projects (${cluster.projects.length})`;
+  // The event form and the session form offer the projects: they draw themselves again.
+  document.dispatchEvent(new CustomEvent(PROJECTS_CHANGED));
 }
 
 /** The projects section's content. */

@@ -13,6 +13,7 @@ import { label, formatInstant, isTimeZone, localZone } from './format.js';
 import { zonedToInstant, instantToZoned } from './zoned.js';
 import { clusterVersion, formKit, problems } from './demo-form.js';
 import { invitationsSection, paperSection, DEMO_PROJECT_FEATURES } from './demo-invitations.js';
+import { onProjectsChanged } from './follow-up.js';
 
 // Scheduling adds an event and undoes nothing, so it passes no expectedVersion; the changes of
 // a scheduled event pass the version the page knows, and a CONFLICT says to reload.
@@ -608,6 +609,15 @@ export function demoEvents(cluster, manages) {
     upcoming.insertBefore(item, later ?? null);
     draw();
   };
+  // The form offers the cluster's projects as they are now: drawn again when they change.
+  const formBox = h('div', {});
+  const drawForm = () =>
+    replace(
+      formBox,
+      cluster.projects.length ? scheduleForm(ctx, scheduled) : h('p', { class: 'hint' }, 'Assign projects to the cluster to schedule a demo event of them.'),
+    );
+  drawForm();
+  onProjectsChanged(formBox, drawForm);
   return h(
     'div',
     { class: 'demo-events' },
@@ -617,6 +627,6 @@ export function demoEvents(cluster, manages) {
     upcoming,
     pastHead,
     past,
-    cluster.projects.length ? scheduleForm(ctx, scheduled) : h('p', { class: 'hint' }, 'Assign projects to the cluster to schedule a demo event of them.'),
+    formBox,
   );
 }

@@ -67,14 +67,35 @@ function stepItem(cluster, step, status) {
 /** The section's content: the open steps, and the form that records a session. */
 export function nextSteps(cluster, canManage) {
   const status = h('div', {});
-  const acronymOf = new Map(cluster.projects.map((p) => [p.id, p.acronym]));
   const list = h('ul', { class: 'curated-list step-list' }, cluster.openSteps.map((s) => stepItem(cluster, s, status)));
   // Only follow-up managers and tenant admins change the cluster.
   if (!canManage) for (const b of list.querySelectorAll('button')) b.remove();
   const empty = h('p', { class: 'hint' }, 'No open step.');
   empty.hidden = cluster.openSteps.length > 0;
-  if (!canManage || !cluster.projects.length) return [status, list, empty];
+  if (!canManage) return [status, list, empty];
+  // The form offers the cluster's projects as they are now: drawn again when they change.
+  const formBox = h('div', {});
+  const drawForm = () => replace(formBox, cluster.projects.length ? sessionForm(cluster, list, empty, status) : null);
+  drawForm();
+  onProjectsChanged(formBox, drawForm);
+  return [status, list, empty, formBox];
+}
 
+/** Calls `draw` whenever the dashboard's projects change, while `box` is on the page. */
+export function onProjectsChanged(box, draw) {
+  const listener = () => {
+    if (box.isConnected) draw();
+    else document.removeEventListener(PROJECTS_CHANGED, listener);
+  };
+  document.addEventListener(PROJECTS_CHANGED, listener);
+}
+
+/** The event js/cluster-members.js sends after a project was added to or removed from the cluster. */
+export const PROJECTS_CHANGED = 'ri:cluster-projects-changed';
+
+/** The form that records a follow-up session with its next steps. */
+function sessionForm(cluster, list, empty, status) {
+  const acronymOf = new Map(cluster.projects.map((p) => [p.id, p.acronym]));
   const rows = [];
   const rowsBox = h('div', {});
   const addRow = () => {
@@ -182,5 +203,5 @@ export function nextSteps(cluster, canManage) {
     ' ',
     h('button', { type: 'submit' }, 'Record the session'),
   );
-  return [status, list, empty, form];
+  return form;
 }
