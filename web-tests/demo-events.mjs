@@ -9,18 +9,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import {
-  BASE_URL,
-  assertAccessible,
-  assertNoProblems,
-  assertNoSidewaysScroll,
-  eventually,
-  graphql,
-  launch,
-  newPage,
-  screenshot,
-  signIn,
-} from './lib/harness.mjs';
+import { BASE_URL, assertAccessible, assertNoProblems, assertNoSidewaysScroll, eventually, graphql, launch, newPage, screenshot, signIn, wallClock } from './lib/harness.mjs';
 
 const TOKEN = process.env.FOLLOW_UP_TOKEN;
 if (!TOKEN) throw new Error('FOLLOW_UP_TOKEN is not set');
@@ -52,25 +41,6 @@ after(async () => {
   await browser?.close();
 });
 
-/** What the clocks of `zone` show at `ms`: { date: 'YYYY-MM-DD', time: 'HH:MM:SS' }. */
-function wall(ms, zone = ZONE) {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-GB', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    })
-      .formatToParts(new Date(ms))
-      .map((p) => [p.type, p.value]),
-  );
-  return { date: `${parts.year}-${parts.month}-${parts.day}`, time: `${parts.hour}:${parts.minute}:${parts.second}` };
-}
-
 const events = async () => {
   const data = await graphql(
     `query ($id: ID!) { cluster(id: $id) {
@@ -98,7 +68,7 @@ test('a demo event in the past is refused at its time, and nothing is stored', a
   await page.getByRole('heading', { level: 3, name: 'Schedule a demo event' }).waitFor();
   const form = page.locator('form.schedule-form');
   await form.getByLabel('Title').fill(TITLE);
-  const yesterday = wall(Date.now() - 86_400_000);
+  const yesterday = wallClock(Date.now() - 86_400_000, ZONE);
   await form.getByLabel('Date', { exact: true }).fill(yesterday.date);
   await form.getByLabel('Time', { exact: true }).fill('10:00');
   await form.getByLabel('Time zone').fill(ZONE);
@@ -122,7 +92,7 @@ test('a demo event in the past is refused at its time, and nothing is stored', a
 
 test('the event is scheduled with its agenda in the order chosen, reordered from the keyboard and rescheduled', async () => {
   const form = page.locator('form.schedule-form');
-  const later = wall(Date.now() + 3 * 86_400_000);
+  const later = wallClock(Date.now() + 3 * 86_400_000, ZONE);
   await form.getByLabel('Date', { exact: true }).fill(later.date);
   await form.getByLabel('Time', { exact: true }).fill('10:00');
   await form.getByRole('button', { name: 'Schedule the event' }).click();
@@ -153,7 +123,7 @@ test('the event is scheduled with its agenda in the order chosen, reordered from
   // Rescheduled to a few seconds ahead (seconds typed, so the test need not wait a minute).
   await item.locator('summary', { hasText: 'Reschedule' }).click();
   const at = Date.now() + LEAD_MS;
-  const soon = wall(at);
+  const soon = wallClock(at, ZONE);
   await item.getByLabel('Date', { exact: true }).fill(soon.date);
   await item.getByLabel('Time', { exact: true }).fill(soon.time);
   await item.getByRole('button', { name: 'Reschedule', exact: true }).click();
@@ -262,7 +232,7 @@ test('once the event has started, a paper sheet is recorded and the event marked
 
 test('another event is cancelled with a reason', async () => {
   const form = page.locator('form.schedule-form');
-  const later = wall(Date.now() + 30 * 86_400_000);
+  const later = wallClock(Date.now() + 30 * 86_400_000, ZONE);
   await form.getByLabel('Title').fill(OTHER);
   await form.getByLabel('Date', { exact: true }).fill(later.date);
   await form.getByLabel('Time', { exact: true }).fill('14:30');

@@ -8,7 +8,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { BASE_URL, assertAccessible, assertNoProblems, assertNoSidewaysScroll, launch, newPage, screenshot } from './lib/harness.mjs';
+import { BASE_URL, assertAccessible, assertNoProblems, assertNoSidewaysScroll, launch, newPage, screenshot, signInThroughProvider } from './lib/harness.mjs';
 
 const PROVIDER_URL = process.env.PROVIDER_URL;
 if (!PROVIDER_URL) throw new Error('PROVIDER_URL is not set');
@@ -21,17 +21,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
 });
-
-/** Signs in as `login` on the provider's own pages, from a page showing our sign-in. */
-async function throughProvider(page, login) {
-  await page.getByRole('link', { name: 'Sign in with the test provider' }).click();
-  await page.waitForURL((url) => url.href.startsWith(PROVIDER_URL));
-  await page.locator('input[name="login"]').fill(login);
-  await page.locator('input[name="password"]').fill('any password');
-  await page.getByRole('button', { name: 'Sign-in' }).click();
-  // The provider asks once per client whether to share the sign-in.
-  await page.getByRole('button', { name: 'Continue' }).click();
-}
 
 /** `me` as the API answers the browser's cookies. */
 async function me(page) {
@@ -49,7 +38,7 @@ test('a follow-up manager signs in on the providerâ€™s page and gets her tenantâ
   // The development sign-in is off here: no token field.
   assert.equal(await page.getByLabel('Access token').count(), 0);
   await assertAccessible(page, 'the sign-in');
-  await throughProvider(page, 'mira');
+  await signInThroughProvider(page, 'mira', PROVIDER_URL);
 
   await page.waitForURL(`${BASE_URL}/projects?stage=x`);
   await page.getByText('Signed in as mira of safe (Follow-up manager)').waitFor();
@@ -107,7 +96,7 @@ test('after the provider rotates its signing key, signing in still works', async
   assert.equal(rotated.status, 204);
   const page = await newPage(browser, { width: 390, height: 844 });
   await page.goto(`${BASE_URL}/inbox`);
-  await throughProvider(page, 'mira');
+  await signInThroughProvider(page, 'mira', PROVIDER_URL);
   await page.waitForURL(`${BASE_URL}/inbox`);
   await page.getByText('Signed in as mira of safe').waitFor();
   await assertNoSidewaysScroll(page, 'the inbox after signing in, at phone width');
@@ -118,7 +107,7 @@ test('after the provider rotates its signing key, signing in still works', async
 test('someone no tenant granted a role is told so, and is not signed in', async () => {
   const page = await newPage(browser, { width: 390, height: 844 });
   await page.goto(`${BASE_URL}/projects`);
-  await throughProvider(page, 'nobody');
+  await signInThroughProvider(page, 'nobody', PROVIDER_URL);
   await page.getByRole('heading', { name: 'No role here yet' }).waitFor();
   await page.getByText('You signed in as nobody, but no organisation on Regional Invest has given you a role').waitFor();
   await assertAccessible(page, 'the refused sign-in');

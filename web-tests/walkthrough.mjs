@@ -11,7 +11,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { BASE_URL, assertAccessible, assertNoProblems, eventually, graphql, launch, newPage, screenshot } from './lib/harness.mjs';
+import { BASE_URL, assertAccessible, assertNoProblems, eventually, graphql, launch, newPage, screenshot, signInThroughProvider, wallClock } from './lib/harness.mjs';
 
 const PROVIDER_URL = process.env.PROVIDER_URL;
 if (!PROVIDER_URL) throw new Error('PROVIDER_URL is not set');
@@ -42,36 +42,6 @@ after(async () => {
   await browser?.close();
 });
 
-/** Signs in as `login` on the provider's own pages, from a page showing our sign-in (as web-tests/oidc.mjs). */
-async function throughProvider(p, login) {
-  await p.getByRole('link', { name: 'Sign in with the test provider' }).click();
-  await p.waitForURL((url) => url.href.startsWith(PROVIDER_URL));
-  await p.locator('input[name="login"]').fill(login);
-  await p.locator('input[name="password"]').fill('any password');
-  await p.getByRole('button', { name: 'Sign-in' }).click();
-  // The provider asks once per client whether to share the sign-in.
-  await p.getByRole('button', { name: 'Continue' }).click();
-}
-
-/** What the clocks of `zone` show at `ms`: { date: 'YYYY-MM-DD', time: 'HH:MM:SS' }. */
-function wall(ms, zone = ZONE) {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-GB', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    })
-      .formatToParts(new Date(ms))
-      .map((x) => [x.type, x.value]),
-  );
-  return { date: `${parts.year}-${parts.month}-${parts.day}`, time: `${parts.hour}:${parts.minute}:${parts.second}` };
-}
-
 const readCluster = async (id) =>
   (
     await graphql(
@@ -92,7 +62,7 @@ const readCluster = async (id) =>
 test('a follow-up manager runs the seven steps of the clustering practice, and a practitioner answers', async () => {
   // Signing in through the provider, from the clusters page.
   await page.goto(`${BASE_URL}/clusters`);
-  await throughProvider(page, 'mira');
+  await signInThroughProvider(page, 'mira', PROVIDER_URL);
   await page.waitForURL(`${BASE_URL}/clusters`);
   await page.getByText('Signed in as mira of safe (Follow-up manager)').waitFor();
 
@@ -150,7 +120,7 @@ test('a follow-up manager runs the seven steps of the clustering practice, and a
   await agendaBox.waitFor();
   await schedule.getByLabel('Title').fill(TITLE);
   const at = Date.now() + LEAD_MS;
-  const soon = wall(at);
+  const soon = wallClock(at, ZONE);
   await schedule.getByLabel('Date', { exact: true }).fill(soon.date);
   await schedule.getByLabel('Time', { exact: true }).fill(soon.time);
   await schedule.getByLabel('Time zone').fill(ZONE);

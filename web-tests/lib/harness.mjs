@@ -104,6 +104,39 @@ export async function eventually(check, { timeout = 30_000, interval = 250, mess
   }
 }
 
+/**
+ * Signs in as `login` on the OpenID provider's own pages (web-tests/lib/oidc-provider.mjs at
+ * `providerUrl`: any password), from a page showing the service's sign-in.
+ */
+export async function signInThroughProvider(page, login, providerUrl) {
+  await page.getByRole('link', { name: 'Sign in with the test provider' }).click();
+  await page.waitForURL((url) => url.href.startsWith(providerUrl));
+  await page.locator('input[name="login"]').fill(login);
+  await page.locator('input[name="password"]').fill('any password');
+  await page.getByRole('button', { name: 'Sign-in' }).click();
+  // The provider asks once per client whether to share the sign-in.
+  await page.getByRole('button', { name: 'Continue' }).click();
+}
+
+/** What the clocks of `zone` show at `ms`: { date: 'YYYY-MM-DD', time: 'HH:MM:SS' }. */
+export function wallClock(ms, zone) {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-GB', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    })
+      .formatToParts(new Date(ms))
+      .map((p) => [p.type, p.value]),
+  );
+  return { date: `${parts.year}-${parts.month}-${parts.day}`, time: `${parts.hour}:${parts.minute}:${parts.second}` };
+}
+
 /** Signs in on a page's sign-in form with `token` (the form comes back to the same page). */
 export async function signIn(page, token) {
   await page.getByLabel('Access token').fill(token);

@@ -365,8 +365,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn people_sign_in_through_the_openid_provider_and_get_their_tenant_s_grants() {
+/// The seeded service signing people in through the test OpenID provider (its name on the
+/// button: "the test provider"), the provider, and its issuer URL.
+async fn with_provider() -> (TestApp, Provider, String) {
     require_browser_tools();
     let port = free_port();
     let issuer = format!("http://127.0.0.1:{port}");
@@ -380,7 +381,13 @@ async fn people_sign_in_through_the_openid_provider_and_get_their_tenant_s_grant
     .await;
     // The service reads the provider's discovery document on the first sign-in, so it may
     // start first and tell the provider its address.
-    let _provider = Provider::start(port, &format!("http://{}/auth/callback", app.app.addr));
+    let provider = Provider::start(port, &format!("http://{}/auth/callback", app.app.addr));
+    (app, provider, issuer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_sign_in_through_the_openid_provider_and_get_their_tenant_s_grants() {
+    let (app, _provider, issuer) = with_provider().await;
     // Mira manages SAFE's projects; Nobody holds no role anywhere.
     app.token("mira", "safe", &[Role::FollowUpManager]).await;
     browser_script(&app, "oidc.mjs", vec![("PROVIDER_URL".into(), issuer)]).await;
@@ -389,18 +396,7 @@ async fn people_sign_in_through_the_openid_provider_and_get_their_tenant_s_grant
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_follow_up_manager_runs_the_clustering_practice_in_the_browser() {
-    require_browser_tools();
-    let port = free_port();
-    let issuer = format!("http://127.0.0.1:{port}");
-    let app = seeded_with(|config| {
-        config.oidc_issuer = Some(issuer.clone());
-        config.oidc_client_secret = Some(regional_invest::config::Secret::new(
-            "regional-invest-development-client-secret",
-        ));
-        config.oidc_name = "the test provider".to_owned();
-    })
-    .await;
-    let _provider = Provider::start(port, &format!("http://{}/auth/callback", app.app.addr));
+    let (app, _provider, issuer) = with_provider().await;
     // Mira manages SAFE's projects (the seed's); her token lets the script check the API.
     let mira = app.token("mira", "safe", &[Role::FollowUpManager]).await;
     browser_script(
