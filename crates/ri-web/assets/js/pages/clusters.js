@@ -175,6 +175,7 @@ async function dashboard(view, me, id) {
     return;
   }
   const manages = managesProjects(me);
+  const people = clusterPeople(cluster, manages);
   const sessions = sessionList(cluster);
   const steps = section('cluster-steps', 'Next steps', nextSteps(cluster, manages), h('h3', {}, 'Follow-up sessions'), sessions);
   steps.addEventListener('ri:session-recorded', (event) => addSession(sessions, event.detail));
@@ -203,7 +204,7 @@ async function dashboard(view, me, id) {
     steps,
     section('cluster-milestones', 'Success milestones', milestoneList(cluster)),
     section('cluster-projects', `Projects (${cluster.projects.length})`, clusterProjects(cluster, manages)),
-    clusterPeople(cluster, manages) ? section('cluster-people', 'Follow-up manager and stakeholders', clusterPeople(cluster, manages)) : null,
+    people ? section('cluster-people', 'Follow-up manager and stakeholders', people) : null,
   );
   pageReady(view, cluster.name);
 }
