@@ -217,6 +217,15 @@ async fn a_session_signs_in_this_site_s_own_pages_and_nobody_else_s() {
             .contains(&json!({"subject": "ana", "tenant": "l3ce", "roles": ["curator"]})),
         "{people}"
     );
+    // A person without a name, or of a tenant that cannot be, makes no session.
+    for bad in [
+        json!({"subject": " ", "tenant": "safe"}),
+        json!({"subject": "ona", "tenant": "Not A Slug"}),
+    ] {
+        let refused = dev(bad.clone(), "same-origin").await.unwrap();
+        assert_eq!(refused.status(), 400, "{bad}");
+        assert_eq!(session_cookie(&refused), None, "{bad}");
+    }
     let picked = dev(json!({"subject": "ona", "tenant": "safe"}), "same-origin")
         .await
         .unwrap();
