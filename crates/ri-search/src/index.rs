@@ -100,6 +100,14 @@ pub struct Snapshot {
     walk: Option<bool>,
 }
 
+/// What the search text matches.
+struct TextMatches {
+    /// By block: the matching documents.
+    sets: Vec<Set>,
+    /// Every match with its score, when ranking by relevance.
+    scored: Option<Vec<(u32, f32)>>,
+}
+
 /// Approximate bytes an index holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemoryUsage {
@@ -137,7 +145,7 @@ impl Snapshot {
         query.check()?;
         let order = query.order();
         // Untrimmed: a space after the last word says it is complete.
-        let scored = match query
+        let matched = match query
             .text
             .as_deref()
             .filter(|_| query.text_or_none().is_some())
@@ -145,7 +153,10 @@ impl Snapshot {
             Some(t) => self.text_matches(t, order == Order::Relevance)?,
             None => None,
         };
-        let text_bits = scored.as_deref().map(|s| split(s, self.blocks.len()));
+        let (text_bits, scored) = match matched {
+            Some(m) => (Some(m.sets), m.scored),
+            None => (None, None),
+        };
         let plan = Plan::new(query, &self.dicts, now, self.tally_max);
         let mut counts = Counts::default();
         let results: Vec<Set> = Scratch::with(|scratch| {
@@ -179,35 +190,51 @@ impl Snapshot {
         })
     }
 
-    /// The documents matching the search text (with scores when `scores`); `None` when the
-    /// text holds no word. Exclusions are applied here, on ordinals: tantivy 0.27's phrase
-    /// scorer breaks its own contract inside an exclusion (a debug assertion fires).
-    fn text_matches(
-        &self,
-        text: &str,
-        scores: bool,
-    ) -> Result<Option<Vec<(u32, f32)>>, SearchError> {
+    /// The documents matching the search text, per block, and their scores when `scores`;
+    /// `None` when the text holds no word. Exclusions are applied here, on ordinals: tantivy
+    /// 0.27's phrase scorer breaks its own contract inside an exclusion (a debug assertion
+    /// fires).
+    fn text_matches(&self, text: &str, scores: bool) -> Result<Option<TextMatches>, SearchError> {
         let (mut stem, mut raw) = self.text.analyzers();
         let Some(parsed) = text::parse(text, &self.text.fields, &mut stem, &mut raw) else {
             return Ok(None);
         };
-        let mut matches = self
-            .text
-            .run(parsed.positive.as_ref(), scores, usize::MAX)?;
-        if !parsed.excluded.is_empty() {
-            let mut excluded: Vec<u32> = Vec::new();
-            for query in &parsed.excluded {
-                excluded.extend(
-                    self.text
-                        .run(query.as_ref(), false, usize::MAX)?
-                        .iter()
-                        .map(|(o, _)| *o),
-                );
+        let blocks = self.blocks.len();
+        let excluded = parsed
+            .excluded
+            .iter()
+            .map(|m| self.text.sets(m, blocks))
+            .collect::<Result<Vec<_>, _>>()?;
+        let without = |ord: u32| {
+            let block = (ord >> BLOCK_BITS) as usize;
+            let local = ord & (BLOCK_SIZE as u32 - 1);
+            !excluded.iter().any(|sets| {
+                sets.get(block)
+                    .is_some_and(|s| !s.words.is_empty() && s.contains(local))
+            })
+        };
+        if scores {
+            let query = parsed.positive.query();
+            let mut scored = self.text.run(query.as_ref(), true, usize::MAX)?;
+            if !excluded.is_empty() {
+                scored.retain(|&(ord, _)| without(ord));
             }
-            excluded.sort_unstable();
-            matches.retain(|(o, _)| excluded.binary_search(o).is_err());
+            let sets = split(&scored, blocks);
+            return Ok(Some(TextMatches {
+                sets,
+                scored: Some(scored),
+            }));
         }
-        Ok(Some(matches))
+        let mut sets = self.text.sets(&parsed.positive, blocks)?;
+        for ex in &excluded {
+            for (set, ex) in sets.iter_mut().zip(ex) {
+                if !set.words.is_empty() && !ex.words.is_empty() {
+                    bits::and_not_assign(&mut set.words, &ex.words);
+                    set.len = bits::count(&set.words);
+                }
+            }
+        }
+        Ok(Some(TextMatches { sets, scored: None }))
     }
 
     /// Approximate memory held by this snapshot.

@@ -7,8 +7,11 @@
 
 mod parse;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::Column;
+use tantivy::index::SegmentId;
 use tantivy::query::Query;
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, Schema, TextFieldIndexing, TextOptions,
@@ -22,10 +25,12 @@ use tantivy::{
     SegmentReader, TantivyDocument, Term,
 };
 
+use crate::bits::{self, Set};
+use crate::block::{BLOCK_BITS, BLOCK_SIZE};
 use crate::doc::InstrumentDoc;
 use crate::query::SearchError;
 
-pub(crate) use parse::parse;
+pub(crate) use parse::{Match, parse};
 
 const STEM: &str = "ri_stem";
 const RAW: &str = "ri_raw";
@@ -128,6 +133,8 @@ pub(crate) struct TextWriter {
     writer: Option<IndexWriter>,
     reader: IndexReader,
     fields: Fields,
+    /// Each segment's documents' ordinals, kept while the segment lives.
+    ords: HashMap<SegmentId, Arc<[u32]>>,
 }
 
 impl std::fmt::Debug for TextWriter {
@@ -147,14 +154,15 @@ impl TextWriter {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
-        let text = Self {
+        let mut text = Self {
             index,
             config,
             writer: Some(writer),
             reader,
             fields,
+            ords: HashMap::new(),
         };
-        let searcher = text.searcher();
+        let searcher = text.searcher()?;
         Ok((text, searcher))
     }
 
@@ -190,7 +198,7 @@ impl TextWriter {
         writer.garbage_collect_files().wait()?;
         self.writer = Some(writer);
         self.reader.reload()?;
-        Ok(self.searcher())
+        self.searcher()
     }
 
     pub(crate) fn add(&mut self, ord: u32, doc: &InstrumentDoc) -> tantivy::Result<()> {
@@ -224,16 +232,43 @@ impl TextWriter {
     pub(crate) fn commit(&mut self) -> tantivy::Result<TextSearcher> {
         self.live()?.commit()?;
         self.reader.reload()?;
-        Ok(self.searcher())
+        self.searcher()
     }
 
-    fn searcher(&self) -> TextSearcher {
-        TextSearcher {
-            searcher: self.reader.searcher(),
+    /// A searcher of the last commit, with each segment's document-to-ordinal map (read from
+    /// the `ord` column once per segment: looking the column up per match was a tenth of a
+    /// text search).
+    fn searcher(&mut self) -> tantivy::Result<TextSearcher> {
+        let searcher = self.reader.searcher();
+        let mut ords = Vec::with_capacity(searcher.segment_readers().len());
+        let mut kept = HashMap::with_capacity(searcher.segment_readers().len());
+        for reader in searcher.segment_readers() {
+            let id = reader.segment_id();
+            let map = match self.ords.remove(&id) {
+                Some(map) => map,
+                None => {
+                    let column = reader.fast_fields().u64("ord")?;
+                    (0..reader.max_doc())
+                        .map(|doc| {
+                            column
+                                .first(doc)
+                                .and_then(|o| u32::try_from(o).ok())
+                                .unwrap_or(NO_ORD)
+                        })
+                        .collect()
+                }
+            };
+            ords.push(Arc::clone(&map));
+            kept.insert(id, map);
+        }
+        self.ords = kept;
+        Ok(TextSearcher {
+            searcher,
+            ords: ords.into(),
             fields: self.fields,
             stem: stem_analyzer(),
             raw: raw_analyzer(),
-        }
+        })
     }
 }
 
@@ -241,6 +276,8 @@ impl TextWriter {
 #[derive(Clone)]
 pub(crate) struct TextSearcher {
     searcher: Searcher,
+    /// By segment ordinal, by document: its ordinal ([`NO_ORD`] for none).
+    ords: Arc<[Arc<[u32]>]>,
     pub(crate) fields: Fields,
     stem: TextAnalyzer,
     raw: TextAnalyzer,
@@ -267,7 +304,67 @@ impl TextSearcher {
         scores: bool,
         cap: usize,
     ) -> Result<Vec<(u32, f32)>, SearchError> {
-        let collector = OrdCollector { scores, cap };
+        let collector = OrdCollector {
+            ords: &self.ords,
+            scores,
+            cap,
+        };
+        self.searcher
+            .search(query, &collector)
+            .map_err(|e| SearchError::Text(e.to_string()))
+    }
+
+    /// The documents `m` matches, as one set of local ordinals per block for `blocks` blocks,
+    /// unscored: each leaf's postings read once into words, then or'ed and and'ed.
+    pub(crate) fn sets(&self, m: &Match, blocks: usize) -> Result<Vec<Set>, SearchError> {
+        match m {
+            Match::All => self.run_sets(&tantivy::query::AllQuery, blocks),
+            Match::Leaf(query) => self.run_sets(query.as_ref(), blocks),
+            Match::Any(list) => {
+                let mut out = vec![Set::default(); blocks];
+                for m in list {
+                    for (into, from) in out.iter_mut().zip(self.sets(m, blocks)?) {
+                        if into.words.is_empty() {
+                            *into = from;
+                        } else if !from.words.is_empty() {
+                            bits::or_assign(&mut into.words, &from.words);
+                            into.len = bits::count(&into.words);
+                        }
+                    }
+                }
+                Ok(out)
+            }
+            Match::Every(list) => {
+                let mut list = list.iter();
+                let mut out = match list.next() {
+                    Some(m) => self.sets(m, blocks)?,
+                    None => return self.run_sets(&tantivy::query::AllQuery, blocks),
+                };
+                for m in list {
+                    if out.iter().all(|s| s.len == 0) {
+                        break;
+                    }
+                    for (into, from) in out.iter_mut().zip(self.sets(m, blocks)?) {
+                        if from.words.is_empty() {
+                            *into = Set::default();
+                        } else if !into.words.is_empty() {
+                            bits::and_assign(&mut into.words, &from.words);
+                            into.len = bits::count(&into.words);
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// The documents matching `query`, as one set of local ordinals per block for `blocks`
+    /// blocks, unscored: what a search that does not rank by relevance filters on.
+    fn run_sets(&self, query: &dyn Query, blocks: usize) -> Result<Vec<Set>, SearchError> {
+        let collector = SetCollector {
+            ords: &self.ords,
+            blocks,
+        };
         self.searcher
             .search(query, &collector)
             .map_err(|e| SearchError::Text(e.to_string()))
@@ -282,29 +379,46 @@ impl TextSearcher {
     }
 }
 
+/// An ordinal no document has: a segment's document without one (never written so).
+const NO_ORD: u32 = u32::MAX;
+
+fn segment_ords(
+    ords: &[Arc<[u32]>],
+    segment: SegmentOrdinal,
+    reader: &SegmentReader,
+) -> tantivy::Result<Arc<[u32]>> {
+    ords.get(segment as usize)
+        .filter(|map| map.len() == reader.max_doc() as usize)
+        .cloned()
+        .ok_or_else(|| {
+            tantivy::TantivyError::InternalError(format!("no ordinals for segment {segment}"))
+        })
+}
+
 /// Collects each matching document's ordinal (and score).
-struct OrdCollector {
+struct OrdCollector<'a> {
+    ords: &'a [Arc<[u32]>],
     scores: bool,
     cap: usize,
 }
 
 struct OrdSegment {
-    ords: Column<u64>,
+    ords: Arc<[u32]>,
     out: Vec<(u32, f32)>,
     cap: usize,
 }
 
-impl Collector for OrdCollector {
+impl Collector for OrdCollector<'_> {
     type Fruit = Vec<(u32, f32)>;
     type Child = OrdSegment;
 
     fn for_segment(
         &self,
-        _: SegmentOrdinal,
+        segment: SegmentOrdinal,
         reader: &SegmentReader,
     ) -> tantivy::Result<OrdSegment> {
         Ok(OrdSegment {
-            ords: reader.fast_fields().u64("ord")?,
+            ords: segment_ords(self.ords, segment, reader)?,
             out: Vec::new(),
             cap: self.cap,
         })
@@ -326,8 +440,8 @@ impl SegmentCollector for OrdSegment {
 
     fn collect(&mut self, doc: DocId, score: Score) {
         if self.out.len() < self.cap
-            && let Some(ord) = self.ords.first(doc)
-            && let Ok(ord) = u32::try_from(ord)
+            && let Some(&ord) = self.ords.get(doc as usize)
+            && ord != NO_ORD
         {
             self.out.push((ord, score));
         }
@@ -335,5 +449,88 @@ impl SegmentCollector for OrdSegment {
 
     fn harvest(self) -> Vec<(u32, f32)> {
         self.out
+    }
+}
+
+/// Collects the matching documents into one set per block, unscored.
+struct SetCollector<'a> {
+    ords: &'a [Arc<[u32]>],
+    blocks: usize,
+}
+
+struct SetSegment {
+    ords: Arc<[u32]>,
+    sets: Vec<Set>,
+}
+
+impl SetSegment {
+    fn add(&mut self, doc: DocId) {
+        let Some(&ord) = self.ords.get(doc as usize).filter(|&&o| o != NO_ORD) else {
+            return;
+        };
+        if let Some(set) = self.sets.get_mut((ord >> BLOCK_BITS) as usize) {
+            if set.words.is_empty() {
+                set.words = bits::empty();
+            }
+            bits::set(&mut set.words, ord & (BLOCK_SIZE as u32 - 1));
+        }
+    }
+}
+
+impl Collector for SetCollector<'_> {
+    type Fruit = Vec<Set>;
+    type Child = SetSegment;
+
+    fn for_segment(
+        &self,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<SetSegment> {
+        Ok(SetSegment {
+            ords: segment_ords(self.ords, segment, reader)?,
+            sets: vec![Set::default(); self.blocks],
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<Set>>) -> tantivy::Result<Vec<Set>> {
+        let mut fruits = fruits.into_iter();
+        let mut all = fruits
+            .next()
+            .unwrap_or_else(|| vec![Set::default(); self.blocks]);
+        for sets in fruits {
+            for (into, from) in all.iter_mut().zip(sets) {
+                if into.words.is_empty() {
+                    *into = from;
+                } else if !from.words.is_empty() {
+                    bits::or_assign(&mut into.words, &from.words);
+                }
+            }
+        }
+        for set in &mut all {
+            set.len = bits::count(&set.words);
+        }
+        Ok(all)
+    }
+}
+
+impl SegmentCollector for SetSegment {
+    type Fruit = Vec<Set>;
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        self.add(doc);
+    }
+
+    fn collect_block(&mut self, docs: &[DocId]) {
+        for &doc in docs {
+            self.add(doc);
+        }
+    }
+
+    fn harvest(self) -> Vec<Set> {
+        self.sets
     }
 }

@@ -83,8 +83,43 @@ fn lex(text: &str) -> Vec<Lexeme> {
 /// The search text as queries: what must match (everything, when only exclusions are given)
 /// and what must not.
 pub(crate) struct Parsed {
-    pub(crate) positive: Box<dyn Query>,
-    pub(crate) excluded: Vec<Box<dyn Query>>,
+    pub(crate) positive: Match,
+    pub(crate) excluded: Vec<Match>,
+}
+
+/// A query as a tree of tantivy queries: scored as one boolean query ([`Match::query`]), or
+/// evaluated leaf by leaf into bitmaps when unscored, where or'ing and and'ing a block's words
+/// is cheaper than tantivy's union of many posting lists.
+pub(crate) enum Match {
+    /// Every document.
+    All,
+    /// One query, with its weight in the score.
+    Leaf(Box<dyn Query>),
+    /// Any of these.
+    Any(Vec<Match>),
+    /// Every one of these.
+    Every(Vec<Match>),
+}
+
+impl Match {
+    /// The tree as one tantivy query.
+    pub(crate) fn query(&self) -> Box<dyn Query> {
+        match self {
+            Match::All => Box::new(AllQuery),
+            Match::Leaf(q) => q.box_clone(),
+            Match::Any(list) => Self::boolean(Occur::Should, list),
+            Match::Every(list) => Self::boolean(Occur::Must, list),
+        }
+    }
+
+    fn boolean(occur: Occur, list: &[Match]) -> Box<dyn Query> {
+        match list {
+            [one] => one.query(),
+            _ => Box::new(BooleanQuery::new(
+                list.iter().map(|m| (occur, m.query())).collect(),
+            )),
+        }
+    }
 }
 
 /// Turns the search text into queries; `None` when it holds no word.
@@ -97,8 +132,8 @@ pub(crate) fn parse(
     let lexemes = lex(text);
     let typing = !text.ends_with(|c: char| c.is_whitespace() || c == '"');
     let last = lexemes.len().checked_sub(1);
-    let mut groups: Vec<Vec<Box<dyn Query>>> = Vec::new();
-    let mut excluded: Vec<Box<dyn Query>> = Vec::new();
+    let mut groups: Vec<Vec<Match>> = Vec::new();
+    let mut excluded: Vec<Match> = Vec::new();
     let mut join = false;
     for (i, lexeme) in lexemes.iter().enumerate() {
         let Lexeme::Atom {
@@ -133,72 +168,72 @@ pub(crate) fn parse(
     if groups.is_empty() && excluded.is_empty() {
         return None;
     }
-    let positive: Box<dyn Query> = if groups.is_empty() {
-        Box::new(AllQuery)
+    let positive = if groups.is_empty() {
+        Match::All
     } else {
-        Box::new(BooleanQuery::new(
-            groups
-                .into_iter()
-                .map(|group| (Occur::Must, any(group)))
-                .collect(),
-        ))
+        Match::Every(groups.into_iter().map(any).collect())
     };
     Some(Parsed { positive, excluded })
 }
 
-fn any(mut queries: Vec<Box<dyn Query>>) -> Box<dyn Query> {
-    if queries.len() == 1
-        && let Some(q) = queries.pop()
+fn any(mut list: Vec<Match>) -> Match {
+    if list.len() == 1
+        && let Some(m) = list.pop()
     {
-        return q;
+        return m;
     }
-    Box::new(BooleanQuery::new(
-        queries.into_iter().map(|q| (Occur::Should, q)).collect(),
-    ))
+    Match::Any(list)
+}
+
+fn leaf(query: impl Query, weight: f32) -> Match {
+    Match::Leaf(Box::new(BoostQuery::new(Box::new(query), weight)))
 }
 
 /// The stems in a row, in any stemmed field, each field with its weight.
-fn exact(fields: &Fields, stems: &[String]) -> Box<dyn Query> {
+fn exact(fields: &Fields, stems: &[String]) -> Match {
     any(fields
         .stemmed
         .iter()
-        .map(|&(field, weight)| {
-            let query: Box<dyn Query> = match stems {
-                [one] => Box::new(TermQuery::new(
+        .map(|&(field, weight)| match stems {
+            [one] => leaf(
+                TermQuery::new(
                     Term::from_field_text(field, one),
                     IndexRecordOption::WithFreqs,
-                )),
-                _ => Box::new(PhraseQuery::new(
+                ),
+                weight,
+            ),
+            _ => leaf(
+                PhraseQuery::new(
                     stems
                         .iter()
                         .map(|s| Term::from_field_text(field, s))
                         .collect(),
-                )),
-            };
-            Box::new(BoostQuery::new(query, weight)) as Box<dyn Query>
+                ),
+                weight,
+            ),
         })
         .collect())
 }
 
 /// One word: its stem anywhere, or (long enough) one typo away, or (the last word, being
 /// typed) the beginning of a word.
-fn word(fields: &Fields, stem: &str, raw: &str, last: bool) -> Box<dyn Query> {
-    let mut queries = vec![exact(fields, &[stem.to_owned()])];
+fn word(fields: &Fields, stem: &str, raw: &str, last: bool) -> Match {
+    let mut list = vec![exact(fields, &[stem.to_owned()])];
     let chars = raw.chars().count();
     let term = Term::from_field_text(fields.raw, raw);
     if chars >= FUZZY_MIN_CHARS {
-        queries.push(Box::new(BoostQuery::new(
-            Box::new(FuzzyTermQuery::new(term.clone(), 1, true)),
+        list.push(leaf(
+            FuzzyTermQuery::new(term.clone(), 1, true),
             FUZZY_BOOST,
-        )));
+        ));
     }
     if last && chars >= PREFIX_MIN_CHARS {
-        queries.push(Box::new(BoostQuery::new(
-            Box::new(FuzzyTermQuery::new_prefix(term, 0, true)),
+        list.push(leaf(
+            FuzzyTermQuery::new_prefix(term, 0, true),
             PREFIX_BOOST,
-        )));
+        ));
     }
-    any(queries)
+    any(list)
 }
 
 #[cfg(test)]
