@@ -27,6 +27,11 @@ use ri_taxonomy::{FeatureCode, FeatureSet};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
+/// The allocator the service runs with (`crates/regional-invest/src/main.rs`), so that the
+/// search is measured as it runs there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const NOW: OffsetDateTime = datetime!(2026-12-02 12:00 UTC);
 const TENANTS: usize = 30;
 const PAGE: usize = 20;
