@@ -179,7 +179,7 @@ fn seed_sql() -> String {
                       ELSE date_trunc('hour', now()) + {u_deadline} * interval '730 days' \
                  END AS deadline \
              FROM generate_series($1::int8, $2::int8) g CROSS JOIN LATERAL ( SELECT \
-                 'syn-' || lpad(g::text, 6, '0') AS id, \
+                 'syn-' || lpad(g::text, greatest(6, length(g::text)), '0') AS id, \
                  'synthetic-' || lpad((1 + floor({u_tenant} * {TENANTS}))::text, 2, '0') AS tenant, \
                  3 + floor({u_version} * 10)::int8 AS version, \
                  CASE WHEN {u_status} < 0.70 THEN 'OPEN' WHEN {u_status} < 0.80 THEN 'CLOSED' \
