@@ -9,7 +9,8 @@
 //! `RI_BENCH_BATCH` (10,000 documents per `apply` while building) and `RI_BENCH_CORES` (the
 //! searches let run at once, default the machine's cores) change the sizes;
 //! `RI_BENCH_ONLY=<part of a shape's name>` runs only the matching shapes;
-//! `RI_BENCH_TALLY_MAX` and `RI_BENCH_LIST_MAX` set the index's hidden tuning knobs. Each shape
+//! `RI_BENCH_TALLY_MAX` and `RI_BENCH_LIST_MAX` set the index's hidden tuning knobs;
+//! `RI_BENCH_TEXT_CACHE=0` turns the text leaf cache off (every text search reads postings). Each shape
 //! also reports its callers' CPU time per call, which the machine's other load inflates less
 //! than wall-clock time. Data come
 //! from a seeded `StdRng`, distributed as in the issue-3 SQL benchmark, so every run is alike.
@@ -461,6 +462,9 @@ fn main() {
         }
         if let Ok(l) = std::env::var("RI_BENCH_LIST_MAX") {
             config.list_max = Some(l.parse().expect("RI_BENCH_LIST_MAX"));
+        }
+        if let Ok(c) = std::env::var("RI_BENCH_TEXT_CACHE") {
+            config.text.cache_bytes = c.parse().expect("RI_BENCH_TEXT_CACHE");
         }
         let index = Index::new(config).unwrap();
         let mut generator = Generator::new();

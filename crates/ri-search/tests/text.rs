@@ -10,7 +10,11 @@ use ri_taxonomy::FeatureSet;
 use time::macros::datetime;
 
 fn catalogue() -> Index {
-    let index = Index::new(IndexConfig::default()).unwrap();
+    catalogue_with(IndexConfig::default())
+}
+
+fn catalogue_with(config: IndexConfig) -> Index {
+    let index = Index::new(config).unwrap();
     let mut docs = vec![
         doc("drones", "Drones for border surveillance"),
         doc("cyber", "Cybersecurity vouchers for SMEs"),
@@ -139,6 +143,81 @@ fn phrases_exclusions_and_or_as_on_the_web() {
     assert_eq!(ids(&index, "DONNEES ", Sort::Relevance), ["accent"]);
     // Punctuation alone is no text.
     assert_eq!(ids(&index, "!!", Sort::Relevance).len(), 8);
+}
+
+/// The texts of the tests above.
+const TEXTS: [&str; 16] = [
+    "drone ",
+    "voucher ",
+    "cyber",
+    "cyber ",
+    "border surv",
+    "cybersecurty ",
+    "cybrsecurty ",
+    "blockchain ",
+    "ml ",
+    "horizon europe",
+    "\"border control\"",
+    "border -maritime",
+    "border -\"sea ports\"",
+    "blockchain or vouchers ",
+    "-border",
+    "DONNEES ",
+];
+
+#[test]
+fn ranked_and_unranked_text_find_the_same_documents_cached_or_not() {
+    let no_cache = IndexConfig {
+        text: ri_search::TextConfig {
+            cache_bytes: 0,
+            ..ri_search::TextConfig::default()
+        },
+        ..IndexConfig::default()
+    };
+    for index in [catalogue(), catalogue_with(no_cache)] {
+        for text in TEXTS {
+            // Ranked: one boolean query, scored; otherwise leaf by leaf, then from the cache.
+            let ranked = sorted(ids(&index, text, Sort::Relevance));
+            assert_eq!(
+                sorted(ids(&index, text, Sort::DeadlineSoonest)),
+                ranked,
+                "{text}"
+            );
+            assert_eq!(
+                sorted(ids(&index, text, Sort::DeadlineSoonest)),
+                ranked,
+                "{text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_word_asked_before_follows_the_catalogues_changes() {
+    let index = catalogue();
+    assert_eq!(
+        sorted(ids(&index, "drone ", Sort::DeadlineSoonest)),
+        ["drones", "summary-only"]
+    );
+    let mut changed = doc("summary-only", "Innovation grants");
+    changed.summary = "Funding for cybersecurity pilots.".to_owned();
+    index
+        .apply(
+            [
+                Change::Upsert(std::sync::Arc::new(changed)),
+                Change::Upsert(std::sync::Arc::new(doc("new", "Drone swarms"))),
+            ],
+            Some(2),
+        )
+        .unwrap();
+    assert_eq!(
+        sorted(ids(&index, "drone ", Sort::DeadlineSoonest)),
+        ["drones", "new"]
+    );
+    index
+        .apply([Change::Remove("drones".to_owned())], Some(3))
+        .unwrap();
+    assert_eq!(ids(&index, "drone ", Sort::DeadlineSoonest), ["new"]);
 }
 
 #[test]

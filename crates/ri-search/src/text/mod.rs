@@ -5,6 +5,7 @@
 //! BM25 relevance and phrases, per field so that a title match outranks a summary match; and
 //! `ri_raw` (the same without stemming) for prefix and typo-tolerant matching.
 
+mod cache;
 mod parse;
 
 use std::collections::HashMap;
@@ -30,6 +31,8 @@ use crate::block::{BLOCK_BITS, BLOCK_SIZE};
 use crate::doc::InstrumentDoc;
 use crate::query::SearchError;
 
+use cache::LeafCache;
+use parse::Leaf;
 pub(crate) use parse::{Match, parse};
 
 const STEM: &str = "ri_stem";
@@ -114,6 +117,9 @@ pub struct TextConfig {
     pub threads: usize,
     /// Memory for indexing, shared by the threads (at least 15 MB each).
     pub memory_bytes: usize,
+    /// Memory for the documents of recently asked words, typos and prefixes (8 KB a block
+    /// each; kept until the next change); 0 keeps none.
+    pub cache_bytes: usize,
 }
 
 impl Default for TextConfig {
@@ -121,6 +127,7 @@ impl Default for TextConfig {
         Self {
             threads: 1,
             memory_bytes: 64_000_000,
+            cache_bytes: 64_000_000,
         }
     }
 }
@@ -265,6 +272,7 @@ impl TextWriter {
         Ok(TextSearcher {
             searcher,
             ords: ords.into(),
+            cache: Arc::new(LeafCache::new(self.config.cache_bytes)),
             fields: self.fields,
             stem: stem_analyzer(),
             raw: raw_analyzer(),
@@ -278,6 +286,7 @@ pub(crate) struct TextSearcher {
     searcher: Searcher,
     /// By segment ordinal, by document: its ordinal ([`NO_ORD`] for none).
     ords: Arc<[Arc<[u32]>]>,
+    cache: Arc<LeafCache>,
     pub(crate) fields: Fields,
     stem: TextAnalyzer,
     raw: TextAnalyzer,
@@ -315,22 +324,28 @@ impl TextSearcher {
     }
 
     /// The documents `m` matches, as one set of local ordinals per block for `blocks` blocks,
-    /// unscored: each leaf's postings read once into words, then or'ed and and'ed.
+    /// unscored: each leaf's postings read once into words (or taken from the cache), then
+    /// or'ed and and'ed.
     pub(crate) fn sets(&self, m: &Match, blocks: usize) -> Result<Vec<Set>, SearchError> {
         match m {
             Match::All => self.run_sets(&tantivy::query::AllQuery, blocks),
-            Match::Leaf(query) => self.run_sets(query.as_ref(), blocks),
+            Match::Leaf(leaf) => Ok(Arc::unwrap_or_clone(self.leaf(leaf, blocks)?)),
             Match::Any(list) => {
                 let mut out = vec![Set::default(); blocks];
                 for m in list {
-                    for (into, from) in out.iter_mut().zip(self.sets(m, blocks)?) {
-                        if into.words.is_empty() {
-                            *into = from;
-                        } else if !from.words.is_empty() {
-                            bits::or_assign(&mut into.words, &from.words);
-                            into.len = bits::count(&into.words);
+                    self.with(m, blocks, |from| {
+                        for (into, from) in out.iter_mut().zip(from) {
+                            if from.words.is_empty() {
+                                continue;
+                            }
+                            if into.words.is_empty() {
+                                into.clone_from(from);
+                            } else {
+                                bits::or_assign(&mut into.words, &from.words);
+                                into.len = bits::count(&into.words);
+                            }
                         }
-                    }
+                    })?;
                 }
                 Ok(out)
             }
@@ -344,18 +359,39 @@ impl TextSearcher {
                     if out.iter().all(|s| s.len == 0) {
                         break;
                     }
-                    for (into, from) in out.iter_mut().zip(self.sets(m, blocks)?) {
-                        if from.words.is_empty() {
-                            *into = Set::default();
-                        } else if !into.words.is_empty() {
-                            bits::and_assign(&mut into.words, &from.words);
-                            into.len = bits::count(&into.words);
+                    self.with(m, blocks, |from| {
+                        for (into, from) in out.iter_mut().zip(from) {
+                            if from.words.is_empty() {
+                                *into = Set::default();
+                            } else if !into.words.is_empty() {
+                                bits::and_assign(&mut into.words, &from.words);
+                                into.len = bits::count(&into.words);
+                            }
                         }
-                    }
+                    })?;
                 }
                 Ok(out)
             }
         }
+    }
+
+    /// Calls `f` with the sets of `m`, a cached leaf's without copying them.
+    fn with(&self, m: &Match, blocks: usize, f: impl FnOnce(&[Set])) -> Result<(), SearchError> {
+        match m {
+            Match::Leaf(leaf) => f(&self.leaf(leaf, blocks)?),
+            _ => f(&self.sets(m, blocks)?),
+        }
+        Ok(())
+    }
+
+    /// A leaf's sets, from the cache or read and then kept.
+    fn leaf(&self, leaf: &Leaf, blocks: usize) -> Result<Arc<Vec<Set>>, SearchError> {
+        if let Some(hit) = self.cache.get(&leaf.key).filter(|s| s.len() == blocks) {
+            return Ok(hit);
+        }
+        let sets = Arc::new(self.run_sets(leaf.query.as_ref(), blocks)?);
+        self.cache.put(leaf.key.clone(), Arc::clone(&sets));
+        Ok(sets)
     }
 
     /// The documents matching `query`, as one set of local ordinals per block for `blocks`

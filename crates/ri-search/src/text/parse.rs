@@ -94,11 +94,28 @@ pub(crate) enum Match {
     /// Every document.
     All,
     /// One query, with its weight in the score.
-    Leaf(Box<dyn Query>),
+    Leaf(Leaf),
     /// Any of these.
     Any(Vec<Match>),
     /// Every one of these.
     Every(Vec<Match>),
+}
+
+/// One tantivy query and what it asks, as a key for [`super::LeafCache`].
+pub(crate) struct Leaf {
+    pub(crate) key: LeafKey,
+    pub(crate) query: Box<dyn Query>,
+}
+
+/// What a leaf asks; equal keys match the same documents in one searcher.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum LeafKey {
+    /// The stems in a row in one stemmed field (by its id).
+    Stems(u32, Vec<String>),
+    /// Words one edit from this one.
+    Typo(String),
+    /// Words this one begins.
+    Prefix(String),
 }
 
 impl Match {
@@ -106,7 +123,7 @@ impl Match {
     pub(crate) fn query(&self) -> Box<dyn Query> {
         match self {
             Match::All => Box::new(AllQuery),
-            Match::Leaf(q) => q.box_clone(),
+            Match::Leaf(leaf) => leaf.query.box_clone(),
             Match::Any(list) => Self::boolean(Occur::Should, list),
             Match::Every(list) => Self::boolean(Occur::Must, list),
         }
@@ -185,8 +202,11 @@ fn any(mut list: Vec<Match>) -> Match {
     Match::Any(list)
 }
 
-fn leaf(query: impl Query, weight: f32) -> Match {
-    Match::Leaf(Box::new(BoostQuery::new(Box::new(query), weight)))
+fn leaf(key: LeafKey, query: impl Query, weight: f32) -> Match {
+    Match::Leaf(Leaf {
+        key,
+        query: Box::new(BoostQuery::new(Box::new(query), weight)),
+    })
 }
 
 /// The stems in a row, in any stemmed field, each field with its weight.
@@ -196,6 +216,7 @@ fn exact(fields: &Fields, stems: &[String]) -> Match {
         .iter()
         .map(|&(field, weight)| match stems {
             [one] => leaf(
+                LeafKey::Stems(field.field_id(), stems.to_vec()),
                 TermQuery::new(
                     Term::from_field_text(field, one),
                     IndexRecordOption::WithFreqs,
@@ -203,6 +224,7 @@ fn exact(fields: &Fields, stems: &[String]) -> Match {
                 weight,
             ),
             _ => leaf(
+                LeafKey::Stems(field.field_id(), stems.to_vec()),
                 PhraseQuery::new(
                     stems
                         .iter()
@@ -223,12 +245,14 @@ fn word(fields: &Fields, stem: &str, raw: &str, last: bool) -> Match {
     let term = Term::from_field_text(fields.raw, raw);
     if chars >= FUZZY_MIN_CHARS {
         list.push(leaf(
+            LeafKey::Typo(raw.to_owned()),
             FuzzyTermQuery::new(term.clone(), 1, true),
             FUZZY_BOOST,
         ));
     }
     if last && chars >= PREFIX_MIN_CHARS {
         list.push(leaf(
+            LeafKey::Prefix(raw.to_owned()),
             FuzzyTermQuery::new_prefix(term, 0, true),
             PREFIX_BOOST,
         ));
