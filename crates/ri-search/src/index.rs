@@ -104,8 +104,9 @@ pub struct Snapshot {
 struct TextMatches {
     /// By block: the matching documents.
     sets: Vec<Set>,
-    /// Every match with its score, when ranking by relevance.
-    scored: Option<Vec<(u32, f32)>>,
+    /// Every positive match with its score (exclusions not applied), when ranking by
+    /// relevance.
+    scored: Option<Arc<Vec<(u32, f32)>>>,
 }
 
 /// Approximate bytes an index holds.
@@ -175,7 +176,7 @@ impl Snapshot {
             results: &results,
             total,
             live: self.len,
-            scored: scored.as_deref(),
+            scored: scored.as_deref().map(Vec::as_slice),
             walk: self.walk,
             deadline_floor: deadline_floor(query, now),
         };
@@ -200,41 +201,23 @@ impl Snapshot {
             return Ok(None);
         };
         let blocks = self.blocks.len();
-        let excluded = parsed
-            .excluded
-            .iter()
-            .map(|m| self.text.sets(m, blocks))
-            .collect::<Result<Vec<_>, _>>()?;
-        let without = |ord: u32| {
-            let block = (ord >> BLOCK_BITS) as usize;
-            let local = ord & (BLOCK_SIZE as u32 - 1);
-            !excluded.iter().any(|sets| {
-                sets.get(block)
-                    .is_some_and(|s| !s.words.is_empty() && s.contains(local))
-            })
-        };
-        if scores {
-            let query = parsed.positive.query();
-            let mut scored = self.text.run(query.as_ref(), true, usize::MAX)?;
-            if !excluded.is_empty() {
-                scored.retain(|&(ord, _)| without(ord));
-            }
-            let sets = split(&scored, blocks);
-            return Ok(Some(TextMatches {
-                sets,
-                scored: Some(scored),
-            }));
-        }
         let mut sets = self.text.sets(&parsed.positive, blocks)?;
-        for ex in &excluded {
-            for (set, ex) in sets.iter_mut().zip(ex) {
+        for m in &parsed.excluded {
+            let excluded = self.text.sets(m, blocks)?;
+            for (set, ex) in sets.iter_mut().zip(excluded) {
                 if !set.words.is_empty() && !ex.words.is_empty() {
                     bits::and_not_assign(&mut set.words, &ex.words);
                     set.len = bits::count(&set.words);
                 }
             }
         }
-        Ok(Some(TextMatches { sets, scored: None }))
+        // Ranked: the scores of every positive match; the page keeps those in the result,
+        // which the sets (exclusions applied) bound.
+        let scored = match scores {
+            true => Some(self.text.ranked(text, &parsed.positive)?),
+            false => None,
+        };
+        Ok(Some(TextMatches { sets, scored }))
     }
 
     /// Approximate memory held by this snapshot.
@@ -280,24 +263,6 @@ fn deadline_floor(query: &Query, now: OffsetDateTime) -> Option<i128> {
     let open = open_only.then(|| doc::nanos_of(now).saturating_add(1));
     let from = query.deadline_from.map(doc::nanos_of);
     open.max(from)
-}
-
-/// Text matches (global ordinals) as one set of local ordinals per block.
-fn split(scored: &[(u32, f32)], blocks: usize) -> Vec<Set> {
-    let mut out = vec![Set::default(); blocks];
-    for &(ord, _) in scored {
-        if let Some(set) = out.get_mut((ord >> BLOCK_BITS) as usize) {
-            if set.words.is_empty() {
-                set.words = bits::empty();
-            }
-            let local = ord & (BLOCK_SIZE as u32 - 1);
-            if !set.contains(local) {
-                bits::set(&mut set.words, local);
-                set.len += 1;
-            }
-        }
-    }
-    out
 }
 
 /// Sizing of an index.

@@ -1,10 +1,11 @@
-//! The documents of recently asked leaves (a word in a field, a typo, a prefix), per searcher.
+//! What recent text searches read, per searcher: the documents of a leaf (a word in a field, a
+//! typo, a prefix) and a ranked text's scored matches.
 //!
-//! Tantivy's postings do not change under a searcher, so a leaf's documents are the same until
-//! the next commit, which makes a new searcher with an empty cache: as Lucene's query cache
-//! keeps a filter's documents per segment. A word typed by many users, the next page of a
-//! search, and a query asked again `consistentWith` a position read their leaves from here
-//! instead of from the postings. Bounded by bytes, least recently used first out.
+//! Tantivy's postings do not change under a searcher, so both are the same until the next
+//! commit, which makes a new searcher with an empty cache: as Lucene's query cache keeps a
+//! filter's documents per segment. A word typed by many users, the next page of a search, and
+//! a query asked again `consistentWith` a position read them from here instead of from the
+//! postings. Bounded by bytes, least recently used first out.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -13,24 +14,44 @@ use lru::LruCache;
 use super::parse::LeafKey;
 use crate::bits::Set;
 
-pub(crate) struct LeafCache {
+/// What is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Key {
+    /// A leaf's documents, by block.
+    Leaf(LeafKey),
+    /// A ranked search text's matches with their scores.
+    Ranked(String),
+}
+
+#[derive(Clone)]
+pub(crate) enum Entry {
+    Sets(Arc<Vec<Set>>),
+    Scored(Arc<Vec<(u32, f32)>>),
+}
+
+pub(crate) struct TextCache {
     budget: usize,
     inner: Mutex<Cached>,
 }
 
 struct Cached {
-    lru: LruCache<LeafKey, Arc<Vec<Set>>>,
+    lru: LruCache<Key, Entry>,
     bytes: usize,
 }
 
-fn bytes(sets: &[Set]) -> usize {
-    sets.iter()
-        .map(|s| s.words.len() * std::mem::size_of::<u64>())
-        .sum::<usize>()
-        + std::mem::size_of_val(sets)
+fn bytes(entry: &Entry) -> usize {
+    match entry {
+        Entry::Sets(sets) => {
+            sets.iter()
+                .map(|s| s.words.len() * std::mem::size_of::<u64>())
+                .sum::<usize>()
+                + std::mem::size_of_val(sets.as_slice())
+        }
+        Entry::Scored(scored) => std::mem::size_of_val(scored.as_slice()),
+    }
 }
 
-impl LeafCache {
+impl TextCache {
     /// A cache of at most `budget` bytes of sets (nothing is kept with 0).
     pub(crate) fn new(budget: usize) -> Self {
         Self {
@@ -42,7 +63,7 @@ impl LeafCache {
         }
     }
 
-    pub(crate) fn get(&self, key: &LeafKey) -> Option<Arc<Vec<Set>>> {
+    pub(crate) fn get(&self, key: &Key) -> Option<Entry> {
         if self.budget == 0 {
             return None;
         }
@@ -51,15 +72,15 @@ impl LeafCache {
         cached.lru.get(key).cloned()
     }
 
-    /// Keeps `sets` for `key`, dropping the least recently used beyond the budget; a set
+    /// Keeps `entry` for `key`, dropping the least recently used beyond the budget; an entry
     /// larger than a quarter of the budget is not kept.
-    pub(crate) fn put(&self, key: LeafKey, sets: Arc<Vec<Set>>) {
-        let size = bytes(&sets);
+    pub(crate) fn put(&self, key: Key, entry: Entry) {
+        let size = bytes(&entry);
         if size > self.budget / 4 {
             return;
         }
         let mut cached = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(old) = cached.lru.put(key, sets) {
+        if let Some(old) = cached.lru.put(key, entry) {
             cached.bytes = cached.bytes.saturating_sub(bytes(&old));
         }
         cached.bytes += size;
@@ -79,9 +100,9 @@ impl LeafCache {
     }
 }
 
-impl std::fmt::Debug for LeafCache {
+impl std::fmt::Debug for TextCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LeafCache")
+        f.debug_struct("TextCache")
             .field("budget", &self.budget)
             .finish_non_exhaustive()
     }
@@ -92,41 +113,50 @@ mod tests {
     use super::*;
     use crate::bits;
 
-    fn sets(blocks: usize) -> Arc<Vec<Set>> {
-        Arc::new(
+    fn sets(blocks: usize) -> Entry {
+        Entry::Sets(Arc::new(
             (0..blocks)
                 .map(|_| Set {
                     words: bits::empty(),
                     len: 0,
                 })
                 .collect(),
-        )
+        ))
+    }
+
+    fn typo(word: &str) -> Key {
+        Key::Leaf(LeafKey::Typo(word.to_owned()))
     }
 
     #[test]
     fn keeps_the_recently_used_within_its_budget() {
         let one = bytes(&sets(1));
-        let cache = LeafCache::new(4 * one);
+        let cache = TextCache::new(4 * one);
         for word in ["a", "b", "c", "d"] {
-            cache.put(LeafKey::Typo(word.to_owned()), sets(1));
+            cache.put(typo(word), sets(1));
         }
-        assert!(cache.get(&LeafKey::Typo("a".to_owned())).is_some());
-        cache.put(LeafKey::Prefix("e".to_owned()), sets(1));
+        assert!(cache.get(&typo("a")).is_some());
+        // A ranked text's matches, as large as a block's set.
+        let matches = one / std::mem::size_of::<(u32, f32)>();
+        let ranked = Entry::Scored(Arc::new(vec![(1, 1.0); matches]));
+        assert_eq!(bytes(&ranked), one);
+        cache.put(Key::Ranked("e".to_owned()), ranked);
         // "b" was the least recently used.
-        assert!(cache.get(&LeafKey::Typo("b".to_owned())).is_none());
-        assert!(cache.get(&LeafKey::Typo("a".to_owned())).is_some());
+        assert!(cache.get(&typo("b")).is_none());
+        assert!(cache.get(&typo("a")).is_some());
+        assert!(cache.get(&Key::Ranked("e".to_owned())).is_some());
         assert_eq!(cache.usage(), (4, 4 * one));
         // Larger than a quarter of the budget: not kept, nothing dropped for it.
-        cache.put(LeafKey::Prefix("f".to_owned()), sets(2));
-        assert!(cache.get(&LeafKey::Prefix("f".to_owned())).is_none());
+        cache.put(typo("f"), sets(2));
+        assert!(cache.get(&typo("f")).is_none());
         assert_eq!(cache.usage(), (4, 4 * one));
     }
 
     #[test]
     fn a_budget_of_zero_keeps_nothing() {
-        let cache = LeafCache::new(0);
-        cache.put(LeafKey::Typo("a".to_owned()), sets(1));
-        assert!(cache.get(&LeafKey::Typo("a".to_owned())).is_none());
+        let cache = TextCache::new(0);
+        cache.put(typo("a"), sets(1));
+        assert!(cache.get(&typo("a")).is_none());
         assert_eq!(cache.usage(), (0, 0));
     }
 }

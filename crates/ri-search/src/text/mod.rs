@@ -31,7 +31,7 @@ use crate::block::{BLOCK_BITS, BLOCK_SIZE};
 use crate::doc::InstrumentDoc;
 use crate::query::SearchError;
 
-use cache::LeafCache;
+use cache::{Entry, Key, TextCache};
 use parse::Leaf;
 pub(crate) use parse::{Match, parse};
 
@@ -117,8 +117,9 @@ pub struct TextConfig {
     pub threads: usize,
     /// Memory for indexing, shared by the threads (at least 15 MB each).
     pub memory_bytes: usize,
-    /// Memory for the documents of recently asked words, typos and prefixes (8 KB a block
-    /// each; kept until the next change); 0 keeps none.
+    /// Memory for what recent text searches read: the documents of words, typos and prefixes
+    /// (8 KB a block each) and ranked texts' scored matches (8 bytes a match), kept until the
+    /// next change; 0 keeps none.
     pub cache_bytes: usize,
 }
 
@@ -272,7 +273,7 @@ impl TextWriter {
         Ok(TextSearcher {
             searcher,
             ords: ords.into(),
-            cache: Arc::new(LeafCache::new(self.config.cache_bytes)),
+            cache: Arc::new(TextCache::new(self.config.cache_bytes)),
             fields: self.fields,
             stem: stem_analyzer(),
             raw: raw_analyzer(),
@@ -286,7 +287,7 @@ pub(crate) struct TextSearcher {
     searcher: Searcher,
     /// By segment ordinal, by document: its ordinal ([`NO_ORD`] for none).
     ords: Arc<[Arc<[u32]>]>,
-    cache: Arc<LeafCache>,
+    cache: Arc<TextCache>,
     pub(crate) fields: Fields,
     stem: TextAnalyzer,
     raw: TextAnalyzer,
@@ -386,12 +387,31 @@ impl TextSearcher {
 
     /// A leaf's sets, from the cache or read and then kept.
     fn leaf(&self, leaf: &Leaf, blocks: usize) -> Result<Arc<Vec<Set>>, SearchError> {
-        if let Some(hit) = self.cache.get(&leaf.key).filter(|s| s.len() == blocks) {
+        let key = Key::Leaf(leaf.key.clone());
+        if let Some(Entry::Sets(hit)) = self.cache.get(&key)
+            && hit.len() == blocks
+        {
             return Ok(hit);
         }
         let sets = Arc::new(self.run_sets(leaf.query.as_ref(), blocks)?);
-        self.cache.put(leaf.key.clone(), Arc::clone(&sets));
+        self.cache.put(key, Entry::Sets(Arc::clone(&sets)));
         Ok(sets)
+    }
+
+    /// Every document `m` matches with its score, for the search text `text` it was parsed
+    /// from; from the cache or scored and then kept.
+    pub(crate) fn ranked(
+        &self,
+        text: &str,
+        m: &Match,
+    ) -> Result<Arc<Vec<(u32, f32)>>, SearchError> {
+        let key = Key::Ranked(text.to_owned());
+        if let Some(Entry::Scored(hit)) = self.cache.get(&key) {
+            return Ok(hit);
+        }
+        let scored = Arc::new(self.run(m.query().as_ref(), true, usize::MAX)?);
+        self.cache.put(key, Entry::Scored(Arc::clone(&scored)));
+        Ok(scored)
     }
 
     /// The documents matching `query`, as one set of local ordinals per block for `blocks`

@@ -101,7 +101,7 @@ pub(crate) enum Match {
     Every(Vec<Match>),
 }
 
-/// One tantivy query and what it asks, as a key for [`super::LeafCache`].
+/// One tantivy query and what it asks, as a key for [`super::TextCache`].
 pub(crate) struct Leaf {
     pub(crate) key: LeafKey,
     pub(crate) query: Box<dyn Query>,
