@@ -163,17 +163,7 @@ impl<'a> Source<'a> {
     /// Sorts every matching document after `after` and keeps the first `want`.
     fn sort(&self, order: Order, after: Option<&Cand<'_>>, want: usize) -> Vec<Cand<'a>> {
         let mut cands: Vec<Cand<'a>> = match (order, self.scored) {
-            (Order::Relevance, Some(scored)) => scored
-                .iter()
-                .filter_map(|&(ord, score)| {
-                    let block = (ord >> BLOCK_BITS) as usize;
-                    let local = ord & 0xFFFF;
-                    self.results
-                        .get(block)
-                        .is_some_and(|r| r.contains(local))
-                        .then(|| self.cand(order, block, local, score))?
-                })
-                .collect(),
+            (Order::Relevance, Some(scored)) => self.best_scored(scored, after, want),
             _ => self
                 .results
                 .iter()
@@ -191,6 +181,51 @@ impl<'a> Source<'a> {
         }
         cands.sort_unstable_by(|a, b| cmp(order, a, b));
         cands
+    }
+
+    /// The matches in the result after `after` whose score is among the `want` best (ties
+    /// included), as candidates: a document is looked up (for its id) only if its score makes
+    /// the page, not for every match.
+    fn best_scored(
+        &self,
+        scored: &[(u32, f32)],
+        after: Option<&Cand<'_>>,
+        want: usize,
+    ) -> Vec<Cand<'a>> {
+        let to_cand = |ord: u32, score: f32| {
+            self.cand(
+                Order::Relevance,
+                (ord >> BLOCK_BITS) as usize,
+                ord & 0xFFFF,
+                score,
+            )
+        };
+        let mut keyed: Vec<(i128, u32, f32)> = scored
+            .iter()
+            .filter(|&&(ord, _)| {
+                self.results
+                    .get((ord >> BLOCK_BITS) as usize)
+                    .is_some_and(|r| r.contains(ord & 0xFFFF))
+            })
+            .map(|&(ord, score)| (score_key(score), ord, score))
+            .filter(|&(key, ord, score)| match after {
+                // Higher scores came before; an equal one is decided by the id.
+                Some(after) if key > after.key => false,
+                Some(after) if key == after.key => {
+                    to_cand(ord, score).is_some_and(|c| cmp(Order::Relevance, &c, after).is_gt())
+                }
+                _ => true,
+            })
+            .collect();
+        if want > 0 && keyed.len() > want {
+            keyed.select_nth_unstable_by(want - 1, |a, b| b.0.cmp(&a.0));
+            let least = keyed[want - 1].0;
+            keyed.retain(|&(key, _, _)| key >= least);
+        }
+        keyed
+            .into_iter()
+            .filter_map(|(_, ord, score)| to_cand(ord, score))
+            .collect()
     }
 
     /// Walks the blocks' sorted orders from `after` on, merging them; `None` when `budget`
