@@ -201,7 +201,15 @@ impl Snapshot {
             return Ok(None);
         };
         let blocks = self.blocks.len();
-        let mut sets = self.text.sets(&parsed.positive, blocks)?;
+        // Ranked: every positive match scored (kept for the next call), and the sets made
+        // from those; unranked: the leaves' sets, or'ed and and'ed.
+        let (mut sets, scored) = match scores {
+            true => {
+                let scored = self.text.ranked(text, &parsed.positive)?;
+                (split(&scored, blocks), Some(scored))
+            }
+            false => (self.text.sets(&parsed.positive, blocks)?, None),
+        };
         for m in &parsed.excluded {
             let excluded = self.text.sets(m, blocks)?;
             for (set, ex) in sets.iter_mut().zip(excluded) {
@@ -211,12 +219,6 @@ impl Snapshot {
                 }
             }
         }
-        // Ranked: the scores of every positive match; the page keeps those in the result,
-        // which the sets (exclusions applied) bound.
-        let scored = match scores {
-            true => Some(self.text.ranked(text, &parsed.positive)?),
-            false => None,
-        };
         Ok(Some(TextMatches { sets, scored }))
     }
 
@@ -263,6 +265,24 @@ fn deadline_floor(query: &Query, now: OffsetDateTime) -> Option<i128> {
     let open = open_only.then(|| doc::nanos_of(now).saturating_add(1));
     let from = query.deadline_from.map(doc::nanos_of);
     open.max(from)
+}
+
+/// Text matches (global ordinals) as one set of local ordinals per block.
+fn split(scored: &[(u32, f32)], blocks: usize) -> Vec<Set> {
+    let mut out = vec![Set::default(); blocks];
+    for &(ord, _) in scored {
+        if let Some(set) = out.get_mut((ord >> BLOCK_BITS) as usize) {
+            if set.words.is_empty() {
+                set.words = bits::empty();
+            }
+            let local = ord & (BLOCK_SIZE as u32 - 1);
+            if !set.contains(local) {
+                bits::set(&mut set.words, local);
+                set.len += 1;
+            }
+        }
+    }
+    out
 }
 
 /// Sizing of an index.
