@@ -207,6 +207,34 @@ impl LogReader {
         rows.iter().map(|row| self.decode(row)).collect()
     }
 
+    /// One aggregate's events recorded at or before `until`, in its own order, upcast: what
+    /// it was folded from then (reading its state as of a moment).
+    pub async fn aggregate_until<'e>(
+        &self,
+        exec: impl PgExecutor<'e>,
+        tenant: &str,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        until: OffsetDateTime,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT e.position, e.tx_id::text AS tx_id_text, e.event_id, e.tenant, \
+                    e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, \
+                    e.event_version, e.payload, e.metadata, e.recorded_at \
+             FROM events e \
+             WHERE e.tenant = $1 AND e.aggregate_type = $2 AND e.aggregate_id = $3 \
+               AND e.recorded_at <= $4 \
+             ORDER BY e.sequence",
+        )
+        .bind(tenant)
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .bind(until)
+        .fetch_all(exec)
+        .await?;
+        rows.iter().map(|row| self.decode(row)).collect()
+    }
+
     /// The highest position written so far (committed or not yet visible), for lag.
     pub async fn head<'e>(&self, exec: impl PgExecutor<'e>) -> Result<i64, StoreError> {
         let head: Option<i64> = sqlx::query_scalar("SELECT max(position) FROM events")

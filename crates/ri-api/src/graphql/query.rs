@@ -164,11 +164,15 @@ impl CoreQuery {
 
     /// One instrument, if you may see it. `consistentWith`: a mutation's `logPosition`; the
     /// answer waits until it reflects that mutation (or UNAVAILABLE after a few seconds).
+    /// `asOf`: the instrument as it stood at that moment, folded from its history (`version`
+    /// and `updatedAt` are its last change before then; null if it did not exist yet, or was
+    /// not yet published and is not yours).
     async fn instrument(
         &self,
         ctx: &Context<'_>,
         id: ID,
         consistent_with: Option<String>,
+        as_of: Option<OffsetDateTime>,
     ) -> async_graphql::Result<Option<Instrument>> {
         let at = super::search::position(consistent_with.as_deref())?;
         if !plausible_id(id.as_str()) {
@@ -180,9 +184,20 @@ impl CoreQuery {
             super::search::projection_reached(&api.db, "catalogue", at, api.consistency_wait)
                 .await?;
         }
-        let row = read::instrument(&api.db, &viewer(ctx), id.as_str())
-            .await
-            .map_err(ApiError::from)?;
+        let row = match as_of {
+            Some(at) => {
+                ri_projections::catalogue::instrument_as_of(
+                    &api.db,
+                    &api.log,
+                    &viewer(ctx),
+                    id.as_str(),
+                    at,
+                )
+                .await
+            }
+            None => read::instrument(&api.db, &viewer(ctx), id.as_str()).await,
+        }
+        .map_err(ApiError::from)?;
         Ok(row.map(Instrument))
     }
 

@@ -12,6 +12,7 @@
 //! transaction that first sets `app.tenant` to the viewer's tenant, so drafts and audit entries
 //! of other tenants are invisible to it whatever the query says.
 
+mod as_of;
 pub(crate) mod audit;
 pub(crate) mod codes;
 pub(crate) mod cursor;
@@ -20,6 +21,7 @@ pub mod read;
 mod search;
 mod tenants;
 
+pub use as_of::instrument_as_of;
 pub use audit::Audit;
 pub use instruments::Catalogue;
 pub use read::MAX_PAGE;

@@ -11,7 +11,7 @@
 //!   path's page, cursors and totals, facets counted sideways; [`SearchIndex::wait_for`] is
 //!   read-your-writes: a checkpoint a mutation returned, reached or not within a bound.
 
-mod convert;
+pub(crate) mod convert;
 mod feed;
 mod search;
 

@@ -1,0 +1,210 @@
+//! An instrument as it stood at any moment of its history (issue 16): `instrument(id, asOf)`
+//! folds its events recorded until then, so each moment reads exactly as the catalogue showed
+//! it then, and another tenant or the public sees it only from its publication on.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot unwrap has failed
+
+mod common;
+
+use common::{TestApp, call, operation};
+use ri_domain::Role;
+use serde_json::{Value, json};
+
+fn unique_slug() -> String {
+    format!("a{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
+/// Runs a mutation that must succeed; returns its `logPosition`.
+async fn mutate(app: &TestApp, token: &str, name: &str, variables: Value) -> String {
+    let (status, body) = app.gql(Some(token), &operation(name), variables).await;
+    assert!(status == 200 && body["errors"].is_null(), "{name}: {body}");
+    body["extensions"]["logPosition"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The instrument page's object for `token`: now, once the catalogue reflects `after`, or as
+/// of `as_of`.
+async fn instrument(
+    app: &TestApp,
+    token: Option<&str>,
+    id: &str,
+    after: Option<&str>,
+    as_of: Option<&str>,
+) -> Value {
+    let (status, body) = app
+        .gql(
+            token,
+            &operation("Instrument"),
+            json!({"id": id, "consistentWith": after, "asOf": as_of}),
+        )
+        .await;
+    assert!(status == 200 && body["errors"].is_null(), "{body}");
+    body["data"]["instrument"].clone()
+}
+
+#[tokio::test]
+async fn an_instrument_reads_as_it_stood_at_each_moment_of_its_history() {
+    let app = TestApp::start().await;
+    let (x, y) = (unique_slug(), unique_slug());
+    app.tenant(&x, "LT").await;
+    app.tenant(&y, "DK").await;
+    let curator = app.token("ana", &x, &[Role::Curator]).await;
+    let other = app.token("ben", &y, &[Role::Curator]).await;
+
+    let data = app
+        .ok(
+            Some(&curator),
+            &operation("DraftInstrument"),
+            json!({"input": call("First title", "LT")}),
+        )
+        .await;
+    let id = data["draftInstrument"]["id"].as_str().unwrap().to_owned();
+    mutate(
+        &app,
+        &curator,
+        "TagInstrumentFeatures",
+        json!({"id": id, "features": ["T1"]}),
+    )
+    .await;
+    let at = mutate(
+        &app,
+        &curator,
+        "SetInstrumentDeadline",
+        json!({"id": id, "deadline": "2030-03-31T17:00:00+02:00", "timeZone": "Europe/Vilnius"}),
+    )
+    .await;
+    let drafted = instrument(&app, Some(&curator), &id, Some(&at), None).await;
+    let at = mutate(&app, &curator, "PublishInstrument", json!({"id": id})).await;
+    let published = instrument(&app, Some(&curator), &id, Some(&at), None).await;
+    let at = mutate(
+        &app,
+        &curator,
+        "ReviseInstrument",
+        json!({"id": id, "input": {"title": "Second title"}}),
+    )
+    .await;
+    let revised = instrument(&app, Some(&curator), &id, Some(&at), None).await;
+    assert_eq!(drafted["status"], "DRAFT");
+    assert_eq!(published["status"], "OPEN");
+    assert_eq!(revised["title"], "Second title");
+
+    // At the moment of each change, exactly what the catalogue showed then.
+    for then in [&drafted, &published, &revised] {
+        let when = then["updatedAt"].as_str().unwrap();
+        assert_eq!(
+            &instrument(&app, Some(&curator), &id, None, Some(when)).await,
+            then,
+            "as of {when}"
+        );
+    }
+    // Before it was drafted: nothing.
+    let before = Some("2020-01-01T00:00:00Z");
+    assert_eq!(
+        instrument(&app, Some(&curator), &id, None, before).await,
+        Value::Null
+    );
+    // Another tenant and the public: nothing while it was a draft, then as it was.
+    let while_draft = drafted["updatedAt"].as_str();
+    let once_published = published["updatedAt"].as_str();
+    for viewer in [None, Some(other.as_str())] {
+        assert_eq!(
+            instrument(&app, viewer, &id, None, while_draft).await,
+            Value::Null,
+            "{viewer:?}"
+        );
+        let then = instrument(&app, viewer, &id, None, once_published).await;
+        assert_eq!(then["title"], "First title", "{viewer:?}");
+        assert_eq!(then["version"], published["version"], "{viewer:?}");
+    }
+    // Past its deadline the call reads closed, as it would then.
+    let closed = instrument(&app, None, &id, None, Some("2030-04-01T00:00:00Z")).await;
+    assert_eq!(closed["status"], "CLOSED");
+    assert_eq!(closed["title"], "Second title");
+}
+
+/// A small deterministic generator (xorshift), so a failing history can be replayed by seed.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+#[tokio::test]
+async fn as_of_each_change_equals_what_the_catalogue_showed_after_it_in_random_histories() {
+    let app = TestApp::start().await;
+    let x = unique_slug();
+    app.tenant(&x, "LT").await;
+    let curator = app.token("ana", &x, &[Role::Curator]).await;
+    let words = [
+        "Border",
+        "Drones",
+        "Cyber",
+        "Maritime",
+        "Resilience",
+        "Ports",
+    ];
+    let features = ["T1", "T2", "T4", "P12", "D1", "G3"];
+    for seed in [7_u64, 1_234_567, 987_654_321] {
+        let mut rng = Rng(seed);
+        let data = app
+            .ok(
+                Some(&curator),
+                &operation("DraftInstrument"),
+                json!({"input": call("Random history", "LT")}),
+            )
+            .await;
+        let id = data["draftInstrument"]["id"].as_str().unwrap().to_owned();
+        let mut seen = Vec::new();
+        for step in 0..10 {
+            let (name, variables) = match (step, rng.below(4)) {
+                (0, _) => (
+                    "TagInstrumentFeatures",
+                    json!({"id": id, "features": ["T1"]}),
+                ),
+                (1, _) | (_, 0) => (
+                    "SetInstrumentDeadline",
+                    json!({
+                        "id": id,
+                        "deadline": format!("2031-0{}-1{}T12:00:00Z", 1 + rng.below(9), rng.below(10)),
+                    }),
+                ),
+                (4, _) => ("PublishInstrument", json!({"id": id})),
+                (_, 1) => (
+                    "ReviseInstrument",
+                    json!({"id": id, "input": {"title": format!("{} call {step}", words[rng.below(words.len())])}}),
+                ),
+                (_, 2) => (
+                    "ReviseInstrument",
+                    json!({"id": id, "input": {"summary": format!("About {} ({step}).", words[rng.below(words.len())])}}),
+                ),
+                _ => (
+                    "TagInstrumentFeatures",
+                    json!({"id": id, "features": [features[rng.below(features.len())]]}),
+                ),
+            };
+            let (status, body) = app.gql(Some(&curator), &operation(name), variables).await;
+            assert!(status == 200 && body["errors"].is_null(), "{name}: {body}");
+            // Tagging a feature it already has changes nothing: no event, no new moment.
+            let Some(at) = body["extensions"]["logPosition"].as_str() else {
+                continue;
+            };
+            seen.push(instrument(&app, Some(&curator), &id, Some(at), None).await);
+        }
+        assert!(seen.len() >= 5, "seed {seed}: too few changes");
+        for then in &seen {
+            let when = then["updatedAt"].as_str().unwrap();
+            assert_eq!(
+                &instrument(&app, Some(&curator), &id, None, Some(when)).await,
+                then,
+                "seed {seed}, as of {when}"
+            );
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! An instrument as it stood at a moment: its events recorded until then, upcast as the log
+//! upcasts them today and folded by the catalogue projection's own rules, so a fold as of now
+//! is what the catalogue holds.
+
+use ri_domain::instrument::{INSTRUMENT, InstrumentEvent};
+use ri_eventstore::EventLog;
+use sqlx::PgPool;
+use time::OffsetDateTime;
+
+use super::codes::decode;
+use super::instruments::Row;
+use super::read::{self, InstrumentRow, ReadError, Viewer};
+use crate::search_index::convert::{TenantInfo, Unreadable, to_doc, to_instrument_row};
+
+fn malformed(reason: impl std::fmt::Display) -> ReadError {
+    ReadError::Malformed {
+        what: "instrument history",
+        reason: reason.to_string(),
+    }
+}
+
+/// The instrument `id` as it stood at `at`: its fields, status (an open call past its
+/// deadline at `at` reads closed), version and last change as of then. `None` when it did not
+/// exist yet, or when `viewer` may not see it: another tenant's instrument only once it had
+/// been published by then (and never one the viewer cannot see now: public means ever
+/// published, so what is hidden now was never public). The curating tenant's name and state
+/// are today's.
+pub async fn instrument_as_of(
+    pool: &PgPool,
+    log: &EventLog,
+    viewer: &Viewer,
+    id: &str,
+    at: OffsetDateTime,
+) -> Result<Option<InstrumentRow>, ReadError> {
+    let Some(now) = read::instrument(pool, viewer, id).await? else {
+        return Ok(None);
+    };
+    let events = log
+        .reader()
+        .aggregate_until(pool, now.tenant.as_str(), INSTRUMENT, id, at)
+        .await
+        .map_err(malformed)?;
+    let mut row: Option<Row> = None;
+    for e in &events {
+        let event: InstrumentEvent = decode(e).map_err(malformed)?;
+        match (&mut row, event) {
+            (None, InstrumentEvent::InstrumentDrafted { details, .. }) => {
+                row = Some(Row::drafted(e, &details).map_err(malformed)?);
+            }
+            (None, _) => return Err(malformed(format!("{id} does not begin with a draft"))),
+            (Some(row), event) => row.apply(e, event).map_err(malformed)?,
+        }
+    }
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let tenant = TenantInfo {
+        name: now.tenant_name.clone(),
+        suspended: now.tenant_suspended,
+        version: 0,
+    };
+    let doc = to_doc(&row, Some(&tenant)).map_err(|Unreadable(r)| malformed(r))?;
+    let own = viewer.platform_admin || viewer.tenant.as_ref() == Some(&now.tenant);
+    if !own && !doc.is_public() {
+        return Ok(None);
+    }
+    Ok(Some(to_instrument_row(&doc, at)))
+}
