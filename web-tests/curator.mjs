@@ -154,6 +154,22 @@ test('the published call is in the public search and on its page, with calendar 
   await assertAccessible(page, 'the new instrument’s page');
   await screenshot(page, 'instrument-published', { fullPage: true });
 
+  // The history's first entry opens the page as it was then: a draft, with nothing to edit;
+  // and back to now.
+  await history
+    .locator('li')
+    .filter({ has: page.getByText('Drafted', { exact: true }) })
+    .getByRole('link', { name: /^As it was then/ })
+    .click();
+  await page.getByText(/^As it was on .*: version \d+, last changed/).waitFor();
+  await page.locator('.result-meta .badge', { hasText: /^Draft$/ }).waitFor();
+  await page.locator('dl.details').getByText('up to €60,000').waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Edit this instrument' }).count(), 0);
+  await assertAccessible(page, 'the instrument as it was');
+  await page.getByRole('link', { name: 'See it as it is now' }).click();
+  await page.getByRole('link', { name: 'Edit this instrument' }).waitFor();
+  assert.equal(await page.locator('.result-meta .badge', { hasText: /^Draft$/ }).count(), 0);
+
   // And on a phone.
   await page.setViewportSize({ width: 390, height: 844 });
   await assertNoSidewaysScroll(page, 'the instrument page');

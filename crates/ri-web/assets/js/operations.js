@@ -61,8 +61,8 @@ query WebSearch(
 }`;
 
 export const INSTRUMENT = /* GraphQL */ `
-query WebInstrument($id: ID!, $consistentWith: String) {
-  instrument(id: $id, consistentWith: $consistentWith) {
+query WebInstrument($id: ID!, $consistentWith: String, $asOf: DateTime) {
+  instrument(id: $id, consistentWith: $consistentWith, asOf: $asOf) {
     id
     version
     status

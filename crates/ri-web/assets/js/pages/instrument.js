@@ -1,6 +1,7 @@
 // One instrument: every detail, its features by category, the deadline with an "add to
 // calendar" file, the curating tenant, and its history (auditTrail), which the API shows to the
-// curating tenant's signed-in members.
+// curating tenant's signed-in members. `?asOf=<instant>` shows it as it stood then; each
+// history entry links there.
 
 import { gql, logPosition, hasSession, forgetSession, ApiError } from '../api.js';
 import { INSTRUMENT, AUDIT_TRAIL, ME } from '../operations.js';
@@ -20,18 +21,33 @@ import { pageReady } from '../nav.js';
 
 const HISTORY_PAGE = 50;
 
-/** The instrument as the signed-in user may see it (their drafts too), else as the public does. */
-async function load(id) {
+/**
+ * The instrument as the signed-in user may see it (their drafts too), else as the public does;
+ * as it stood at `asOf` when given.
+ */
+async function load(id, asOf) {
+  const variables = { id, consistentWith: logPosition(), asOf };
   if (hasSession()) {
     try {
-      return { data: await gql(INSTRUMENT, { id, consistentWith: logPosition() }), expired: false };
+      return { data: await gql(INSTRUMENT, variables), expired: false };
     } catch (error) {
       if (!(error instanceof ApiError && error.has('UNAUTHENTICATED'))) throw error;
       forgetSession();
-      return { data: await gql(INSTRUMENT, { id, consistentWith: logPosition() }, { auth: false }), expired: true };
+      return { data: await gql(INSTRUMENT, variables, { auth: false }), expired: true };
     }
   }
-  return { data: await gql(INSTRUMENT, { id, consistentWith: logPosition() }, { auth: false }), expired: false };
+  return { data: await gql(INSTRUMENT, variables, { auth: false }), expired: false };
+}
+
+/** `?asOf=` of the page's query, if it is an instant. */
+function asOfOf(query) {
+  const asOf = new URLSearchParams(query ?? '').get('asOf');
+  return asOf && !Number.isNaN(Date.parse(asOf)) ? asOf : null;
+}
+
+function pagePath(id, asOf) {
+  const path = `/instruments/${encodeURIComponent(id)}`;
+  return asOf ? `${path}?asOf=${encodeURIComponent(asOf)}` : path;
 }
 
 function row(term, ...value) {
@@ -86,7 +102,7 @@ function featuresByCategory(instrument, tax) {
   return sections;
 }
 
-function historyEntry(entry) {
+function historyEntry(id, entry) {
   return h(
     'li',
     {},
@@ -96,7 +112,12 @@ function historyEntry(entry) {
       h('time', { datetime: entry.recordedAt }, formatInstant(entry.recordedAt, null)),
       ' · ',
       h('strong', {}, entry.eventType.replace(/^Instrument/, '').replace(/([a-z])([A-Z])/g, '$1 $2')),
-      ` · by ${entry.actor} · version ${entry.version}`,
+      ` · by ${entry.actor} · version ${entry.version} · `,
+      h(
+        'a',
+        { href: pagePath(id, entry.recordedAt), 'aria-label': `As it was then, version ${entry.version}` },
+        'As it was then',
+      ),
     ),
     entry.summary ? h('p', {}, entry.summary) : null,
     entry.changes.length > 0
@@ -150,7 +171,7 @@ async function showHistory(section, id) {
     replace(section, heading, h('p', {}, 'No history visible to you: it is shown to the curating organisation.'));
     return;
   }
-  replace(section, heading, h('ol', { class: 'history' }, entries.map(historyEntry)));
+  replace(section, heading, h('ol', { class: 'history' }, entries.map((entry) => historyEntry(id, entry))));
 }
 
 async function canEdit(instrument) {
@@ -163,19 +184,29 @@ async function canEdit(instrument) {
   }
 }
 
-export async function render(view, params) {
+export async function render(view, params, query) {
   const id = params.id;
+  const asOf = asOfOf(query);
   replace(view, h('p', { class: 'loading' }, 'Loading the instrument…'));
   let loaded;
   let tax = null;
   try {
-    [loaded, tax] = await Promise.all([load(id), taxonomy().catch(() => null)]);
+    [loaded, tax] = await Promise.all([load(id, asOf), taxonomy().catch(() => null)]);
   } catch (error) {
     replace(view, h('h1', {}, 'Instrument'), notice('error', `The instrument cannot be shown: ${error.message}`));
     pageReady(view, 'Instrument');
     return null;
   }
   const instrument = loaded.data.instrument;
+  if (!instrument && asOf) {
+    replace(
+      view,
+      h('h1', {}, 'Not there yet'),
+      h('p', {}, `On ${formatInstant(asOf, null)} this instrument did not exist yet, or was not yet published. `, h('a', { href: pagePath(id, null) }, 'See it as it is now')),
+    );
+    pageReady(view, 'Not there yet');
+    return null;
+  }
   if (!instrument) {
     replace(
       view,
@@ -214,6 +245,13 @@ export async function render(view, params) {
     view,
     h('p', { class: 'breadcrumb' }, h('a', { href: '/' }, '← Search')),
     loaded.expired ? notice('info', 'Your sign-in has expired; showing the public view.') : null,
+    asOf
+      ? notice(
+          'info',
+          `As it was on ${formatInstant(asOf, null)}: version ${instrument.version}, last changed ${formatInstant(instrument.updatedAt, null)}. `,
+          h('a', { href: pagePath(id, null) }, 'See it as it is now'),
+        )
+      : null,
     h(
       'article',
       { class: 'instrument' },
@@ -268,9 +306,9 @@ export async function render(view, params) {
       history,
     ),
   );
-  pageReady(view, instrument.title);
+  pageReady(view, asOf ? `${instrument.title} (as it was)` : instrument.title);
   showHistory(history, instrument.id);
-  if (await canEdit(instrument)) {
+  if (!asOf && (await canEdit(instrument))) {
     replace(edit, h('a', { href: `/curate/${encodeURIComponent(instrument.id)}`, class: 'button-link' }, 'Edit this instrument'));
   }
   return null;
