@@ -208,3 +208,91 @@ async fn as_of_each_change_equals_what_the_catalogue_showed_after_it_in_random_h
         }
     }
 }
+
+/// The moment now, as the API writes one; the service and PostgreSQL share this machine's
+/// clock, so a change answered before it was recorded before it.
+fn moment() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+async fn tenant_as_of(app: &TestApp, slug: &str, as_of: Option<&str>) -> Value {
+    let (status, body) = app
+        .gql(
+            None,
+            "query ($slug: String!, $asOf: DateTime) { tenant(slug: $slug, asOf: $asOf) { slug name suspended version } }",
+            json!({"slug": slug, "asOf": as_of}),
+        )
+        .await;
+    assert!(status == 200 && body["errors"].is_null(), "{body}");
+    body["data"]["tenant"].clone()
+}
+
+#[tokio::test]
+async fn a_tenant_and_its_instruments_curator_read_as_they_stood() {
+    let app = TestApp::start().await;
+    let x = unique_slug();
+    app.tenant(&x, "LT").await;
+    let registered = moment();
+    let admin = app.token("admin", "platform", &[Role::PlatformAdmin]).await;
+    let curator = app.token("ana", &x, &[Role::Curator]).await;
+    let data = app
+        .ok(
+            Some(&curator),
+            &operation("DraftInstrument"),
+            json!({"input": call("Drafted before the rename", "LT")}),
+        )
+        .await;
+    let id = data["draftInstrument"]["id"].as_str().unwrap().to_owned();
+    let drafted = moment();
+    mutate(
+        &app,
+        &admin,
+        "UpdateTenantProfile",
+        json!({"slug": x, "input": {"name": "Renamed cluster", "kind": "AMBASSADOR_CLUSTER", "country": "LT"}}),
+    )
+    .await;
+    let renamed = moment();
+    let at = mutate(
+        &app,
+        &admin,
+        "SuspendTenant",
+        json!({"slug": x, "reason": "A test of the past."}),
+    )
+    .await;
+
+    assert_eq!(
+        tenant_as_of(&app, &x, Some("2020-01-01T00:00:00Z")).await,
+        Value::Null
+    );
+    let then = tenant_as_of(&app, &x, Some(&registered)).await;
+    assert_eq!(
+        (then["name"].clone(), then["suspended"].clone()),
+        (json!(format!("{x} cluster")), json!(false))
+    );
+    let then = tenant_as_of(&app, &x, Some(&renamed)).await;
+    assert_eq!(
+        (then["name"].clone(), then["suspended"].clone()),
+        (json!("Renamed cluster"), json!(false))
+    );
+    // As of now: what the directory shows, once it has the suspension.
+    let now = app
+        .eventually(
+            |b| b["data"]["tenant"]["suspended"] == true,
+            format!("query {{ tenant(slug: \"{x}\") {{ slug name suspended version }} }}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        tenant_as_of(&app, &x, Some(&moment())).await,
+        now["data"]["tenant"]
+    );
+
+    // The instrument drafted before the rename shows its curator as it was then.
+    let before = instrument(&app, Some(&curator), &id, None, Some(&drafted)).await;
+    assert_eq!(before["curator"]["name"], format!("{x} cluster"));
+    assert_eq!(before["curator"]["suspended"], false);
+    let current = instrument(&app, Some(&curator), &id, Some(&at), None).await;
+    assert_eq!(current["curator"]["name"], "Renamed cluster");
+}

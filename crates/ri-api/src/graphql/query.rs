@@ -207,16 +207,23 @@ impl CoreQuery {
         Ok(rows.into_iter().map(Tenant).collect())
     }
 
+    /// One tenant of the directory. `asOf`: as it stood at that moment, folded from its
+    /// history (null before it was registered).
     async fn tenant(
         &self,
         ctx: &Context<'_>,
         slug: String,
+        as_of: Option<OffsetDateTime>,
     ) -> async_graphql::Result<Option<Tenant>> {
         let Ok(slug) = TenantSlug::parse(&slug) else {
             return Ok(None);
         };
         let api = ctx.data_unchecked::<Api>();
-        let row = read::tenant(&api.db, &slug).await.map_err(ApiError::from)?;
+        let row = match as_of {
+            Some(at) => ri_projections::catalogue::tenant_as_of(&api.db, &api.log, &slug, at).await,
+            None => read::tenant(&api.db, &slug).await,
+        }
+        .map_err(ApiError::from)?;
         Ok(row.map(Tenant))
     }
 

@@ -1,21 +1,43 @@
-//! An instrument as it stood at a moment: its events recorded until then, upcast as the log
-//! upcasts them today and folded by the catalogue projection's own rules, so a fold as of now
-//! is what the catalogue holds.
+//! An instrument or a tenant as it stood at a moment: its events recorded until then, upcast
+//! as the log upcasts them today and folded by the projection's own rules, so a fold as of now
+//! is what the catalogue or the directory holds.
 
+use ri_domain::TenantSlug;
 use ri_domain::instrument::{INSTRUMENT, InstrumentEvent};
+use ri_domain::tenant::{TENANT, TenantStatus};
 use ri_eventstore::EventLog;
 use sqlx::PgPool;
 use time::OffsetDateTime;
 
 use super::codes::decode;
 use super::instruments::Row;
-use super::read::{self, InstrumentRow, ReadError, Viewer};
+use super::read::{self, InstrumentRow, ReadError, TenantRow, Viewer};
+use super::tenants;
 use crate::search_index::convert::{TenantInfo, Unreadable, to_doc, to_instrument_row};
 
 fn malformed(reason: impl std::fmt::Display) -> ReadError {
     ReadError::Malformed {
-        what: "instrument history",
+        what: "history",
         reason: reason.to_string(),
+    }
+}
+
+/// The tenant `slug` as the directory showed it at `at`; `None` before it was registered.
+/// The directory is public, as `tenant(slug)` is.
+pub async fn tenant_as_of(
+    pool: &PgPool,
+    log: &EventLog,
+    slug: &TenantSlug,
+    at: OffsetDateTime,
+) -> Result<Option<TenantRow>, ReadError> {
+    let events = log
+        .reader()
+        .aggregate_until(pool, slug.as_str(), TENANT, slug.as_str(), at)
+        .await
+        .map_err(malformed)?;
+    match tenants::Row::fold(&events).map_err(malformed)? {
+        Some(row) => Ok(Some(row.to_tenant_row().map_err(malformed)?)),
+        None => Ok(None),
     }
 }
 
@@ -24,7 +46,7 @@ fn malformed(reason: impl std::fmt::Display) -> ReadError {
 /// exist yet, or when `viewer` may not see it: another tenant's instrument only once it had
 /// been published by then (and never one the viewer cannot see now: public means ever
 /// published, so what is hidden now was never public). The curating tenant's name and state
-/// are today's.
+/// are those of that moment too.
 pub async fn instrument_as_of(
     pool: &PgPool,
     log: &EventLog,
@@ -54,9 +76,12 @@ pub async fn instrument_as_of(
     let Some(row) = row else {
         return Ok(None);
     };
+    let curator = tenant_as_of(pool, log, &now.tenant, at).await?;
     let tenant = TenantInfo {
-        name: now.tenant_name.clone(),
-        suspended: now.tenant_suspended,
+        name: curator.as_ref().map(|t| t.name.clone()),
+        suspended: curator
+            .as_ref()
+            .is_some_and(|t| t.status == TenantStatus::Suspended),
         version: 0,
     };
     let doc = to_doc(&row, Some(&tenant)).map_err(|Unreadable(r)| malformed(r))?;

@@ -21,7 +21,7 @@ pub mod read;
 mod search;
 mod tenants;
 
-pub use as_of::instrument_as_of;
+pub use as_of::{instrument_as_of, tenant_as_of};
 pub use audit::Audit;
 pub use instruments::Catalogue;
 pub use read::MAX_PAGE;

@@ -5,14 +5,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
+use ri_domain::TenantSlug;
 use ri_domain::tenant::{TENANT, TenantEvent, TenantProfile, TenantStatus};
+use ri_domain::values::CountryCode;
 use ri_eventstore::StoredEvent;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use sqlx::types::Json;
 use time::OffsetDateTime;
 
-use super::codes::{code, decode_all};
+use super::codes::{code, decode, decode_all, from_code};
+use super::read::TenantRow;
 use crate::error::ProjectionError;
 use crate::projection::Projection;
 
@@ -21,7 +24,7 @@ pub struct Tenants;
 
 /// A `tenants` row, to and from the table as JSON.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Row {
+pub(crate) struct Row {
     slug: String,
     name: String,
     kind: String,
@@ -90,6 +93,55 @@ impl Row {
         }
         self.version = e.sequence;
         self.updated_at = e.recorded_at;
+    }
+}
+
+impl Row {
+    /// One tenant's row folded from its events (in order), as the projection folds them;
+    /// `None` before it was registered.
+    pub(crate) fn fold(events: &[StoredEvent]) -> Result<Option<Row>, ProjectionError> {
+        let mut row: Option<Row> = None;
+        for e in events {
+            let event: TenantEvent = decode(e)?;
+            match (&mut row, &event) {
+                (None, TenantEvent::TenantRegistered { profile, .. }) => {
+                    row = Some(Row::registered(e, profile));
+                }
+                (None, _) => {
+                    return Err(ProjectionError::BadEvent {
+                        position: e.position,
+                        reason: format!(
+                            "tenant {} does not begin with a registration",
+                            e.aggregate_id
+                        ),
+                    });
+                }
+                (Some(row), event) => row.apply(e, event),
+            }
+        }
+        Ok(row)
+    }
+
+    /// The row as the read API returns it.
+    pub(crate) fn to_tenant_row(&self) -> Result<TenantRow, String> {
+        let parsed = |what: &str, raw: &str| format!("{what}: unknown value {raw:?}");
+        Ok(TenantRow {
+            slug: TenantSlug::parse(&self.slug).map_err(|e| e.to_string())?,
+            name: self.name.clone(),
+            kind: from_code(&self.kind).ok_or_else(|| parsed("kind", &self.kind))?,
+            country: CountryCode::parse("country", &self.country).map_err(|e| e.to_string())?,
+            website: self.website.clone(),
+            domains: self.domains.clone(),
+            member_count: self
+                .member_count
+                .map(u32::try_from)
+                .transpose()
+                .map_err(|e| e.to_string())?,
+            status: from_code(&self.status).ok_or_else(|| parsed("status", &self.status))?,
+            version: self.version,
+            registered_at: self.registered_at,
+            updated_at: self.updated_at,
+        })
     }
 }
 
