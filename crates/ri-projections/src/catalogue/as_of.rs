@@ -35,7 +35,7 @@ pub async fn tenant_as_of(
         .aggregate_until(pool, slug.as_str(), TENANT, slug.as_str(), at)
         .await
         .map_err(malformed)?;
-    match tenants::Row::fold(&events).map_err(malformed)? {
+    match tenants::Row::fold(&events) {
         Some(row) => Ok(Some(row.to_tenant_row().map_err(malformed)?)),
         None => Ok(None),
     }
@@ -62,15 +62,20 @@ pub async fn instrument_as_of(
         .aggregate_until(pool, now.tenant.as_str(), INSTRUMENT, id, at)
         .await
         .map_err(malformed)?;
+    // An event the catalogue could not apply is skipped here too (decision 0004), so the fold
+    // stays what the catalogue holds.
     let mut row: Option<Row> = None;
     for e in &events {
-        let event: InstrumentEvent = decode(e).map_err(malformed)?;
-        match (&mut row, event) {
+        let applied = decode::<InstrumentEvent>(e).and_then(|event| match (&mut row, event) {
             (None, InstrumentEvent::InstrumentDrafted { details, .. }) => {
-                row = Some(Row::drafted(e, &details).map_err(malformed)?);
+                row = Some(Row::drafted(e, &details)?);
+                Ok(())
             }
-            (None, _) => return Err(malformed(format!("{id} does not begin with a draft"))),
-            (Some(row), event) => row.apply(e, event).map_err(malformed)?,
+            (None, _) => Ok(()),
+            (Some(row), event) => row.apply(e, event),
+        });
+        if let Err(error) = applied {
+            tracing::warn!(position = e.position, %error, "event skipped in an as-of read");
         }
     }
     let Some(row) = row else {

@@ -98,28 +98,27 @@ impl Row {
 
 impl Row {
     /// One tenant's row folded from its events (in order), as the projection folds them;
-    /// `None` before it was registered.
-    pub(crate) fn fold(events: &[StoredEvent]) -> Result<Option<Row>, ProjectionError> {
+    /// `None` before it was registered. An event that does not decode is skipped, as the
+    /// projection skips it (decision 0004).
+    pub(crate) fn fold(events: &[StoredEvent]) -> Option<Row> {
         let mut row: Option<Row> = None;
         for e in events {
-            let event: TenantEvent = decode(e)?;
+            let event: TenantEvent = match decode(e) {
+                Ok(event) => event,
+                Err(error) => {
+                    tracing::warn!(position = e.position, %error, "event skipped in an as-of read");
+                    continue;
+                }
+            };
             match (&mut row, &event) {
                 (None, TenantEvent::TenantRegistered { profile, .. }) => {
                     row = Some(Row::registered(e, profile));
                 }
-                (None, _) => {
-                    return Err(ProjectionError::BadEvent {
-                        position: e.position,
-                        reason: format!(
-                            "tenant {} does not begin with a registration",
-                            e.aggregate_id
-                        ),
-                    });
-                }
+                (None, _) => {}
                 (Some(row), event) => row.apply(e, event),
             }
         }
-        Ok(row)
+        row
     }
 
     /// The row as the read API returns it.
