@@ -316,7 +316,9 @@ struct Provider(std::process::Child);
 
 impl Provider {
     fn start(port: u16, redirect: &str) -> Self {
-        let log = output_dir().join("oidc-provider.log");
+        // One log per provider: tests run at once, and a shared file truncated by the next
+        // provider lost this one's "listening" line (the test then waited 30 s and failed).
+        let log = output_dir().join(format!("oidc-provider-{port}.log"));
         let out = std::fs::File::create(&log).unwrap();
         let child = Command::new("node")
             .args([
