@@ -164,6 +164,16 @@ impl StoredEvent {
     }
 }
 
+/// The columns [`LogReader::decode`] reads, from `events e`; a statement adds its conditions.
+macro_rules! stored_events {
+    () => {
+        "SELECT e.position, e.tx_id::text AS tx_id_text, e.event_id, e.tenant, \
+                e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, \
+                e.event_version, e.payload, e.metadata, e.recorded_at \
+         FROM events e "
+    };
+}
+
 /// Reads the log in (transaction id, position) order, only as far as is safe.
 #[derive(Debug, Clone)]
 pub struct LogReader {
@@ -190,14 +200,13 @@ impl LogReader {
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let rows = sqlx::query(
             // Order by the xid8 column itself: the text form sorts "10" before "9".
-            "SELECT e.position, e.tx_id::text AS tx_id_text, e.event_id, e.tenant, \
-                    e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, \
-                    e.event_version, e.payload, e.metadata, e.recorded_at \
-             FROM events e \
-             WHERE (e.tx_id, e.position) > ($1::text::xid8, $2) \
-               AND e.tx_id < (SELECT pg_snapshot_xmin(pg_current_snapshot())) \
-             ORDER BY e.tx_id, e.position \
-             LIMIT $3",
+            concat!(
+                stored_events!(),
+                "WHERE (e.tx_id, e.position) > ($1::text::xid8, $2) \
+                 AND e.tx_id < (SELECT pg_snapshot_xmin(pg_current_snapshot())) \
+                 ORDER BY e.tx_id, e.position \
+                 LIMIT $3"
+            ),
         )
         .bind(after.tx_id.to_string())
         .bind(after.position)
@@ -217,15 +226,12 @@ impl LogReader {
         aggregate_id: &str,
         until: OffsetDateTime,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT e.position, e.tx_id::text AS tx_id_text, e.event_id, e.tenant, \
-                    e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, \
-                    e.event_version, e.payload, e.metadata, e.recorded_at \
-             FROM events e \
-             WHERE e.tenant = $1 AND e.aggregate_type = $2 AND e.aggregate_id = $3 \
-               AND e.recorded_at <= $4 \
-             ORDER BY e.sequence",
-        )
+        let rows = sqlx::query(concat!(
+            stored_events!(),
+            "WHERE e.tenant = $1 AND e.aggregate_type = $2 AND e.aggregate_id = $3 \
+             AND e.recorded_at <= $4 \
+             ORDER BY e.sequence"
+        ))
         .bind(tenant)
         .bind(aggregate_type)
         .bind(aggregate_id)
