@@ -205,6 +205,40 @@ impl Set {
         test(&self.words, local)
     }
 
+    /// This set or `other`.
+    pub(crate) fn union_with(&mut self, other: &Set) {
+        if other.words.is_empty() {
+            return;
+        }
+        if self.words.is_empty() {
+            self.clone_from(other);
+        } else {
+            or_assign(&mut self.words, &other.words);
+            self.len = count(&self.words);
+        }
+    }
+
+    /// This set and `other`.
+    pub(crate) fn intersect_with(&mut self, other: &Set) {
+        if other.words.is_empty() {
+            *self = Set::default();
+        } else if !self.words.is_empty() {
+            and_assign(&mut self.words, &other.words);
+            self.len = count(&self.words);
+        }
+    }
+
+    /// Adds `local` (making the words of an empty set first), counting it if it is new.
+    pub(crate) fn insert(&mut self, local: u32) {
+        if self.words.is_empty() {
+            self.words = empty();
+        }
+        if !self.contains(local) {
+            set(&mut self.words, local);
+            self.len += 1;
+        }
+    }
+
     pub(crate) fn iter(&self) -> Locals<'_> {
         Locals::new(&self.words)
     }

@@ -272,14 +272,7 @@ fn split(scored: &[(u32, f32)], blocks: usize) -> Vec<Set> {
     let mut out = vec![Set::default(); blocks];
     for &(ord, _) in scored {
         if let Some(set) = out.get_mut((ord >> BLOCK_BITS) as usize) {
-            if set.words.is_empty() {
-                set.words = bits::empty();
-            }
-            let local = ord & (BLOCK_SIZE as u32 - 1);
-            if !set.contains(local) {
-                bits::set(&mut set.words, local);
-                set.len += 1;
-            }
+            set.insert(ord & (BLOCK_SIZE as u32 - 1));
         }
     }
     out

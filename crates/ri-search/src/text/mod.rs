@@ -24,7 +24,7 @@ use tantivy::tokenizer::{
 };
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 
-use crate::bits::{self, Set};
+use crate::bits::Set;
 use crate::doc::InstrumentDoc;
 use crate::query::SearchError;
 
@@ -334,15 +334,7 @@ impl TextSearcher {
                 for m in list {
                     self.with(m, blocks, |from| {
                         for (into, from) in out.iter_mut().zip(from) {
-                            if from.words.is_empty() {
-                                continue;
-                            }
-                            if into.words.is_empty() {
-                                into.clone_from(from);
-                            } else {
-                                bits::or_assign(&mut into.words, &from.words);
-                                into.len = bits::count(&into.words);
-                            }
+                            into.union_with(from);
                         }
                     })?;
                 }
@@ -360,12 +352,7 @@ impl TextSearcher {
                     }
                     self.with(m, blocks, |from| {
                         for (into, from) in out.iter_mut().zip(from) {
-                            if from.words.is_empty() {
-                                *into = Set::default();
-                            } else if !into.words.is_empty() {
-                                bits::and_assign(&mut into.words, &from.words);
-                                into.len = bits::count(&into.words);
-                            }
+                            into.intersect_with(from);
                         }
                     })?;
                 }
