@@ -122,7 +122,12 @@ test('a matching call published elsewhere shows in the open inbox without a relo
   await item.getByText('New match').waitFor();
   await item.getByText('Unread').waitFor();
   assert.equal(await page.evaluate(() => window.__sameDocument), true, 'no reload');
-  assert.equal(await item.getByRole('link', { name: TITLE }).getAttribute('href'), `/instruments/${id}`);
+  assert.equal(await item.getByRole('link', { name: TITLE, exact: true }).getAttribute('href'), `/instruments/${id}`);
+  // Why it fired, in one sentence, and the instrument as the notice saw it.
+  const why = item.locator('.notice-cause');
+  assert.match(await why.innerText(), /^Why: Instrument published by ana on \d{4}-\d\d-\d\d \d\d:\d\d UTC \(log position \d+\); your watch ".+" \(version \d+\) matched it on the words "[^"]+"\. See it as it was then/);
+  const then = why.getByRole('link', { name: /^See it as it was then/ });
+  assert.match(await then.getAttribute('href'), new RegExp(`^/instruments/${id}\\?asOf=\\d{4}-`));
   await assertAccessible(page, 'the inbox with a notice');
   await screenshot(page, 'inbox', { fullPage: true });
 

@@ -292,9 +292,39 @@ async fn match_alerts_reach_exactly_the_current_follow_up_managers() {
     let notice = &alerted["data"]["notifications"]["nodes"][0];
     assert_eq!(notice["instrumentId"], id);
     assert_eq!(notice["projectId"], project);
+    let matched = &notice["matches"][0];
+    assert_eq!(notice["matches"].as_array().unwrap().len(), 1);
     assert_eq!(
-        notice["matches"],
-        json!([{"projectId": project, "acronym": "VASCREEN", "score": 1.0, "threshold": 0.5}])
+        (
+            &matched["projectId"],
+            &matched["acronym"],
+            &matched["score"],
+            &matched["threshold"]
+        ),
+        (&project, &json!("VASCREEN"), &json!(1.0), &json!(0.5))
+    );
+    // Why it matched, as the scorer explained it then: every declared feature funded.
+    let explained = &matched["explanation"];
+    assert_eq!(explained["coverage"], 1.0);
+    let codes = explained["matched"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["features"].as_array().unwrap())
+        .map(|f| f["code"].as_str().unwrap())
+        .collect::<Vec<_>>();
+    assert_eq!(codes, ["T1", "P3", "D2"]);
+    // Its cause: the publication, by a curator of another tenant (named, not shown).
+    let cause = &notice["cause"];
+    assert_eq!(cause["events"][0]["eventType"], "InstrumentPublished");
+    assert_eq!(cause["events"][0]["aggregateId"], id);
+    assert_eq!(cause["events"][0]["tenant"], "safe");
+    assert!(
+        cause["summary"]
+            .as_str()
+            .unwrap()
+            .contains("VASCREEN scored 1.00 against its threshold 0.50, sharing T1, P3, D2"),
+        "{cause}"
     );
     // Written in the same batch as Rita's: none for the revoked manager or the boastful token.
     for token in [&omar, &vik] {

@@ -241,6 +241,33 @@ impl LogReader {
         rows.iter().map(|row| self.decode(row)).collect()
     }
 
+    /// One aggregate's events before `before` in the log's order, in its own order, upcast:
+    /// what a projection had folded of it when it reached the event at `before` (a watch's
+    /// filter when an instrument event made a notice).
+    pub async fn aggregate_before<'e>(
+        &self,
+        exec: impl PgExecutor<'e>,
+        tenant: &str,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        before: Checkpoint,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(concat!(
+            stored_events!(),
+            "WHERE e.tenant = $1 AND e.aggregate_type = $2 AND e.aggregate_id = $3 \
+             AND (e.tx_id, e.position) < ($4::text::xid8, $5) \
+             ORDER BY e.sequence"
+        ))
+        .bind(tenant)
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .bind(before.tx_id.to_string())
+        .bind(before.position)
+        .fetch_all(exec)
+        .await?;
+        rows.iter().map(|row| self.decode(row)).collect()
+    }
+
     /// The highest position written so far (committed or not yet visible), for lag.
     pub async fn head<'e>(&self, exec: impl PgExecutor<'e>) -> Result<i64, StoreError> {
         let head: Option<i64> = sqlx::query_scalar("SELECT max(position) FROM events")

@@ -2,7 +2,7 @@
 //! formula and why it is computed the way it is.
 
 use ri_taxonomy::{Category, FeatureSet};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::rules::check;
@@ -18,7 +18,7 @@ pub struct Match {
 }
 
 /// Some features of one category.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CategoryFeatures {
     /// The category every feature of `features` belongs to.
     pub category: Category,
@@ -27,7 +27,7 @@ pub struct CategoryFeatures {
 }
 
 /// Why a pair scores what it scores, in the terms a follow-up manager would write it by hand.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Explanation {
     /// The project's features that the instrument also has, by category (only categories with
     /// one, in taxonomy order). Together they are exactly the intersection of the two sets.

@@ -2,6 +2,7 @@
 //! subscriptions over WebSocket (`graphql-transport-ws`), all on `/graphql`.
 
 mod admin;
+mod cause;
 mod client_ip;
 mod clusters;
 pub(crate) mod command;

@@ -16,6 +16,7 @@ use super::enums::{CoverLevel, FeatureMatch, InstrumentKind};
 use super::error::{ApiError, Code};
 use super::inputs::features;
 use super::objects::{Feature, FieldChange, Instrument, PageInfo};
+use super::projects::MatchExplanation;
 use super::{Api, principal};
 use crate::auth::User;
 
@@ -170,25 +171,36 @@ pub(crate) struct WatchFilter {
     pub tenant: Option<String>,
 }
 
+impl From<watch::WatchFilter> for WatchFilter {
+    fn from(f: watch::WatchFilter) -> Self {
+        WatchFilter {
+            text: f.text.map(|t| t.to_string()),
+            cover_levels: f.cover_levels.into_iter().map(Into::into).collect(),
+            countries: f.countries.iter().map(|c| c.to_string()).collect(),
+            kinds: f.kinds.into_iter().map(Into::into).collect(),
+            features: super::objects::features(f.features),
+            feature_match: f.feature_match.into(),
+            tenant: f.tenant.map(|t| t.to_string()),
+        }
+    }
+}
+
+impl From<watch::FeatureMatch> for FeatureMatch {
+    fn from(m: watch::FeatureMatch) -> Self {
+        match m {
+            watch::FeatureMatch::Any => FeatureMatch::Any,
+            watch::FeatureMatch::All => FeatureMatch::All,
+        }
+    }
+}
+
 impl From<read::WatchRow> for Watch {
     fn from(row: read::WatchRow) -> Self {
-        let f = row.filter;
         Watch {
             id: ID(row.id),
             name: row.name,
             version: row.version,
-            filter: WatchFilter {
-                text: f.text.map(|t| t.to_string()),
-                cover_levels: f.cover_levels.into_iter().map(Into::into).collect(),
-                countries: f.countries.iter().map(|c| c.to_string()).collect(),
-                kinds: f.kinds.into_iter().map(Into::into).collect(),
-                features: super::objects::features(f.features),
-                feature_match: match f.feature_match {
-                    watch::FeatureMatch::Any => FeatureMatch::Any,
-                    watch::FeatureMatch::All => FeatureMatch::All,
-                },
-                tenant: f.tenant.map(|t| t.to_string()),
-            },
+            filter: row.filter.into(),
             reminder_days: row.reminder_days,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -221,6 +233,7 @@ impl From<ReadKind> for NotificationKind {
 }
 
 #[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
 pub(crate) struct Notification {
     pub id: ID,
     pub kind: NotificationKind,
@@ -240,11 +253,31 @@ pub(crate) struct Notification {
     pub deadline: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
     pub read_at: Option<OffsetDateTime>,
+    #[graphql(skip)]
+    pub source: read::Notification,
+}
+
+#[ComplexObject]
+impl Notification {
+    /// Why it was made: the event(s) that triggered it, the watch's filter as it stood then,
+    /// and what of it the instrument met (null for notices made before causes were recorded).
+    async fn cause(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<super::cause::NotificationCause>> {
+        let api = ctx.data_unchecked::<Api>();
+        let cause = read::notification_cause(&api.db, &api.log, &self.source)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(cause.map(|c| super::cause::cause(&self.source, c)))
+    }
 }
 
 impl From<read::Notification> for Notification {
     fn from(n: read::Notification) -> Self {
+        let source = n.clone();
         Notification {
+            source,
             id: ID(n.id.to_string()),
             kind: n.kind.into(),
             watch_id: n.watch_id.map(ID),
@@ -257,6 +290,7 @@ impl From<read::Notification> for Notification {
                     acronym: m.acronym,
                     score: m.score,
                     threshold: m.threshold,
+                    explanation: m.explanation.as_ref().map(MatchExplanation::from),
                 })
                 .collect(),
             instrument_id: n.instrument_id.map(ID),
@@ -287,6 +321,9 @@ pub(crate) struct MatchedProject {
     pub score: f64,
     /// The project's match threshold then.
     pub threshold: f64,
+    /// Why it scored what it did, as explained then (null for notices made before this was
+    /// recorded).
+    pub explanation: Option<MatchExplanation>,
 }
 
 /// A page of your notifications, newest first.

@@ -187,6 +187,7 @@ impl Alerts {
                         .unwrap_or_default(),
                     score: m.score,
                     threshold,
+                    explanation: Some(m.explanation),
                 });
         }
         if !hits.is_empty() {
@@ -227,6 +228,7 @@ impl Alerts {
                 matches,
                 deadline: row.deadline,
                 created_at: e.recorded_at,
+                cause: super::StoredCause::event(e),
             });
         }
         Ok(())

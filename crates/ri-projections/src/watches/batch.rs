@@ -451,6 +451,7 @@ impl Batch {
                 .unwrap_or_else(|_| serde_json::Value::Array(vec![])),
             deadline: row.deadline,
             created_at: e.recorded_at,
+            cause: super::StoredCause::event(e),
         };
         if !new_match.is_empty() {
             let message = format!("\"{}\" matches your watch", row.title);

@@ -18,6 +18,7 @@
 
 mod alerts;
 mod batch;
+mod cause;
 mod matcher;
 mod notices;
 mod read;
@@ -39,6 +40,9 @@ use crate::error::ProjectionError;
 use crate::projection::Projection;
 pub(crate) use notices::{NoticeRow, Recipient, insert_notices};
 
+pub use cause::{
+    Cause, CauseEvent, StoredCause, WatchMatch, WatchThen, notification_cause, watch_match,
+};
 pub use read::{
     CalendarEntry, CalendarFeed, Notification, NotificationKind, NotificationPage, WatchRow,
     calendar_feed, issue_deadline_reminders, mark_notifications_published, mark_notifications_read,
@@ -91,6 +95,10 @@ pub struct MatchedProject {
     pub acronym: String,
     pub score: f64,
     pub threshold: f64,
+    /// Why it scored what it did, as the scorer explained it then (none in notices written
+    /// before migration `20261204060000`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<ri_matching::Explanation>,
 }
 
 impl Projection for Watches {

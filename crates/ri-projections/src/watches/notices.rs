@@ -38,6 +38,8 @@ pub(crate) struct NoticeRow {
     pub(crate) changes: serde_json::Value,
     pub(crate) deadline: Option<OffsetDateTime>,
     pub(crate) created_at: OffsetDateTime,
+    /// The event that made it.
+    pub(crate) cause: super::StoredCause,
 }
 
 /// Inserts `notices` in their order (one statement), a row per notice and per 4,096 of its
@@ -72,14 +74,15 @@ pub(crate) async fn insert_notices(
              FROM r GROUP BY row_ord) \
          INSERT INTO public.notifications (id, kind, project_id, instrument_id, title, \
              message, changes, deadline, created_at, ids, tenants, recipients, watches, keys, \
-             matches) \
+             matches, cause) \
          SELECT n.id, n.kind, n.project_id, n.instrument_id, n.title, n.message, n.changes, \
              n.deadline, n.created_at, g.ids, g.tenants, g.recipients, g.watches, g.keys, \
-             n.matches \
+             n.matches, n.cause \
          FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
-             $7::jsonb[], $8::timestamptz[], $9::timestamptz[], $10::int8[], $16::jsonb[]) \
+             $7::jsonb[], $8::timestamptz[], $9::timestamptz[], $10::int8[], $16::jsonb[], \
+             $17::jsonb[]) \
              AS n(id, kind, project_id, instrument_id, title, message, changes, deadline, \
-                 created_at, row_ord, matches) \
+                 created_at, row_ord, matches, cause) \
          JOIN g ON g.row_ord = n.row_ord \
          ORDER BY n.row_ord \
          ON CONFLICT (id) DO NOTHING",
@@ -100,6 +103,7 @@ pub(crate) async fn insert_notices(
     .bind(&rows.r_users)
     .bind(&rows.r_watches)
     .bind(&rows.matches)
+    .bind(&rows.causes)
     .execute(conn)
     .await?;
     Ok(())
@@ -124,6 +128,7 @@ struct Rows {
     r_users: Vec<String>,
     r_watches: Vec<Option<String>>,
     matches: Vec<serde_json::Value>,
+    causes: Vec<serde_json::Value>,
 }
 
 impl Rows {
@@ -141,6 +146,8 @@ impl Rows {
         self.changes.push(n.changes.clone());
         self.matches
             .push(serde_json::to_value(&n.matches).unwrap_or_default());
+        self.causes
+            .push(serde_json::to_value(&n.cause).unwrap_or_default());
         self.deadlines.push(n.deadline);
         self.created.push(n.created_at);
         self.ords.push(ord);

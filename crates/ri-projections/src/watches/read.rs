@@ -188,6 +188,10 @@ pub struct Notification {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
     pub read_at: Option<OffsetDateTime>,
+    /// What made it ([`super::notification_cause`] reads it with the watch then); none in
+    /// notices written before migration `20261204060000`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<super::StoredCause>,
 }
 
 type NotificationTuple = (
@@ -206,6 +210,7 @@ type NotificationTuple = (
     OffsetDateTime,
     Option<OffsetDateTime>,
     Json<Vec<MatchedProject>>,
+    Option<Json<serde_json::Value>>,
 );
 
 /// A recipient's notifications: each notice row expanded to one per recipient, with the
@@ -215,7 +220,7 @@ macro_rules! notification_rows {
         concat!(
             "SELECT r.id, n.seq * 4096 + r.ord - 1 AS seq, r.tenant, r.recipient, n.kind, \
                  r.watch, n.project_id, n.instrument_id, n.title, n.message, n.changes, \
-                 n.deadline, n.created_at, d.read_at, n.matches \
+                 n.deadline, n.created_at, d.read_at, n.matches, n.cause \
              FROM ",
             $rows,
             " AS n \
@@ -249,6 +254,10 @@ fn notification(t: NotificationTuple) -> Notification {
         deadline: t.11,
         created_at: t.12,
         read_at: t.13,
+        // A cause that does not read back (none is written so) is left out, not an error.
+        cause: t
+            .15
+            .and_then(|Json(c)| serde_json::from_value::<super::StoredCause>(c).ok()),
     }
 }
 
@@ -424,13 +433,14 @@ pub async fn issue_deadline_reminders(
 ) -> Result<u64, ReadError> {
     let done = sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO notifications (id, kind, instrument_id, title, message, deadline, \
-             created_at, ids, tenants, recipients, watches, keys) \
+             created_at, ids, tenants, recipients, watches, keys, cause) \
          SELECT r.id, 'DEADLINE_REMINDER', i.id, i.state->>'title', \
              format('\"%s\" closes within %s day%s, on %s', i.state->>'title', d.day, \
                  CASE WHEN d.day = 1 THEN '' ELSE 's' END, \
                  to_char(i.deadline AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"')), \
              i.deadline, $1, ARRAY[r.id], ARRAY[w.tenant], ARRAY[w.owner], ARRAY[w.id], \
-             ARRAY[w.tenant || ' ' || w.owner] \
+             ARRAY[w.tenant || ' ' || w.owner], \
+             jsonb_build_object('events', '[]'::jsonb, 'reminderDays', d.day) \
          FROM watch_instruments i \
          JOIN watches w ON {MATCHES} \
          CROSS JOIN LATERAL ( \

@@ -377,6 +377,7 @@ fragment WebNotice on Notification {
   deadline
   createdAt
   readAt
+  cause { summary asOf }
 }`;
 
 export const MARK_NOTIFICATIONS_READ = /* GraphQL */ `
@@ -399,6 +400,7 @@ subscription WebNotificationsLive {
     deadline
     createdAt
     readAt
+    cause { summary asOf }
   }
 }`;
 

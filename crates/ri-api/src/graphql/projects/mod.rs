@@ -84,6 +84,7 @@ pub(crate) use matching::{match_matrix, matching_projects};
 pub use mutation::ProjectMutation;
 pub use query::ProjectQuery;
 pub(crate) use types::MatchExclusionRule;
+pub(crate) use types::MatchExplanation;
 pub(crate) use types::MatchingProject;
 
 #[cfg(test)]

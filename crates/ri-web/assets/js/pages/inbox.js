@@ -89,8 +89,23 @@ function noticeItem(n, markRead) {
           ),
         )
       : null,
+    causeLine(n),
     button,
   );
+}
+
+/** Why the notice fired, in one sentence, with a link to the instrument as the notice saw it. */
+export function causeLine(n) {
+  if (!n.cause) return null;
+  const link = n.instrumentId
+    ? h(
+        'a',
+        { href: `/instruments/${encodeURIComponent(n.instrumentId)}?asOf=${encodeURIComponent(n.cause.asOf)}` },
+        'See it as it was then',
+        h('span', { class: 'visually-hidden' }, `: ${n.title}`),
+      )
+    : null;
+  return h('p', { class: 'notice-cause' }, h('strong', {}, 'Why: '), n.cause.summary, link ? [' ', link] : null);
 }
 
 export async function render(view) {
