@@ -1,8 +1,13 @@
 //! # Projects
 //!
-//! `seed/projects.json` is `data/projects.json` as the deliverable gives it: the 21 projects of
-//! Open Call 1 with their feature map, stage, follow-up partner and (for some) consortium and
-//! summary; the 21 of Open Call 2 with their lead country only.
+//! `seed/projects.json` is `data/projects.json` as the deliverable (D2.5) gives it, plus
+//! PIT-SAT-M's lead country: the 21 projects of Open Call 1 with their feature map, stage,
+//! follow-up partner and (for some) consortium and summary; the 21 of Open Call 2 with their
+//! lead country only (Annex 2's country row).
+//!
+//! Open Call 1's countries are the ones the text states, all in the success stories of §3.2
+//! (`docs/seed-countries.md` quotes each): the members of CyberSec2SME, RASAD, VASCREEN and
+//! BIM2SIM, and PIT-SAT-M's lead, GeoKinesia (ES). The text gives no country for the other 16.
 //!
 //! - Id: UUID v5 of [`PROJECT_NAMESPACE`](super::PROJECT_NAMESPACE) and the acronym
 //!   ([`project_id`]).
@@ -11,7 +16,9 @@
 //!   Open Call 2 project: follow-up was arranged per project cluster, which the data does not
 //!   tie to a partner) goes by the instruments' rule: the first consortium partner of its lead
 //!   country, else of a consortium member's country, else the coordinator SAFE. So AIRA (PL)
-//!   goes to FundingBox, RoBriNet (DK) to CenSec, and SECURVERSE and the other 19 to SAFE.
+//!   goes to FundingBox, RoBriNet (DK) to CenSec, and SECURVERSE (no country) and the other 19
+//!   to SAFE. Every Open Call 1 project with a country has a follow-up partner, so its
+//!   countries do not decide its owner.
 //! - Title: the data has none; the acronym stands in for it until a follow-up manager revises
 //!   it.
 //! - Open call: `SecurIT Open Call <n>`. Stage: `Prototyping` / `Demonstrator` as
