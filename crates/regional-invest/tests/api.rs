@@ -731,6 +731,11 @@ async fn every_example_operation_runs_against_the_schema() {
         "FeatureGaps",
         "MatchMatrix",
         "InstrumentMatchingProjects",
+        // Sharing projects across tenants: run by tests/sharing.rs.
+        "ShareProject",
+        "WithdrawProjectShare",
+        "SharedProjects",
+        "ProjectSharing",
         // Revoking roles and the member list: run by tests/roles.rs.
         "RevokeRole",
         "TenantMembers",

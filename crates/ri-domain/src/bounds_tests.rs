@@ -154,6 +154,7 @@ fn history() -> Vec<ClusterEvent> {
                 id: project_ref(),
                 acronym: Acronym::parse("acronym", "Safe Festivals").unwrap(),
             },
+            owner: None,
         },
     ]
 }

@@ -38,6 +38,18 @@ pub fn event_registry() -> EventRegistry {
     for event in cluster::ClusterEvent::TYPES {
         registry = registry.register(cluster::CLUSTER, event, 1);
     }
+    // Version 2 of a project's assignment names the sharing tenant; a version 1 assignment
+    // was of the cluster's own project, which version 2 says by leaving `owner` out.
+    registry = registry
+        .register(
+            cluster::CLUSTER,
+            "ProjectAssignedToCluster",
+            cluster::PROJECT_ASSIGNED_VERSION,
+        )
+        .upcaster(
+            cluster::CLUSTER,
+            StepUpcaster::new("ProjectAssignedToCluster", 1, |payload| payload),
+        );
     registry
 }
 

@@ -201,6 +201,7 @@ impl World {
             id: aref(&row.id),
             tenant: row.tenant,
             acronym: Acronym::parse("acronym", &row.acronym).unwrap(),
+            shared: false,
         })
     }
 

@@ -248,6 +248,7 @@ impl World {
             id: aref("p-alpha"),
             tenant: tenant(ALPHA),
             acronym: Acronym::parse("acronym", "P-ALPHA").unwrap(),
+            shared: false,
         };
         self.cluster(ClusterCommand::AssignProject { project })
             .await;

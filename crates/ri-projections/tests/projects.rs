@@ -210,8 +210,8 @@ impl World {
     }
 }
 
-/// ALPHA's VASCREEN through every Project event, and a second ALPHA project; BETA's project
-/// under the same id as VASCREEN.
+/// ALPHA's VASCREEN through every Project event (shared with BETA, and with GAMMA until
+/// withdrawn), and a second ALPHA project; BETA's project under the same id as VASCREEN.
 async fn history(w: &World) {
     w.register(
         ALPHA,
@@ -282,6 +282,13 @@ async fn history(w: &World) {
         ProjectCommand::SetMatchThreshold {
             threshold: MatchThreshold::parse("matchThreshold", 0.7).unwrap(),
         },
+        ProjectCommand::Share {
+            with: tenant(GAMMA),
+        },
+        ProjectCommand::Share { with: tenant(BETA) },
+        ProjectCommand::WithdrawShare {
+            from: tenant(GAMMA),
+        },
     ] {
         w.project(ALPHA, "p-1", command).await;
     }
@@ -314,8 +321,8 @@ async fn every_project_event_folds_into_the_read_model() {
     assert_eq!(p.id, "p-1");
     assert_eq!(p.tenant, alpha);
     // Register, declare, retract, note, revise, milestone, application, submitted,
-    // awarded (two events), rejected application, threshold.
-    assert_eq!(p.version, 12);
+    // awarded (two events), rejected application, threshold, two shares and a withdrawal.
+    assert_eq!(p.version, 15);
     assert_eq!(p.acronym, "VASCREEN");
     assert_eq!(p.title, "Volatile-analysis sensor");
     assert_eq!(p.open_call.as_deref(), Some("SecurIT Open Call 1"));
@@ -525,13 +532,22 @@ async fn another_tenant_sees_nothing_of_a_tenants_projects() {
     );
 
     // The service role, straight at the tables: row-level security, not the query, decides.
-    for table in ["projects", "project_milestones", "project_applications"] {
+    // ALPHA's p-1 is shared with BETA (and no longer with GAMMA): BETA reads it and its
+    // records, and nothing else of ALPHA's.
+    for (table, id) in [
+        ("projects", "id"),
+        ("project_milestones", "project_id"),
+        ("project_applications", "project_id"),
+        ("project_shares", "project_id"),
+    ] {
         let all = format!("SELECT count(*) FROM {table}");
         let alphas = format!("SELECT count(*) FROM {table} WHERE tenant = '{ALPHA}'");
+        let unshared = format!("{alphas} AND {id} <> 'p-1'");
         assert_eq!(count_as(&w, Some(GAMMA), &all).await, 0, "{table}");
         assert_eq!(count_as(&w, Some(""), &all).await, 0, "{table}");
         assert_eq!(count_as(&w, None, &all).await, 0, "{table}");
-        assert_eq!(count_as(&w, Some(BETA), &alphas).await, 0, "{table}");
+        assert_eq!(count_as(&w, Some(BETA), &unshared).await, 0, "{table}");
+        assert!(count_as(&w, Some(BETA), &alphas).await > 0, "{table}");
         assert!(count_as(&w, Some(ALPHA), &alphas).await > 0, "{table}");
         assert_eq!(
             count_as(&w, Some(ALPHA), &all).await,

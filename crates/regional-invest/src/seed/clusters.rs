@@ -159,6 +159,7 @@ pub(super) fn cluster_plan(
                     id: AggregateRef::parse("projectId", &p.id.to_string())?,
                     tenant: p.owner.clone(),
                     acronym: p.details.acronym.clone(),
+                    shared: false,
                 })
             })
             .collect::<Result<Vec<_>, FieldError>>()?,

@@ -257,8 +257,12 @@ pub enum ClusterEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         description: Option<Change<Summary>>,
     },
+    /// Version 2 adds `owner`: the tenant that shared the project, when it is not the
+    /// cluster's (version 1 knew only the cluster's own projects).
     ProjectAssignedToCluster {
         project: AssignedProject,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner: Option<TenantSlug>,
     },
     ProjectRemovedFromCluster {
         project: AssignedProject,
@@ -396,9 +400,15 @@ impl DomainEvent for ClusterEvent {
     }
 
     fn event_version(&self) -> String {
-        "1".to_owned()
+        match self {
+            ClusterEvent::ProjectAssignedToCluster { .. } => PROJECT_ASSIGNED_VERSION.to_string(),
+            _ => "1".to_owned(),
+        }
     }
 }
+
+/// The current version of `ProjectAssignedToCluster` (2: with the sharing tenant as `owner`).
+pub const PROJECT_ASSIGNED_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClusterError {
@@ -755,7 +765,8 @@ impl Aggregate for ProjectCluster {
                 }
             }
             ClusterCommand::AssignProject { project } => {
-                if Some(&project.tenant) != self.tenant.as_ref() {
+                let own = Some(&project.tenant) == self.tenant.as_ref();
+                if !own && !project.shared {
                     return Err(ClusterError::ForeignProject(project.id.to_string()));
                 }
                 if self.project(&project.id).is_some() {
@@ -773,6 +784,7 @@ impl Aggregate for ProjectCluster {
                         id: project.id,
                         acronym: project.acronym,
                     },
+                    owner: (!own).then_some(project.tenant),
                 }
             }
             ClusterCommand::RemoveProject { project_id } => {
@@ -1239,7 +1251,7 @@ impl Aggregate for ProjectCluster {
                     self.description = Some(c.new);
                 }
             }
-            ClusterEvent::ProjectAssignedToCluster { project } => self.projects.push(project),
+            ClusterEvent::ProjectAssignedToCluster { project, .. } => self.projects.push(project),
             ClusterEvent::ProjectRemovedFromCluster { project } => {
                 self.projects.retain(|p| p.id != project.id);
             }

@@ -24,7 +24,7 @@ pub use aggregate::{
     CLUSTER, ClusterCommand, ClusterError, ClusterEvent, ClusterServices, DemoEvent,
     DemoEventState, DemoEventStatus, FeedbackState, FollowUpSession, Invitation, InvitationState,
     MAX_AGENDA, MAX_EVENTS, MAX_INVITATIONS, MAX_PROJECTS, MAX_SESSIONS, MAX_STAKEHOLDERS,
-    MAX_STEPS, NextStep, NextStepPlan, ProjectCluster, SessionState,
+    MAX_STEPS, NextStep, NextStepPlan, PROJECT_ASSIGNED_VERSION, ProjectCluster, SessionState,
 };
 pub use area::{AreaCommand, AreaError, AreaEvent, END_USER_AREA, EndUserArea};
 pub use values::{

@@ -79,6 +79,7 @@ fn formed() -> ClusterEvent {
 fn assigned(raw: &str, acronym: &str) -> ClusterEvent {
     ClusterEvent::ProjectAssignedToCluster {
         project: assigned_project(raw, acronym),
+        owner: None,
     }
 }
 
@@ -246,6 +247,7 @@ fn only_the_tenants_own_projects_are_assigned_and_each_once() {
         id: id("p-safe"),
         tenant: tenant(slug),
         acronym: Acronym::parse("acronym", "Safe Festivals").unwrap(),
+        shared: false,
     };
     cluster()
         .given(vec![formed()])
@@ -265,6 +267,51 @@ fn only_the_tenants_own_projects_are_assigned_and_each_once() {
             project: project("l3ce"),
         })
         .then_expect_error(ClusterError::ProjectAlreadyAssigned("p-safe".into()));
+    // Another tenant's project that it shared with the cluster's: assigned, naming its owner.
+    cluster()
+        .given(vec![formed()])
+        .when(ClusterCommand::AssignProject {
+            project: ProjectRef {
+                shared: true,
+                ..project("safe")
+            },
+        })
+        .then_expect_events(vec![ClusterEvent::ProjectAssignedToCluster {
+            project: assigned_project("p-safe", "Safe Festivals"),
+            owner: Some(tenant("safe")),
+        }]);
+}
+
+#[test]
+fn an_assignment_of_version_1_reads_as_the_cluster_s_own_project() {
+    let registry = crate::event_registry();
+    let v1 = cqrs_es::persist::SerializedEvent {
+        aggregate_id: "c-1".into(),
+        sequence: 2,
+        aggregate_type: CLUSTER.into(),
+        event_type: "ProjectAssignedToCluster".into(),
+        event_version: "1".into(),
+        payload: serde_json::json!({"ProjectAssignedToCluster": {
+            "project": {"id": "p-safe", "acronym": "Safe Festivals"}
+        }}),
+        metadata: serde_json::json!({}),
+    };
+    let upcast = registry.upcast(v1).unwrap();
+    assert_eq!(upcast.event_version, "2");
+    let event: ClusterEvent = serde_json::from_value(upcast.payload).unwrap();
+    assert_eq!(event, assigned("p-safe", "Safe Festivals"));
+    // Version 2 as written today: the owner is there only for another tenant's project.
+    let shared = ClusterEvent::ProjectAssignedToCluster {
+        project: assigned_project("p-safe", "Safe Festivals"),
+        owner: Some(tenant("safe")),
+    };
+    assert_eq!(shared.event_version(), "2");
+    assert_eq!(
+        serde_json::to_value(&shared).unwrap(),
+        serde_json::json!({"ProjectAssignedToCluster": {
+            "project": {"id": "p-safe", "acronym": "Safe Festivals"}, "owner": "safe"
+        }})
+    );
 }
 
 #[test]

@@ -140,13 +140,15 @@ impl fmt::Display for AggregateRef {
     }
 }
 
-/// A project as the API found it in the caller's tenant (the projects read model) before
-/// assigning it: its id, its tenant and its acronym at the time.
+/// A project as the API found it (the projects read model) before assigning it: its id, its
+/// tenant and its acronym at the time, and whether its tenant shared it with the caller's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProjectRef {
     pub id: AggregateRef,
     pub tenant: TenantSlug,
     pub acronym: Acronym,
+    /// Another tenant's project that it shared with the caller's tenant (issue 16).
+    pub shared: bool,
 }
 
 /// A project assigned to a cluster, with its acronym when it was assigned.

@@ -1,3 +1,5 @@
+use std::collections::BTreeSet;
+
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use ri_taxonomy::FeatureSet;
@@ -82,6 +84,15 @@ pub enum ProjectCommand {
     SetMatchThreshold {
         threshold: MatchThreshold,
     },
+    /// Lets tenant `with` assign the project to its clusters and read it, and both read the
+    /// practitioners' feedback on it (issue 16).
+    Share {
+        with: TenantSlug,
+    },
+    /// Takes a share back: nothing more of the project reaches `from`.
+    WithdrawShare {
+        from: TenantSlug,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,10 +134,16 @@ pub enum ProjectEvent {
         old: MatchThreshold,
         new: MatchThreshold,
     },
+    ProjectShared {
+        with: TenantSlug,
+    },
+    ProjectShareWithdrawn {
+        from: TenantSlug,
+    },
 }
 
 impl ProjectEvent {
-    pub const TYPES: [&'static str; 9] = [
+    pub const TYPES: [&'static str; 11] = [
         "ProjectRegistered",
         "ProjectRevised",
         "ProjectFeaturesDeclared",
@@ -136,6 +153,8 @@ impl ProjectEvent {
         "FundingApplicationRecorded",
         "FundingApplicationStatusChanged",
         "ProjectMatchThresholdSet",
+        "ProjectShared",
+        "ProjectShareWithdrawn",
     ];
 }
 
@@ -155,6 +174,8 @@ impl DomainEvent for ProjectEvent {
                 "FundingApplicationStatusChanged"
             }
             ProjectEvent::ProjectMatchThresholdSet { .. } => "ProjectMatchThresholdSet",
+            ProjectEvent::ProjectShared { .. } => "ProjectShared",
+            ProjectEvent::ProjectShareWithdrawn { .. } => "ProjectShareWithdrawn",
         }
         .to_owned()
     }
@@ -184,6 +205,8 @@ pub enum ProjectError {
         from: FundingApplicationStatus,
         to: FundingApplicationStatus,
     },
+    #[error("the project is not shared with {0}")]
+    NotShared(TenantSlug),
     #[error(transparent)]
     Invalid(#[from] FieldError),
 }
@@ -199,7 +222,13 @@ pub struct Project {
     /// In the order recorded.
     pub funding_applications: Vec<FundingApplication>,
     pub match_threshold: MatchThreshold,
+    /// The tenants it is shared with.
+    #[serde(default)]
+    pub shared_with: BTreeSet<TenantSlug>,
 }
+
+/// Most tenants one project is shared with.
+pub const MAX_SHARES: usize = 50;
 
 impl Project {
     fn registered(&self) -> Result<&ProjectDetails, ProjectError> {
@@ -444,6 +473,34 @@ impl Aggregate for Project {
                     new: threshold,
                 }]
             }
+            ProjectCommand::Share { with } => {
+                self.registered()?;
+                if self.tenant.as_ref() == Some(&with) {
+                    return Err(FieldError::new(
+                        "tenant",
+                        "the project is its own tenant's: share it with another tenant",
+                    )
+                    .into());
+                }
+                if self.shared_with.contains(&with) {
+                    return Err(ProjectError::Unchanged);
+                }
+                if self.shared_with.len() >= MAX_SHARES {
+                    return Err(FieldError::new(
+                        "tenant",
+                        format!("a project is shared with at most {MAX_SHARES} tenants"),
+                    )
+                    .into());
+                }
+                vec![ProjectEvent::ProjectShared { with }]
+            }
+            ProjectCommand::WithdrawShare { from } => {
+                self.registered()?;
+                if !self.shared_with.contains(&from) {
+                    return Err(ProjectError::NotShared(from));
+                }
+                vec![ProjectEvent::ProjectShareWithdrawn { from }]
+            }
         };
         for event in events {
             sink.write(event, self).await;
@@ -495,6 +552,12 @@ impl Aggregate for Project {
                 }
             }
             ProjectEvent::ProjectMatchThresholdSet { new, .. } => self.match_threshold = new,
+            ProjectEvent::ProjectShared { with } => {
+                self.shared_with.insert(with);
+            }
+            ProjectEvent::ProjectShareWithdrawn { from } => {
+                self.shared_with.remove(&from);
+            }
         }
     }
 }

@@ -8,14 +8,15 @@
 //! the deliverable's three criteria; funding applications are recorded and moved forward
 //! (`PLANNED` → `SUBMITTED` → `AWARDED` | `REJECTED`, never back, never after a decision), an
 //! award recording a RECOGNITION milestone in the same command; and the score from which a
-//! match is worth a notification is set (0.5 until then).
+//! match is worth a notification is set (0.5 until then). A project may be shared with other
+//! tenants (and the share withdrawn): they may then assign it to their clusters.
 
 mod aggregate;
 mod values;
 
 pub use aggregate::{
-    AWARD_MILESTONE_NAMESPACE, MAX_RECORDS, PROJECT, Project, ProjectCommand, ProjectError,
-    ProjectEvent, award_milestone_id,
+    AWARD_MILESTONE_NAMESPACE, MAX_RECORDS, MAX_SHARES, PROJECT, Project, ProjectCommand,
+    ProjectError, ProjectEvent, award_milestone_id,
 };
 pub use values::{
     Acronym, Consortium, ConsortiumMember, FundingApplication, FundingApplicationStatus,

@@ -462,6 +462,14 @@ fn events_keep_their_stored_shape_and_every_type_is_listed() {
         threshold
     );
 
+    let shared = ProjectEvent::ProjectShared {
+        with: TenantSlug::parse("l3ce").unwrap(),
+    };
+    assert_eq!(
+        serde_json::to_string(&shared).unwrap(),
+        r#"{"ProjectShared":{"with":"l3ce"}}"#
+    );
+
     let events = [
         registered(),
         ProjectEvent::ProjectRevised {
@@ -495,6 +503,10 @@ fn events_keep_their_stored_shape_and_every_type_is_listed() {
             amount: None,
         },
         threshold,
+        shared.clone(),
+        ProjectEvent::ProjectShareWithdrawn {
+            from: TenantSlug::parse("l3ce").unwrap(),
+        },
     ];
     let types = events.iter().map(|e| e.event_type()).collect::<Vec<_>>();
     assert_eq!(types, ProjectEvent::TYPES);
@@ -502,4 +514,50 @@ fn events_keep_their_stored_shape_and_every_type_is_listed() {
         let json = serde_json::to_value(&event).unwrap();
         assert_eq!(serde_json::from_value::<ProjectEvent>(json).unwrap(), event);
     }
+}
+
+#[test]
+fn a_project_is_shared_with_other_tenants_and_the_share_withdrawn() {
+    let l3ce = || TenantSlug::parse("l3ce").unwrap();
+    project()
+        .given(vec![registered()])
+        .when(ProjectCommand::Share { with: l3ce() })
+        .then_expect_events(vec![ProjectEvent::ProjectShared { with: l3ce() }]);
+    // Its own tenant, twice, or before it is registered: refused.
+    project()
+        .given(vec![registered()])
+        .when(ProjectCommand::Share {
+            with: TenantSlug::parse("pole-scs").unwrap(),
+        })
+        .then_expect_error(ProjectError::Invalid(FieldError::new(
+            "tenant",
+            "the project is its own tenant's: share it with another tenant",
+        )));
+    project()
+        .given(vec![
+            registered(),
+            ProjectEvent::ProjectShared { with: l3ce() },
+        ])
+        .when(ProjectCommand::Share { with: l3ce() })
+        .then_expect_error(ProjectError::Unchanged);
+    project()
+        .given_no_previous_events()
+        .when(ProjectCommand::Share { with: l3ce() })
+        .then_expect_error(ProjectError::NotFound);
+    // Withdrawn once; a share that is not there cannot be.
+    project()
+        .given(vec![
+            registered(),
+            ProjectEvent::ProjectShared { with: l3ce() },
+        ])
+        .when(ProjectCommand::WithdrawShare { from: l3ce() })
+        .then_expect_events(vec![ProjectEvent::ProjectShareWithdrawn { from: l3ce() }]);
+    project()
+        .given(vec![
+            registered(),
+            ProjectEvent::ProjectShared { with: l3ce() },
+            ProjectEvent::ProjectShareWithdrawn { from: l3ce() },
+        ])
+        .when(ProjectCommand::WithdrawShare { from: l3ce() })
+        .then_expect_error(ProjectError::NotShared(l3ce()));
 }

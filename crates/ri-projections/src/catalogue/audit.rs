@@ -1,14 +1,17 @@
 //! The `audit` projection: one entry per Tenant and FundingInstrument event, naming the fields
 //! it changed with their old and new values as people read them, and a sentence that says what
 //! happened ("deadline moved from 2025-05-03 to 2025-05-17"). EndUserArea and ProjectCluster
-//! events are told by [`crate::clusters::audit`].
+//! events are told by [`crate::clusters::audit`]. A project's share and its withdrawal are in
+//! the trails of both tenants (one entry each).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
+use ri_domain::TenantSlug;
 use ri_domain::cluster::{AreaEvent, CLUSTER, ClusterEvent, END_USER_AREA};
 use ri_domain::instrument::{INSTRUMENT, InstrumentDetails, InstrumentEvent, InstrumentStatus};
+use ri_domain::project::{PROJECT, ProjectEvent};
 use ri_domain::tenant::{TENANT, TenantEvent, TenantProfile, TenantStatus};
 use ri_domain::values::{Change, FundingRange};
 use ri_eventstore::StoredEvent;
@@ -95,6 +98,16 @@ impl Projection for Audit {
                     INSTRUMENT => mine.push((e, Decoded::Instrument(Box::new(decode(e)?)))),
                     END_USER_AREA => mine.push((e, Decoded::Area(decode(e)?))),
                     CLUSTER => mine.push((e, Decoded::Cluster(Box::new(decode(e)?)))),
+                    // Of a project, its shares: each in the trails of both tenants.
+                    PROJECT => match decode::<ProjectEvent>(e)? {
+                        ProjectEvent::ProjectShared { with } => {
+                            mine.push((e, Decoded::Share(with, true)));
+                        }
+                        ProjectEvent::ProjectShareWithdrawn { from } => {
+                            mine.push((e, Decoded::Share(from, false)));
+                        }
+                        _ => {}
+                    },
                     _ => {}
                 }
             }
@@ -126,6 +139,31 @@ impl Projection for Audit {
                     }
                     Decoded::Area(event) => crate::clusters::audit::area_entry(event),
                     Decoded::Cluster(event) => crate::clusters::audit::cluster_entry(event),
+                    Decoded::Share(other, shared) => {
+                        let (owner, other) = (e.tenant.as_str(), other.as_str());
+                        let (theirs, ours) = if *shared {
+                            (
+                                format!("{owner} shared its project with this tenant"),
+                                format!("shared with {other}"),
+                            )
+                        } else {
+                            (
+                                format!("{owner} withdrew its project's share with this tenant"),
+                                format!("share with {other} withdrawn"),
+                            )
+                        };
+                        let (old, new) = if *shared {
+                            (None, Some(other.to_owned()))
+                        } else {
+                            (Some(other.to_owned()), None)
+                        };
+                        let mut entry = Entry::said(theirs);
+                        entry.change("sharedWith", old.clone(), new.clone());
+                        rows.push_for(e, other.to_owned(), actor(e)?, entry);
+                        let mut entry = Entry::said(ours);
+                        entry.change("sharedWith", old, new);
+                        entry
+                    }
                 };
                 rows.push(e, actor(e)?, entry);
             }
@@ -141,6 +179,8 @@ enum Decoded {
     Instrument(Box<InstrumentEvent>),
     Area(AreaEvent),
     Cluster(Box<ClusterEvent>),
+    /// A project shared with (true) or withdrawn from (false) the tenant.
+    Share(TenantSlug, bool),
 }
 
 async fn last_statuses(
@@ -455,7 +495,7 @@ fn tenant_entry(event: &TenantEvent) -> Entry {
 #[derive(Debug, Default)]
 struct Rows<'a> {
     positions: Vec<i64>,
-    tenants: Vec<&'a str>,
+    tenants: Vec<String>,
     types: Vec<&'a str>,
     ids: Vec<&'a str>,
     sequences: Vec<i64>,
@@ -468,8 +508,13 @@ struct Rows<'a> {
 
 impl<'a> Rows<'a> {
     fn push(&mut self, e: &'a StoredEvent, actor: String, entry: Entry) {
+        self.push_for(e, e.tenant.clone(), actor, entry);
+    }
+
+    /// An entry of `e` in `tenant`'s trail (a share is in the other tenant's too).
+    fn push_for(&mut self, e: &'a StoredEvent, tenant: String, actor: String, entry: Entry) {
         self.positions.push(e.position);
-        self.tenants.push(&e.tenant);
+        self.tenants.push(tenant);
         self.types.push(&e.aggregate_type);
         self.ids.push(&e.aggregate_id);
         self.sequences.push(e.sequence);

@@ -169,7 +169,7 @@ pub(crate) fn cluster_entry(event: &ClusterEvent) -> Entry {
             e.summary = format!("revised {}", spoken(&fields));
             e
         }
-        ClusterEvent::ProjectAssignedToCluster { project } => {
+        ClusterEvent::ProjectAssignedToCluster { project, .. } => {
             let mut e = Entry::said(format!("assigned project {}", project.acronym));
             e.change("projects", None, text(&project.acronym));
             e

@@ -244,11 +244,11 @@ async fn cluster_event(
             .execute(&mut *conn)
             .await?;
         }
-        ClusterEvent::ProjectAssignedToCluster { project } => {
+        ClusterEvent::ProjectAssignedToCluster { project, owner } => {
             sqlx::query(
                 "INSERT INTO cluster_projects (tenant, cluster_id, project_id, acronym, \
-                     assigned_at, position) \
-                 VALUES ($1, $2, $3, $4, $5, $6) \
+                     assigned_at, position, owner) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
                  ON CONFLICT (tenant, cluster_id, project_id) DO NOTHING",
             )
             .bind(tenant)
@@ -257,6 +257,7 @@ async fn cluster_event(
             .bind(project.acronym.as_str())
             .bind(e.recorded_at)
             .bind(e.position)
+            .bind(owner.as_ref().map(|o| o.as_str()))
             .execute(&mut *conn)
             .await?;
         }

@@ -80,11 +80,14 @@ pub struct ClusterProject {
     /// The current acronym (the one at assignment when the project is not registered).
     pub acronym: String,
     pub title: Option<String>,
-    /// Whether the tenant's projects read model holds it.
+    /// Whether the projects read model holds it for the cluster's tenant (false too once
+    /// another tenant's project is no longer shared with it).
     pub registered: bool,
     pub features: FeatureSet,
     pub open_call: Option<String>,
     pub assigned_at: OffsetDateTime,
+    /// The tenant that shared it, when it is not the cluster's own project.
+    pub owner: Option<TenantSlug>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -315,6 +318,8 @@ pub struct SharedFeature {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Suggestion {
     pub project_id: String,
+    /// The tenant it belongs to: the cluster's, or one that shared it with the cluster's.
+    pub owner: TenantSlug,
     pub acronym: String,
     pub title: String,
     pub features: FeatureSet,
@@ -536,9 +541,10 @@ async fn cluster_projects(
 ) -> Result<Vec<ClusterProject>, ReadError> {
     let rows = sqlx::query(
         "SELECT cp.project_id, coalesce(p.acronym, cp.acronym) AS acronym, p.title, \
-             p.id IS NOT NULL AS registered, p.features, p.open_call, cp.assigned_at \
+             p.id IS NOT NULL AS registered, p.features, p.open_call, cp.assigned_at, cp.owner \
          FROM cluster_projects cp \
-         LEFT JOIN projects p ON p.tenant = cp.tenant AND p.id = cp.project_id \
+         LEFT JOIN projects p \
+             ON p.tenant = coalesce(cp.owner, cp.tenant) AND p.id = cp.project_id \
          WHERE cp.tenant = $1 AND cp.cluster_id = $2 ORDER BY cp.position",
     )
     .bind(tenant.as_str())
@@ -555,6 +561,10 @@ async fn cluster_projects(
                 features: feature_set(row.try_get("features")?)?,
                 open_call: row.try_get("open_call")?,
                 assigned_at: row.try_get("assigned_at")?,
+                owner: row
+                    .try_get::<Option<String>, _>("owner")?
+                    .map(|o| slug(&o))
+                    .transpose()?,
             })
         })
         .collect()
@@ -593,7 +603,9 @@ const AGENDA: &str = "SELECT e.id AS event_id, a.project_id, \
      FROM cluster_demo_events e \
      CROSS JOIN LATERAL unnest(e.agenda, e.agenda_acronyms) WITH ORDINALITY \
          AS a(project_id, acronym, n) \
-     LEFT JOIN projects p ON p.tenant = e.tenant AND p.id = a.project_id \
+     LEFT JOIN projects p ON p.id = a.project_id AND p.tenant = coalesce( \
+         (SELECT c.owner FROM cluster_projects c WHERE c.tenant = e.tenant \
+              AND c.cluster_id = e.cluster_id AND c.project_id = a.project_id), e.tenant) \
      WHERE e.tenant = $1 AND e.cluster_id = $2 AND ($3::uuid IS NULL OR e.id = $3) \
      ORDER BY e.id, a.n";
 
@@ -678,7 +690,7 @@ async fn demo_events(
 const SUMMARIES: &str = "WITH f AS ( \
          SELECT * FROM cluster_feedback WHERE tenant = $1 AND cluster_id = $2), \
      cp AS ( \
-         SELECT project_id, acronym, position FROM cluster_projects \
+         SELECT project_id, acronym, position, owner FROM cluster_projects \
          WHERE tenant = $1 AND cluster_id = $2) \
      SELECT cp.project_id, coalesce(p.acronym, cp.acronym) AS acronym, \
          count(f.project_id) AS n, \
@@ -699,7 +711,7 @@ const SUMMARIES: &str = "WITH f AS ( \
              WHERE f2.project_id = cp.project_id GROUP BY sector) x) AS sectors \
      FROM cp \
      LEFT JOIN f ON f.project_id = cp.project_id \
-     LEFT JOIN projects p ON p.tenant = $1 AND p.id = cp.project_id \
+     LEFT JOIN projects p ON p.tenant = coalesce(cp.owner, $1) AND p.id = cp.project_id \
      GROUP BY cp.project_id, cp.acronym, cp.position, p.acronym \
      ORDER BY cp.position";
 
@@ -768,7 +780,9 @@ async fn next_steps(
              s.action, s.owner, s.due, s.completed_on, \
              (s.completed_on IS NULL AND s.due < $3) AS overdue \
          FROM cluster_next_steps s \
-         LEFT JOIN projects p ON p.tenant = s.tenant AND p.id = s.project_id \
+         LEFT JOIN projects p ON p.id = s.project_id AND p.tenant = coalesce( \
+             (SELECT c.owner FROM cluster_projects c WHERE c.tenant = s.tenant \
+                  AND c.cluster_id = s.cluster_id AND c.project_id = s.project_id), s.tenant) \
          WHERE s.tenant = $1 AND s.cluster_id = $2 ORDER BY s.due, s.position",
     )
     .bind(tenant.as_str())
@@ -846,8 +860,10 @@ async fn milestones(
         "SELECT m.project_id, coalesce(p.acronym, cp.acronym) AS acronym, m.id, m.criterion, \
              m.date, m.description, m.evidence_link \
          FROM cluster_projects cp \
-         JOIN project_milestones m ON m.tenant = cp.tenant AND m.project_id = cp.project_id \
-         LEFT JOIN projects p ON p.tenant = cp.tenant AND p.id = cp.project_id \
+         JOIN project_milestones m \
+             ON m.tenant = coalesce(cp.owner, cp.tenant) AND m.project_id = cp.project_id \
+         LEFT JOIN projects p \
+             ON p.tenant = coalesce(cp.owner, cp.tenant) AND p.id = cp.project_id \
          WHERE cp.tenant = $1 AND cp.cluster_id = $2 ORDER BY m.date, m.position",
     )
     .bind(tenant.as_str())
@@ -1070,8 +1086,8 @@ pub async fn invitation_by_token_hash(
     Ok(Some(access))
 }
 
-/// Projects of the tenant not in its cluster `cluster_id` whose features resemble those of the
-/// cluster's projects, best first, at most `limit` (and [`MAX_SUGGESTIONS`]); each with the
+/// Projects of the tenant, or shared with it, not in its cluster `cluster_id` whose features
+/// resemble those of the cluster's projects, best first, at most `limit` (and [`MAX_SUGGESTIONS`]); each with the
 /// features it shares with them. `None` when the tenant has no such cluster. Projects without
 /// features, and projects sharing none, are never suggested.
 pub async fn suggested_projects(
@@ -1093,7 +1109,7 @@ pub async fn suggested_projects(
     }
     let members: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT p.id, p.acronym, p.features FROM cluster_projects cp \
-         JOIN projects p ON p.tenant = cp.tenant AND p.id = cp.project_id \
+         JOIN projects p ON p.tenant = coalesce(cp.owner, cp.tenant) AND p.id = cp.project_id \
          WHERE cp.tenant = $1 AND cp.cluster_id = $2 AND p.features <> 0 \
          ORDER BY cp.position",
     )
@@ -1101,21 +1117,25 @@ pub async fn suggested_projects(
     .bind(cluster_id)
     .fetch_all(&mut *tx)
     .await?;
-    let ranked: Vec<(String, String, String, i64, f64)> = sqlx::query_as(
+    let ranked: Vec<(String, String, String, i64, f64, String)> = sqlx::query_as(
         "WITH members AS ( \
              SELECT p.features FROM cluster_projects cp \
-             JOIN projects p ON p.tenant = cp.tenant AND p.id = cp.project_id \
+             JOIN projects p \
+                 ON p.tenant = coalesce(cp.owner, cp.tenant) AND p.id = cp.project_id \
              WHERE cp.tenant = $1 AND cp.cluster_id = $2 AND p.features <> 0), \
          candidates AS ( \
-             SELECT p.id, p.acronym, p.title, p.features FROM projects p \
-             WHERE p.tenant = $1 AND p.features <> 0 AND NOT EXISTS ( \
+             SELECT p.id, p.acronym, p.title, p.features, p.tenant FROM projects p \
+             WHERE p.features <> 0 \
+               AND (p.tenant = $1 OR EXISTS (SELECT 1 FROM project_shares s \
+                   WHERE s.tenant = p.tenant AND s.project_id = p.id AND s.shared_with = $1)) \
+               AND NOT EXISTS ( \
                  SELECT 1 FROM cluster_projects cp \
                  WHERE cp.tenant = $1 AND cp.cluster_id = $2 AND cp.project_id = p.id)) \
          SELECT c.id, c.acronym, c.title, c.features, \
              avg(bit_count((c.features & m.features)::bit(64))::float8 \
-                 / bit_count((c.features | m.features)::bit(64))) AS score \
+                 / bit_count((c.features | m.features)::bit(64))) AS score, c.tenant \
          FROM candidates c CROSS JOIN members m \
-         GROUP BY c.id, c.acronym, c.title, c.features \
+         GROUP BY c.id, c.acronym, c.title, c.features, c.tenant \
          HAVING bool_or(c.features & m.features <> 0) \
          ORDER BY score DESC, lower(c.acronym), c.id \
          LIMIT $3",
@@ -1133,7 +1153,7 @@ pub async fn suggested_projects(
         .collect::<Result<Vec<_>, ReadError>>()?;
     ranked
         .into_iter()
-        .map(|(project_id, acronym, title, bits, score)| {
+        .map(|(project_id, acronym, title, bits, score, owner)| {
             let features = feature_set(Some(bits))?;
             let mut shared_features = features
                 .iter()
@@ -1160,6 +1180,7 @@ pub async fn suggested_projects(
                 .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(a.0)))
                 .map(|(acronym, _)| acronym.clone());
             Ok(Suggestion {
+                owner: slug(&owner)?,
                 project_id,
                 acronym,
                 title,

@@ -147,9 +147,11 @@ pub(super) async fn upsert_feedback(
     let done = sqlx::query(
         "INSERT INTO cluster_feedback (tenant, cluster_id, event_id, respondent_id, project_id, \
              acronym, source, organisation, country, sector, relevance, usability, would_pilot, \
-             feature_codes, comment, submitted_at, updated_at, revisions) \
+             feature_codes, comment, submitted_at, updated_at, revisions, project_owner) \
          SELECT $1, $2, $3, $4, $5, $6, $7, p.organisation, p.country, p.sector, $11, $12, $13, \
-             $14, $15, $16, $16, 0 \
+             $14, $15, $16, $16, 0, \
+             coalesce((SELECT owner FROM cluster_projects \
+                 WHERE tenant = $1 AND cluster_id = $2 AND project_id = $5), $1) \
          FROM (SELECT $8::text AS organisation, $9::text AS country, $10::text AS sector \
                WHERE $7 = 'PAPER' \
                UNION ALL \

@@ -4,11 +4,13 @@
 //! matcher call.
 //!
 //! Rows are keyed by (tenant, id): a project belongs to the tenant whose stream holds it. All
-//! three tables are under row-level security that shows each tenant its own rows only; the
+//! four tables are under row-level security that shows each tenant its own rows, and those of
+//! the projects other tenants share with it (`project_shares`, [`shares`]); the
 //! projection writes as `app.projector`, and every read runs in a transaction that sets
 //! `app.tenant` to the reader's tenant.
 
 pub mod read;
+mod shares;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -33,6 +35,7 @@ pub use read::{
     ProjectRow, feature_needs, instrument_profiles, match_profiles, project, projects,
     projects_by_ids,
 };
+pub use shares::{ProjectFeedbackRow, ShareRow, project_feedback, shared_projects, shares};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Projects;
@@ -59,7 +62,12 @@ impl Projection for Projects {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["projects", "project_milestones", "project_applications"]
+        &[
+            "projects",
+            "project_milestones",
+            "project_applications",
+            "project_shares",
+        ]
     }
 
     fn apply<'a>(
@@ -201,6 +209,29 @@ async fn apply_event(
         }
         ProjectEvent::ProjectMatchThresholdSet { new, .. } => {
             row.match_threshold = new.value();
+        }
+        ProjectEvent::ProjectShared { with } => {
+            sqlx::query(
+                "INSERT INTO project_shares (tenant, project_id, shared_with, shared_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            )
+            .bind(&e.tenant)
+            .bind(&e.aggregate_id)
+            .bind(with.as_str())
+            .bind(e.recorded_at)
+            .execute(&mut *conn)
+            .await?;
+        }
+        ProjectEvent::ProjectShareWithdrawn { from } => {
+            sqlx::query(
+                "DELETE FROM project_shares \
+                 WHERE tenant = $1 AND project_id = $2 AND shared_with = $3",
+            )
+            .bind(&e.tenant)
+            .bind(&e.aggregate_id)
+            .bind(from.as_str())
+            .execute(&mut *conn)
+            .await?;
         }
     }
     Ok(())

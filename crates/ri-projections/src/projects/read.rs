@@ -143,7 +143,7 @@ fn matching_country(code: &CountryCode) -> Result<Country, ReadError> {
     code.as_str().parse().map_err(|e| malformed("countries", e))
 }
 
-const PROJECT_COLUMNS: &str = "SELECT tenant, id, version, details, features, \
+pub(super) const PROJECT_COLUMNS: &str = "SELECT tenant, id, version, details, features, \
      applications_beyond_security, match_threshold, registered_at, updated_at FROM projects";
 
 /// The tenant's projects, by acronym (ignoring case), with their milestones and applications.
@@ -155,7 +155,7 @@ pub async fn projects(pool: &PgPool, tenant: &TenantSlug) -> Result<Vec<ProjectR
     .bind(tenant.as_str())
     .fetch_all(&mut *tx)
     .await?;
-    let projects = with_records(&mut tx, tenant, &rows).await?;
+    let projects = with_records(&mut tx, &rows).await?;
     tx.commit().await?;
     Ok(projects)
 }
@@ -191,7 +191,7 @@ pub async fn projects_by_ids(
     .bind(ids)
     .fetch_all(&mut *tx)
     .await?;
-    let projects = with_records(&mut tx, tenant, &rows).await?;
+    let projects = with_records(&mut tx, &rows).await?;
     tx.commit().await?;
     Ok(projects)
 }
@@ -332,14 +332,19 @@ fn threshold_of(raw: f64) -> Result<MatchThreshold, ReadError> {
 }
 
 /// The projects of `rows`, each with its milestones and applications, read in `tx`.
-async fn with_records(
+/// The projects of `rows` with their milestones and funding applications (each of its own
+/// tenant's: a project shared with the reader is another tenant's).
+pub(super) async fn with_records(
     tx: &mut Transaction<'static, Postgres>,
-    tenant: &TenantSlug,
     rows: &[PgRow],
 ) -> Result<Vec<ProjectRow>, ReadError> {
     let ids = rows
         .iter()
         .map(|r| r.try_get::<String, _>("id"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let tenants = rows
+        .iter()
+        .map(|r| r.try_get::<String, _>("tenant"))
         .collect::<Result<Vec<_>, _>>()?;
     let mut milestones: HashMap<String, Vec<MilestoneRow>> = HashMap::new();
     let mut applications: HashMap<String, Vec<FundingApplicationRow>> = HashMap::new();
@@ -347,10 +352,12 @@ async fn with_records(
         let rows = sqlx::query(
             "SELECT project_id, id, criterion, date, description, evidence_link, \
                  funding_application, recorded_at \
-             FROM project_milestones WHERE tenant = $1 AND project_id = ANY($2) \
+             FROM project_milestones m \
+             JOIN UNNEST($1::text[], $2::text[]) AS k(owner, project) \
+                 ON m.tenant = k.owner AND m.project_id = k.project \
              ORDER BY project_id, date, position",
         )
-        .bind(tenant.as_str())
+        .bind(&tenants)
         .bind(&ids)
         .fetch_all(&mut **tx)
         .await?;
@@ -371,10 +378,12 @@ async fn with_records(
         let rows = sqlx::query(
             "SELECT project_id, id, instrument_id, instrument_name, status, status_date, amount, \
                  currency, recorded_at, updated_at \
-             FROM project_applications WHERE tenant = $1 AND project_id = ANY($2) \
+             FROM project_applications a \
+             JOIN UNNEST($1::text[], $2::text[]) AS k(owner, project) \
+                 ON a.tenant = k.owner AND a.project_id = k.project \
              ORDER BY project_id, position",
         )
-        .bind(tenant.as_str())
+        .bind(&tenants)
         .bind(&ids)
         .fetch_all(&mut **tx)
         .await?;

@@ -62,8 +62,10 @@ pub(super) async fn area_exists(
 }
 
 /// The caller's tenant's project `raw`, as a cluster takes it: from the projects read model
-/// (row-level security shows only the tenant's own), or, while it lags, from the log. Anything
-/// else (another tenant's project, an unknown id) is BAD_USER_INPUT on `projectId`.
+/// (row-level security shows only the tenant's own), or, while it lags, from the log; or
+/// another tenant's project that the read model shows shared with the caller's tenant.
+/// Anything else (another tenant's project not shared, an unknown id) is BAD_USER_INPUT on
+/// `projectId`.
 pub(super) async fn own_project(
     api: &Api,
     tenant: &TenantSlug,
@@ -86,14 +88,25 @@ pub(super) async fn own_project(
             }
         }
     };
-    let (owner, acronym) = found.ok_or_else(not_yours)?;
-    if owner != *tenant {
-        return Err(not_yours());
-    }
+    let (owner, acronym, shared) = match found {
+        Some((owner, acronym)) if owner == *tenant => (owner, acronym, false),
+        Some(_) => return Err(not_yours()),
+        None => {
+            let shared = ri_projections::projects::shared_projects(
+                &api.db,
+                tenant,
+                Some(&[id.as_str().to_owned()]),
+            )
+            .await?;
+            let row = shared.into_iter().next().ok_or_else(not_yours)?;
+            (row.tenant, row.acronym, true)
+        }
+    };
     Ok(ProjectRef {
         id,
         tenant: owner,
         acronym: Acronym::parse("projectId", &acronym)?,
+        shared,
     })
 }
 

@@ -114,6 +114,7 @@ impl From<read::ClusterDashboard> for Cluster {
                     features: feature_list(p.features),
                     open_call: p.open_call,
                     assigned_at: p.assigned_at,
+                    shared_by: p.owner.map(|o| o.to_string()),
                 })
                 .collect(),
             stakeholders: d
@@ -166,10 +167,13 @@ pub(crate) struct SuggestionFeature {
     pub members: i64,
 }
 
-/// A project of your tenant, not in the cluster, whose features resemble its members'.
+/// A project of your tenant, or shared with it, not in the cluster, whose features resemble
+/// its members'.
 #[derive(SimpleObject, Debug, Clone)]
 pub(crate) struct SuggestedProject {
     pub id: ID,
+    /// The tenant it belongs to: yours, or one that shares it with yours.
+    pub tenant: String,
     pub acronym: String,
     pub title: String,
     pub features: Vec<Feature>,
@@ -186,6 +190,7 @@ impl From<read::Suggestion> for SuggestedProject {
     fn from(s: read::Suggestion) -> Self {
         SuggestedProject {
             id: ID(s.project_id),
+            tenant: s.owner.to_string(),
             acronym: s.acronym,
             title: s.title,
             features: feature_list(s.features),

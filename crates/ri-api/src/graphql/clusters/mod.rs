@@ -68,6 +68,7 @@ mod types;
 use command::*;
 pub(crate) use dashboard::ClusterActivity;
 use dashboard::*;
+pub(crate) use enums::PractitionerSector;
 use enums::*;
 use inputs::*;
 use links::*;

@@ -104,11 +104,14 @@ pub(crate) struct ClusterProject {
     /// The current acronym (the one at assignment when the project is not registered).
     pub acronym: String,
     pub title: Option<String>,
-    /// Whether your tenant's projects hold it.
+    /// Whether your tenant may read the project (false for another tenant's project once
+    /// it is no longer shared with yours).
     pub registered: bool,
     pub features: Vec<Feature>,
     pub open_call: Option<String>,
     pub assigned_at: OffsetDateTime,
+    /// The tenant that shared it with yours; null for your own project.
+    pub shared_by: Option<String>,
 }
 
 /// Someone else interested in the cluster's innovations: an investor, an integrator, EACTDA…

@@ -52,6 +52,7 @@ impl From<ProjectError> for ApiError {
             }
             ProjectError::StatusTransition { .. } => ApiError::field("status", e.to_string()),
             ProjectError::Unchanged => ApiError::new(Code::BadUserInput, e.to_string()),
+            ProjectError::NotShared(_) => ApiError::field("tenant", e.to_string()),
         }
     }
 }

@@ -72,6 +72,7 @@ mod inputs;
 mod matching;
 mod mutation;
 mod query;
+mod sharing;
 mod types;
 
 use command::*;

@@ -236,6 +236,40 @@ impl ProjectMutation {
         Ok(change(ctx, &id, expected_version, command, Some(application)).await?)
     }
 
+    /// Shares the project with another tenant (its slug): that tenant may then read it,
+    /// assign it to its clusters and see it among their suggestions, and both tenants read
+    /// the practitioners' feedback on it. Recorded in both tenants' audit trails.
+    async fn share_project(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: Option<i64>,
+        tenant: String,
+    ) -> async_graphql::Result<ProjectChange> {
+        let api = ctx.data_unchecked::<Api>();
+        writer(principal(ctx), &WRITE_ROLES, "sharing projects")?;
+        let with = super::sharing::share_target(api, &tenant).await?;
+        let command = || -> Result<ProjectCommand, ApiError> { Ok(ProjectCommand::Share { with }) };
+        Ok(change(ctx, &id, expected_version, command, None).await?)
+    }
+
+    /// Withdraws the project's share with a tenant: from now on nothing more of it reaches
+    /// that tenant (its clusters keep the acronym and the feedback they collected).
+    async fn withdraw_project_share(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: Option<i64>,
+        tenant: String,
+    ) -> async_graphql::Result<ProjectChange> {
+        writer(principal(ctx), &WRITE_ROLES, "sharing projects")?;
+        let from =
+            TenantSlug::parse(&tenant).map_err(|e| ApiError::field("tenant", e.to_string()))?;
+        let command =
+            || -> Result<ProjectCommand, ApiError> { Ok(ProjectCommand::WithdrawShare { from }) };
+        Ok(change(ctx, &id, expected_version, command, None).await?)
+    }
+
     /// Sets the score (0 to 1) from which a newly matching instrument is notified.
     async fn set_project_match_threshold(
         &self,

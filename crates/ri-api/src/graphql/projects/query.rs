@@ -134,7 +134,8 @@ impl ProjectQuery {
         Ok(projects(ctx, filter.unwrap_or_default(), first, after).await?)
     }
 
-    /// One of your tenant's projects; null for an unknown id or another tenant's project.
+    /// One of your tenant's projects, or one another tenant shares with yours (read only);
+    /// null for an unknown id or another tenant's project that is not shared with yours.
     /// `consistentWith`: a mutation's `logPosition`; the answer reflects that mutation (a
     /// project just registered), or is UNAVAILABLE after a few seconds.
     async fn project(
@@ -149,10 +150,37 @@ impl ProjectQuery {
         let Ok(id) = project_id(id.as_str()) else {
             return Ok(None);
         };
-        let row = read::project(&api.db, &user.tenant, &id)
+        let row = match read::project(&api.db, &user.tenant, &id)
+            .await
+            .map_err(ApiError::from)?
+        {
+            Some(row) => Some(row),
+            None => read::shared_projects(&api.db, &user.tenant, Some(&[id]))
+                .await
+                .map_err(ApiError::from)?
+                .into_iter()
+                .next(),
+        };
+        Ok(row.map(Project))
+    }
+
+    /// The projects other tenants share with yours, by acronym: yours to assign to your
+    /// clusters, read only.
+    async fn shared_projects(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "A mutation's `logPosition`: the list answers once it reflects that mutation, or UNAVAILABLE after a few seconds."
+        )]
+        consistent_with: Option<String>,
+    ) -> async_graphql::Result<Vec<Project>> {
+        let user = reader(principal(ctx))?;
+        let api = ctx.data_unchecked::<Api>();
+        crate::graphql::search::reflects(api, "projects", consistent_with.as_deref()).await?;
+        let rows = read::shared_projects(&api.db, &user.tenant, None)
             .await
             .map_err(ApiError::from)?;
-        Ok(row.map(Project))
+        Ok(rows.into_iter().map(Project).collect())
     }
 
     /// The features your tenant's projects declare, in taxonomy order, each with how many of

@@ -360,6 +360,29 @@ impl Project {
             })
             .collect()
     }
+    /// The tenant it belongs to (another tenant's when it is shared with yours).
+    async fn tenant(&self) -> String {
+        self.0.tenant.to_string()
+    }
+    /// The tenants your tenant shares it with (empty for another tenant's project).
+    async fn shared_with(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::sharing::ProjectShare>> {
+        let api = ctx.data_unchecked::<Api>();
+        let user = reader(principal(ctx))?;
+        Ok(super::sharing::shares_of(api, user, &self.0).await?)
+    }
+    /// The practitioners' feedback on it from demo events: of your tenant's clusters, and, for
+    /// your own project or one shared with your tenant, of every cluster that holds it.
+    async fn feedback(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::sharing::ProjectFeedback>> {
+        let api = ctx.data_unchecked::<Api>();
+        let user = reader(principal(ctx))?;
+        Ok(super::sharing::feedback_of(api, user, &self.0).await?)
+    }
     async fn registered_at(&self) -> OffsetDateTime {
         self.0.registered_at
     }
