@@ -1,4 +1,4 @@
-// Demo events on a seeded SAFE cluster's dashboard, in Chromium: a demo event in the past is
+// Demo events on a seeded L3CE cluster's dashboard, in Chromium: a demo event in the past is
 // refused at its time (nothing stored); scheduled with two projects ordered by hand; its agenda
 // reordered from the keyboard; rescheduled to a few seconds ahead; a practitioner invited, the
 // link copied and opened in another page (it shows the event), then replaced by a new link (the

@@ -1,4 +1,4 @@
-// The follow-up manager's pages in Chromium: a demo event of a seeded SAFE cluster is scheduled
+// The follow-up manager's pages in Chromium: a demo event of a seeded L3CE cluster is scheduled
 // over the API a few seconds ahead, with a practitioner invited; once it has started, the
 // practitioner opens their link, fills the form (ratings as radio groups, would pilot, relevant
 // features, a comment) and sends it; the follow-up manager signs in and the cluster's dashboard

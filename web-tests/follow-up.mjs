@@ -1,4 +1,4 @@
-// The follow-up manager's next steps in Chromium: on a seeded SAFE cluster's dashboard, a
+// The follow-up manager's next steps in Chromium: on a seeded L3CE cluster's dashboard, a
 // session whose next step lacks who does it is refused in the form; the fixed session is
 // recorded with its next step, which appears among the open steps at once; marking it done
 // removes it, and the API agrees. Run by crates/regional-invest/tests/web.rs with

@@ -491,9 +491,11 @@ async fn the_two_clusters_of_section_3_3_are_seeded_with_their_projects() {
             .await
             .unwrap();
     }
+    // L3CE ran the clustering: it owns both clusters, and SAFE shared its projects with it.
+    let l3ce = TenantSlug::parse("l3ce").unwrap();
     let safe = TenantSlug::parse("safe").unwrap();
     let now = time::OffsetDateTime::now_utc();
-    let rows = ri_projections::clusters::clusters(log.pool(), &safe, now)
+    let rows = ri_projections::clusters::clusters(log.pool(), &l3ce, now)
         .await
         .unwrap();
     assert_eq!(
@@ -513,29 +515,25 @@ async fn the_two_clusters_of_section_3_3_are_seeded_with_their_projects() {
             ),
         ]
     );
-    let public = ri_projections::clusters::cluster_dashboard(
-        log.pool(),
-        &safe,
-        &seed::cluster_id("Public Space Protection (public event security)").to_string(),
-        now,
-    )
-    .await
-    .unwrap()
-    .expect("the public space cluster");
+    let public_id = seed::cluster_id("Public Space Protection (public event security)").to_string();
+    let public = ri_projections::clusters::cluster_dashboard(log.pool(), &l3ce, &public_id, now)
+        .await
+        .unwrap()
+        .expect("the public space cluster");
     assert_eq!(
         public
             .projects
             .iter()
-            .map(|p| (p.acronym.as_str(), p.registered))
+            .map(|p| (p.acronym.as_str(), p.registered, p.owner.as_ref()))
             .collect::<Vec<_>>(),
         [
-            ("Safe Festivals", true),
-            ("AIR-T4S", true),
-            ("CMD BOX", true),
-            ("AI-Disaster Emergency Communication", true),
-            ("ERRATA", true),
-            ("RESPO Communication", true),
-            ("Serval Management", true),
+            ("Safe Festivals", true, Some(&safe)),
+            ("AIR-T4S", true, Some(&safe)),
+            ("CMD BOX", true, Some(&safe)),
+            ("AI-Disaster Emergency Communication", true, Some(&safe)),
+            ("ERRATA", true, Some(&safe)),
+            ("RESPO Communication", true, Some(&safe)),
+            ("Serval Management", true, Some(&safe)),
         ]
     );
     assert_eq!(
@@ -550,12 +548,55 @@ async fn the_two_clusters_of_section_3_3_are_seeded_with_their_projects() {
             "Private public-event organisers"
         ]
     );
-    // L3CE, which led the clustering, owns none of these projects and so no cluster.
-    let l3ce = TenantSlug::parse("l3ce").unwrap();
+    // SAFE follows its projects up and clusters none of them; the eleven are shared with L3CE.
     assert!(
-        ri_projections::clusters::clusters(log.pool(), &l3ce, now)
+        ri_projections::clusters::clusters(log.pool(), &safe, now)
             .await
             .unwrap()
             .is_empty()
     );
+    let shared = projects::shared_projects(log.pool(), &l3ce, None)
+        .await
+        .unwrap();
+    assert_eq!(shared.len(), 11);
+    assert!(shared.iter().all(|p| p.tenant == safe));
+
+    // The deliverable gives Open Call 2's projects no features, so nothing resembles them yet.
+    // Once SAFE declares Safe Festivals' (crowd monitoring), L3CE's own FusionSec, the police
+    // public-event project, is suggested for public event security.
+    let festivals = shared
+        .iter()
+        .find(|p| p.acronym == "Safe Festivals")
+        .unwrap();
+    let meta = ri_domain::EventMetadata::new(
+        "setup",
+        safe.clone(),
+        vec![ri_domain::Role::FollowUpManager],
+    );
+    log.execute::<ri_domain::project::Project>(
+        &safe,
+        &festivals.id,
+        ri_domain::project::ProjectCommand::DeclareFeatures {
+            features: FeatureSet::parse(["T1", "P5", "G3"]).unwrap(),
+        },
+        &meta,
+        (),
+    )
+    .await
+    .unwrap();
+    read_at_least(&log, written as usize + 1).await;
+    ProjectionRunner::new(log.clone(), Arc::new(Projects), RunnerConfig::default())
+        .catch_up()
+        .await
+        .unwrap();
+    let suggested = ri_projections::clusters::suggested_projects(log.pool(), &l3ce, &public_id, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    let fusion = suggested
+        .iter()
+        .find(|s| s.acronym == "FusionSec")
+        .expect("FusionSec is suggested");
+    assert_eq!(fusion.owner, l3ce);
+    assert_eq!(fusion.closest_member.as_deref(), Some("Safe Festivals"));
 }

@@ -273,7 +273,8 @@ async fn a_follow_up_manager_registers_a_project_with_its_features() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_follow_up_manager_records_a_session_and_completes_its_next_step() {
     let app = seeded().await;
-    let manager = app.token("ona", "safe", &[Role::FollowUpManager]).await;
+    // L3CE owns the seed's two clusters (SAFE shared their projects with it).
+    let manager = app.token("ona", "l3ce", &[Role::FollowUpManager]).await;
     browser_script(
         &app,
         "follow-up.mjs",
@@ -286,8 +287,8 @@ async fn a_follow_up_manager_records_a_session_and_completes_its_next_step() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_practitioner_submits_feedback_through_a_link_and_the_dashboard_shows_it() {
     let app = seeded().await;
-    // SAFE owns the seed's two clusters and the projects in them.
-    let manager = app.token("ona", "safe", &[Role::FollowUpManager]).await;
+    // L3CE owns the seed's two clusters (SAFE shared their projects with it).
+    let manager = app.token("ona", "l3ce", &[Role::FollowUpManager]).await;
     browser_script(
         &app,
         "feedback.mjs",
@@ -416,8 +417,8 @@ async fn a_follow_up_manager_runs_the_clustering_practice_in_the_browser() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_follow_up_manager_runs_demo_events_and_their_invitations_in_the_browser() {
     let app = seeded().await;
-    // SAFE owns the seed's two clusters and the projects in them.
-    let manager = app.token("ona", "safe", &[Role::FollowUpManager]).await;
+    // L3CE owns the seed's two clusters (SAFE shared their projects with it).
+    let manager = app.token("ona", "l3ce", &[Role::FollowUpManager]).await;
     browser_script(
         &app,
         "demo-events.mjs",

@@ -4,12 +4,12 @@
 //! deliverable's section 3.3 (Public Space Protection with seven Open Call 2 projects; Critical
 //! Infrastructure Protection with four) and the end users interested in each.
 //!
-//! - Owner: a cluster holds only its tenant's own projects, so each cluster goes to the tenant
-//!   that owns all of its projects (found by acronym, ignoring case, among the seeded projects;
-//!   an unknown acronym, or projects of two tenants in one cluster, is an error). With the
-//!   projects' rule above every one of the eleven goes to SAFE, the coordinator, so both
-//!   clusters are SAFE's. (L3CE led the clustering in SecurIT; its follow-up managers can be
-//!   given SAFE's `follow_up_manager` role.)
+//! - Owner: L3CE, the partner that ran the clustering in SecurIT (it wrote D2.5 and led its
+//!   task T2.3). The projects (found by acronym, ignoring case, among the seeded projects; an
+//!   unknown acronym is an error) stay their own tenants': every one of the eleven is SAFE's by
+//!   the projects' rule above, so SAFE shares each with L3CE (`Share`, once per project) before
+//!   L3CE assigns it, as section 3.3 tells it: one partner clustering the projects others
+//!   follow up. L3CE's own projects (FusionSec among them) are among its suggestions.
 //! - End-user area: id UUID v5 of [`CLUSTER_NAMESPACE`](super::CLUSTER_NAMESPACE) and
 //!   `area:<end_user_area>` ([`area_id`]); name the words in the brackets (`Public event security`,
 //!   `CI operators: water, DSOs`), first letter upper-cased; domain from the words before them:
@@ -20,8 +20,11 @@
 //!   ([`cluster_id`]); name the whole `end_user_area`; its projects assigned in the data's order;
 //!   each interested end user engaged as an `END_USER_ORGANISATION` stakeholder (id UUID v5 of the
 //!   cluster's id and the name). No follow-up manager, demo event or feedback: the data names none.
-//! - Commands as `SYSTEM_ACTOR` with the `follow_up_manager` role of the owner: `Name` on the
-//!   area, then `Form`, `AssignProject` for each project, `EngageStakeholder` for each end user.
+//! - Commands as `SYSTEM_ACTOR` with the `follow_up_manager` role of the tenant acting: a
+//!   project's tenant `Share`s it with the clustering partner; the partner `Name`s the area,
+//!   then `Form`s, `AssignProject`s each project and `EngageStakeholder`s each end user.
+
+use std::collections::BTreeSet;
 
 use anyhow::{Context, anyhow, bail};
 use ri_app::{App, policy};
@@ -29,6 +32,7 @@ use ri_domain::cluster::{
     AggregateRef, AreaCommand, AreaDomain, ClusterCommand, ClusterServices, EndUserArea,
     ProjectCluster, ProjectRef, Stakeholder, StakeholderKind,
 };
+use ri_domain::project::{Project, ProjectCommand};
 use ri_domain::values::{FieldError, ShortText, Summary, Title};
 use ri_domain::{Role, TenantSlug};
 use serde::Deserialize;
@@ -92,6 +96,7 @@ pub(super) fn area_parts(end_user_area: &str) -> anyhow::Result<(AreaDomain, Tit
 pub(super) fn cluster_plan(
     record: &ProjectClusterRecord,
     projects: &[ProjectPlan],
+    owner: &TenantSlug,
 ) -> anyhow::Result<ClusterPlan> {
     let (domain, area_name) = area_parts(&record.end_user_area)?;
     let members = record
@@ -109,17 +114,10 @@ pub(super) fn cluster_plan(
                 .ok_or_else(|| anyhow!("project {acronym:?} is not among the seeded projects"))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let owner = members
-        .first()
-        .map(|p| p.owner.clone())
-        .ok_or_else(|| anyhow!("a cluster needs projects"))?;
-    if let Some(other) = members.iter().find(|p| p.owner != owner) {
-        bail!(
-            "its projects belong to {owner} and {} ({}); a cluster holds one tenant's projects",
-            other.owner,
-            other.details.acronym
-        );
+    if members.is_empty() {
+        bail!("a cluster needs projects");
     }
+    let owner = owner.clone();
     let id = cluster_id(&record.end_user_area);
     let stakeholders = record
         .interested_end_users
@@ -159,7 +157,7 @@ pub(super) fn cluster_plan(
                     id: AggregateRef::parse("projectId", &p.id.to_string())?,
                     tenant: p.owner.clone(),
                     acronym: p.details.acronym.clone(),
-                    shared: false,
+                    shared: p.owner != owner,
                 })
             })
             .collect::<Result<Vec<_>, FieldError>>()?,
@@ -169,6 +167,42 @@ pub(super) fn cluster_plan(
 }
 
 impl ClusterPlan {
+    /// Shares each of its projects of another tenant with the cluster's owner, unless `shared`
+    /// says an earlier cluster did; adds those it shares to `shared`.
+    pub(super) async fn share(
+        &self,
+        app: &App,
+        run: &Run,
+        shared: &mut BTreeSet<String>,
+    ) -> anyhow::Result<()> {
+        for project in self.projects.iter().filter(|p| p.shared) {
+            if !shared.insert(project.id.to_string()) {
+                continue;
+            }
+            app.execute::<Project>(
+                &run.as_role(&project.tenant, Role::FollowUpManager),
+                &policy::CHANGE_PROJECTS,
+                &project.tenant,
+                project.id.as_str(),
+                ProjectCommand::Share {
+                    with: self.owner.clone(),
+                },
+                || (),
+                None,
+            )
+            .await
+            .map_err(failed)
+            .with_context(|| {
+                format!(
+                    "seed: share {:?} with {}",
+                    project.acronym.as_str(),
+                    self.owner
+                )
+            })?;
+        }
+        Ok(())
+    }
+
     pub(super) async fn run(&self, app: &App, run: &Run) -> anyhow::Result<()> {
         let manager = run.as_role(&self.owner, Role::FollowUpManager);
         let area = self.area_id.to_string();

@@ -27,7 +27,7 @@ mod tenants;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use anyhow::{Context, anyhow, bail};
 use ri_app::{App, Caller, Failure, policy};
@@ -65,6 +65,10 @@ pub const CLUSTER_NAMESPACE: Uuid = Uuid::from_u128(0x7a51_c3d0_2e64_4b19_8f07_d
 /// The partner that stewards the instruments no partner's country claims, and the projects no
 /// partner follows up or claims by country (our choice).
 const COORDINATOR: &str = "SAFE";
+
+/// The partner that ran the clustering of section 3.3 (L3CE wrote D2.5 and its task T2.3): it
+/// owns the seeded clusters, which hold the other partners' projects through shares.
+const CLUSTERING_PARTNER: &str = "L3CE";
 
 /// Namespace of the seed's advisory lock ("RISD"); the projections use "RIPR".
 const LOCK_NAMESPACE: i32 = 0x5249_5344;
@@ -245,11 +249,20 @@ fn plan() -> anyhow::Result<Plan> {
     }
     let project_clusters: ProjectClustersFile = serde_json::from_str(PROJECT_CLUSTERS_JSON)
         .context("seed/project_clusters.json is malformed")?;
+    let clustering = partners
+        .iter()
+        .find(|t| t.profile.name.as_str() == CLUSTERING_PARTNER)
+        .map(|t| t.slug.clone())
+        .ok_or_else(|| {
+            anyhow!(
+                "seed/clusters.json: the clustering partner {CLUSTERING_PARTNER:?} is not a partner"
+            )
+        })?;
     let clusters = project_clusters
         .clusters
         .iter()
         .map(|record| {
-            cluster_plan(record, &planned_projects).with_context(|| {
+            cluster_plan(record, &planned_projects, &clustering).with_context(|| {
                 format!(
                     "seed/project_clusters.json: cluster {:?}",
                     record.end_user_area
@@ -382,7 +395,9 @@ impl Plan {
         for story in &self.stories {
             story.run(&app, &run).await?;
         }
+        let mut shared = BTreeSet::new();
         for cluster in &self.clusters {
+            cluster.share(&app, &run, &mut shared).await?;
             cluster.run(&app, &run).await?;
         }
 

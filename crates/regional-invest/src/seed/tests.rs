@@ -27,7 +27,7 @@ fn slugs_are_lower_case_words_joined_by_dashes() {
 }
 
 #[test]
-fn the_two_clusters_of_section_3_3_are_safes_with_their_projects() {
+fn the_two_clusters_of_section_3_3_are_l3ces_with_safes_projects_shared() {
     let plan = plan().unwrap();
     let summary = plan
         .clusters
@@ -41,6 +41,9 @@ fn the_two_clusters_of_section_3_3_are_safes_with_their_projects() {
                     .iter()
                     .map(|p| p.acronym.as_str())
                     .collect::<Vec<_>>(),
+                c.projects
+                    .iter()
+                    .all(|p| p.tenant.as_str() == "safe" && p.shared),
                 c.stakeholders.len(),
             )
         })
@@ -49,7 +52,7 @@ fn the_two_clusters_of_section_3_3_are_safes_with_their_projects() {
         summary,
         [
             (
-                "safe",
+                "l3ce",
                 "Public event security",
                 AreaDomain::PublicSpaceProtection,
                 vec![
@@ -61,13 +64,15 @@ fn the_two_clusters_of_section_3_3_are_safes_with_their_projects() {
                     "RESPO Communication",
                     "Serval Management"
                 ],
+                true,
                 3
             ),
             (
-                "safe",
+                "l3ce",
                 "CI operators: water, DSOs",
                 AreaDomain::SensitiveInfrastructureProtection,
                 vec!["DISGRID", "RS2DG", "EV-Safe", "FlowGuard"],
+                true,
                 1
             ),
         ]
