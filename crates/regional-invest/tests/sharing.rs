@@ -2,7 +2,7 @@
 //! another tenant, which may then read it, find it among a cluster's suggestions, assign it and
 //! collect practitioners' feedback on it that both tenants read; a withdrawal takes it back.
 //! Without a share nothing of a project crosses tenants: reads, suggestions, assignments,
-//! feedback, audit trails and exports are checked at each boundary.
+//! feedback, dashboards, subscriptions, audit trails and exports are checked at each boundary.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot unwrap has failed
 
@@ -10,7 +10,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestApp, operation};
+use common::{GraphqlSocket, TestApp, WS_WAIT, operation};
 use ri_domain::Role;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -342,6 +342,27 @@ async fn a_shared_project_crosses_to_that_tenant_only_and_only_while_shared() {
         )]
     );
     assert!(trail(&app, &oto, &fusion, 0).await.is_empty());
+
+    // Sharing a project shares none of the partner's cluster: the owner reads neither its
+    // dashboard nor its activity.
+    let theirs_dashboard = app
+        .ok(Some(&ona), &operation("Cluster"), json!({"id": events}))
+        .await;
+    assert_eq!(theirs_dashboard["cluster"], Value::Null);
+    let mut socket = GraphqlSocket::signed_in(&app, &ona).await;
+    socket
+        .subscribe(
+            "1",
+            &operation("ClusterActivity"),
+            json!({"clusterId": events}),
+        )
+        .await;
+    let refused = socket.message(WS_WAIT).await.unwrap();
+    assert_eq!(refused["payload"]["data"], Value::Null, "{refused}");
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"],
+        "NOT_FOUND"
+    );
 
     // Exports of the other tenants' projects never hold it.
     for token in [&pia, &oto] {
