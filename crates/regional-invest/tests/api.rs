@@ -736,6 +736,8 @@ async fn every_example_operation_runs_against_the_schema() {
         "WithdrawProjectShare",
         "SharedProjects",
         "ProjectSharing",
+        // A project as of a moment: run by tests/project_as_of.rs.
+        "ProjectAsOf",
         // Revoking roles and the member list: run by tests/roles.rs.
         "RevokeRole",
         "TenantMembers",

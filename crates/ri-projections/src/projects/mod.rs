@@ -9,6 +9,7 @@
 //! projection writes as `app.projector`, and every read runs in a transaction that sets
 //! `app.tenant` to the reader's tenant.
 
+mod as_of;
 pub mod read;
 mod shares;
 
@@ -30,6 +31,7 @@ use crate::catalogue::codes::{code, decode_all};
 use crate::error::ProjectionError;
 use crate::projection::Projection;
 
+pub use as_of::project_as_of;
 pub use read::{
     FeatureNeed, FundingApplicationRow, MatchProfiles, MilestoneRow, ProjectMatchProfile,
     ProjectRow, feature_needs, instrument_profiles, match_profiles, project, projects,

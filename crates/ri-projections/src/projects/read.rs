@@ -327,11 +327,10 @@ pub async fn feature_needs(
     Ok(needs)
 }
 
-fn threshold_of(raw: f64) -> Result<MatchThreshold, ReadError> {
+pub(super) fn threshold_of(raw: f64) -> Result<MatchThreshold, ReadError> {
     MatchThreshold::parse("match_threshold", raw).map_err(|e| malformed("match_threshold", e))
 }
 
-/// The projects of `rows`, each with its milestones and applications, read in `tx`.
 /// The projects of `rows` with their milestones and funding applications (each of its own
 /// tenant's: a project shared with the reader is another tenant's).
 pub(super) async fn with_records(

@@ -136,6 +136,9 @@ impl ProjectQuery {
 
     /// One of your tenant's projects, or one another tenant shares with yours (read only);
     /// null for an unknown id or another tenant's project that is not shared with yours.
+    /// `asOf`: the project as it stood at that moment (not in the future), folded from its
+    /// history (`version` and `updatedAt` are its last change before then; null before it
+    /// was registered); `sharedWith`, `feedback` and `matches` are still today's.
     /// `consistentWith`: a mutation's `logPosition`; the answer reflects that mutation (a
     /// project just registered), or is UNAVAILABLE after a few seconds.
     async fn project(
@@ -143,6 +146,7 @@ impl ProjectQuery {
         ctx: &Context<'_>,
         id: ID,
         consistent_with: Option<String>,
+        as_of: Option<OffsetDateTime>,
     ) -> async_graphql::Result<Option<Project>> {
         let user = reader(principal(ctx))?;
         let api = ctx.data_unchecked::<Api>();
@@ -150,6 +154,15 @@ impl ProjectQuery {
         let Ok(id) = project_id(id.as_str()) else {
             return Ok(None);
         };
+        if let Some(at) = as_of {
+            if at > api.clock.now() {
+                return Err(ApiError::field("asOf", "a moment not in the future").into());
+            }
+            let row = read::project_as_of(&api.db, &api.log, &user.tenant, &id, at)
+                .await
+                .map_err(ApiError::from)?;
+            return Ok(row.map(Project));
+        }
         let row = match read::project(&api.db, &user.tenant, &id)
             .await
             .map_err(ApiError::from)?
