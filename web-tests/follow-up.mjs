@@ -73,6 +73,22 @@ test('the session is recorded with its next step, which is then marked done', as
   assertNoProblems(page);
 });
 
+test('a project another organisation shares is read, not edited', async () => {
+  const { cluster: dashboard } = await graphql(
+    'query ($id: ID!) { cluster(id: $id) { projects { id acronym sharedBy } } }',
+    { id: cluster.id },
+    TOKEN,
+  );
+  const shared = dashboard.projects.find((p) => p.sharedBy);
+  assert.ok(shared, `a seeded cluster holds a shared project: ${JSON.stringify(dashboard.projects)}`);
+  await page.goto(`${BASE_URL}/projects/${shared.id}`);
+  await page.getByRole('heading', { level: 1, name: shared.acronym }).waitFor();
+  await page.getByText(`${shared.sharedBy} shares this project with your organisation`).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Edit the project' }).count(), 0);
+  await assertAccessible(page, 'a shared project');
+  assertNoProblems(page);
+});
+
 test('on a phone the session form scrolls nothing sideways', async () => {
   const phone = await newPage(browser, { width: 375, height: 740, isMobile: true, hasTouch: true });
   await phone.goto(`${BASE_URL}/clusters/${cluster.id}`);

@@ -205,6 +205,7 @@ export const PROJECT = /* GraphQL */ `
 query WebProject($id: ID!, $first: Int, $consistentWith: String) {
   project(id: $id, consistentWith: $consistentWith) {
     id
+    tenant
     version
     acronym
     title

@@ -178,13 +178,17 @@ async function one(view, me, id) {
     pageReady(view, 'No such project');
     return;
   }
+  // Another organisation's project that it shares with yours: read only.
+  const own = project.tenant === me.tenant;
+  const manages = own && managesProjects(me);
   replace(
     view,
     h('p', { class: 'breadcrumb' }, h('a', { href: '/projects' }, 'Projects')),
     h('h1', {}, project.acronym),
     project.title && project.title !== project.acronym ? h('p', { class: 'lede' }, project.title) : null,
     whoIsSignedIn(me),
-    managesProjects(me)
+    own ? null : notice('info', `${project.tenant} shares this project with your organisation: you may read it and add it to your clusters.`),
+    manages
       ? h('p', {}, h('a', { href: `/projects/${encodeURIComponent(project.id)}/edit`, class: 'button-link' }, 'Edit the project'))
       : null,
     h(
@@ -204,7 +208,7 @@ async function one(view, me, id) {
     project.matches.length
       ? h('ol', { class: 'explained-list' }, project.matches.map(explainedMatch))
       : h('p', { class: 'hint' }, 'No published instrument fits it yet.'),
-    projectProgress(project, managesProjects(me)),
+    projectProgress(project, manages),
   );
   pageReady(view, project.acronym);
 }
