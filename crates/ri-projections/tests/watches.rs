@@ -195,6 +195,20 @@ async fn deadline_reminders_go_out_once_for_each_reminder_day() {
     assert!(inbox[0].message.contains("within 7 days"), "{:?}", inbox[0]);
     assert!(inbox[1].message.contains("within 1 day,"), "{:?}", inbox[1]);
     assert_eq!(inbox[0].deadline, Some(deadline));
+    // Its cause: the reminder day that was due, the event that set the deadline, the watch.
+    let cause = watches::notification_cause(&w.db.app, &w.log, &inbox[0])
+        .await
+        .unwrap()
+        .expect("a cause");
+    assert_eq!(cause.reminder_days, Some(7));
+    assert_eq!(cause.events.len(), 1);
+    assert_eq!(cause.events[0].event_type, "InstrumentScheduleSet");
+    assert_eq!(cause.events[0].aggregate_id, "call");
+    assert_eq!(
+        cause.watch.as_ref().map(|w| w.filter.features),
+        Some(codes(&["T1"]))
+    );
+    assert_eq!(cause.watch_match, None);
 
     // A watch made a few hours before the deadline reminds once, not once per setting.
     w.create_watch(SEEKERS, "bob", "watch-2", &["T1"]).await;

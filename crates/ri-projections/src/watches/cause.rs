@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::read::{Notification, NotificationKind};
 use crate::catalogue::codes::decode;
-use crate::catalogue::{InstrumentRow, ReadError, Viewer, instrument, instrument_as_of};
+use crate::catalogue::{InstrumentRow, ReadError, Viewer, instrument_as_of};
 
 /// What a notice was made of, as the projection wrote it beside the notice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -149,7 +149,7 @@ pub async fn notification_cause(
     };
     let (events, as_of) = match stored.events.first() {
         Some(first) => (stored.events.clone(), first.recorded_at),
-        None => (schedule_event(pool, log, &viewer, n).await?, n.created_at),
+        None => (schedule_event(pool, log, n).await?, n.created_at),
     };
     let watch = match (&n.watch_id, events.first()) {
         (Some(id), Some(first)) if stored.reminder_days.is_none() => {
@@ -192,18 +192,25 @@ pub async fn notification_cause(
 async fn schedule_event(
     pool: &PgPool,
     log: &EventLog,
-    viewer: &Viewer,
     n: &Notification,
 ) -> Result<Vec<CauseEvent>, ReadError> {
     let Some(id) = &n.instrument_id else {
         return Ok(Vec::new());
     };
-    let Some(now) = instrument(pool, viewer, id).await? else {
+    // The tenant as the projection that made the reminder knows it (only published
+    // instruments are reminded of).
+    let tenant: Option<String> = sqlx::query_scalar(
+        "SELECT tenant FROM watch_instruments WHERE id = $1 AND published",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    let Some(tenant) = tenant else {
         return Ok(Vec::new());
     };
     let events = log
         .reader()
-        .aggregate_until(pool, now.tenant.as_str(), INSTRUMENT, id, n.created_at)
+        .aggregate_until(pool, &tenant, INSTRUMENT, id, n.created_at)
         .await
         .map_err(malformed)?;
     Ok(events
