@@ -280,9 +280,11 @@ impl App {
         tasks.spawn(notifier.run(shutdown.clone()));
         // Every process keeps its own search index, fed from the log (no lock).
         let search = if config.search_index {
-            let index =
-                ri_projections::SearchIndex::new(ri_projections::SearchIndexConfig::default())
-                    .context("create the search index")?;
+            let index = ri_projections::SearchIndex::new(ri_projections::SearchIndexConfig {
+                history: config.search_history(),
+                ..ri_projections::SearchIndexConfig::default()
+            })
+            .context("create the search index")?;
             let (feeding, log, stop) = (index.clone(), log.clone(), shutdown.clone());
             tasks.spawn(async move { feeding.run(log, stop).await });
             Some(index)

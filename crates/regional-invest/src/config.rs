@@ -138,6 +138,16 @@ pub struct Config {
     /// How long a query with `consistentWith` waits for this replica to have read that far in
     /// the log before answering UNAVAILABLE.
     pub consistency_wait_ms: u64,
+    /// How long a search as of a past moment (`instruments(…, asOf)`) may take, waiting for
+    /// another one's build included, before it answers UNAVAILABLE. Below
+    /// `graphql_timeout_ms`, or the request's own limit answers first.
+    pub search_history_timeout_ms: u64,
+    /// The most instruments (drafts included) a moment may have held for a search as of it;
+    /// a moment with more is refused (BAD_USER_INPUT on `asOf`). Bounds its memory.
+    pub search_history_max_instruments: usize,
+    /// Historical search indexes kept for the next pages (each about as large as the live
+    /// index); 0 keeps none.
+    pub search_history_cache: usize,
     /// How often open calls past their deadline are looked for and closed.
     pub expiry_interval_ms: u64,
     /// The weights project–instrument matches are scored with (`[matching_weights]` in the
@@ -165,6 +175,9 @@ impl Default for Config {
             drain_delay_ms: 3_000,
             search_index: true,
             consistency_wait_ms: 5_000,
+            search_history_timeout_ms: 9_000,
+            search_history_max_instruments: 150_000,
+            search_history_cache: 1,
             jwt_issuer: "regional-invest".to_owned(),
             jwt_audience: "regional-invest".to_owned(),
             platform_admins: Vec::new(),
@@ -355,6 +368,16 @@ impl Config {
             request_timeout: Duration::from_millis(self.graphql_timeout_ms),
             trusted_proxies: self.trusted_proxies.clone(),
             drain: tokio_util::sync::CancellationToken::new(),
+        }
+    }
+
+    /// The bounds of searches as of a past moment.
+    pub fn search_history(&self) -> ri_projections::search_index::HistoryConfig {
+        ri_projections::search_index::HistoryConfig {
+            timeout: Duration::from_millis(self.search_history_timeout_ms),
+            max_instruments: self.search_history_max_instruments,
+            cache_entries: self.search_history_cache,
+            ..ri_projections::search_index::HistoryConfig::default()
         }
     }
 

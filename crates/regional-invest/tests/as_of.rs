@@ -124,10 +124,42 @@ async fn an_instrument_reads_as_it_stood_at_each_moment_of_its_history() {
         assert_eq!(then["title"], "First title", "{viewer:?}");
         assert_eq!(then["version"], published["version"], "{viewer:?}");
     }
-    // Past its deadline the call reads closed, as it would then.
-    let closed = instrument(&app, None, &id, None, Some("2030-04-01T00:00:00Z")).await;
+    // Past its deadline a call reads closed, as it would have then, whether or not the
+    // platform had recorded its closing yet.
+    let soon = draft(&app, &curator, "Soon closed").await;
+    mutate(
+        &app,
+        &curator,
+        "TagInstrumentFeatures",
+        json!({"id": soon, "features": ["T1"]}),
+    )
+    .await;
+    // Seconds ahead, so that scheduling and publishing stay before it even under load.
+    let deadline = time::OffsetDateTime::now_utc() + time::Duration::seconds(5);
+    let rfc3339 = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    mutate(
+        &app,
+        &curator,
+        "SetInstrumentDeadline",
+        json!({"id": soon, "deadline": rfc3339(deadline), "timeZone": "Europe/Vilnius"}),
+    )
+    .await;
+    let published = mutate(&app, &curator, "PublishInstrument", json!({"id": soon})).await;
+    let open = instrument(&app, None, &soon, Some(&published), None).await;
+    assert_eq!(open["status"], "OPEN");
+    let after = deadline + time::Duration::milliseconds(200);
+    let wait = after - time::OffsetDateTime::now_utc() + time::Duration::milliseconds(100);
+    if let Ok(wait) = std::time::Duration::try_from(wait) {
+        tokio::time::sleep(wait).await;
+    }
+    let closed = instrument(&app, None, &soon, None, Some(&rfc3339(after))).await;
     assert_eq!(closed["status"], "CLOSED");
-    assert_eq!(closed["title"], "Second title");
+    assert_eq!(closed["title"], "Soon closed");
+    let then = instrument(&app, None, &soon, None, open["updatedAt"].as_str()).await;
+    assert_eq!(then["status"], "OPEN");
 }
 
 #[tokio::test]
@@ -310,5 +342,22 @@ async fn a_moment_that_is_not_an_instant_is_refused() {
             body["data"].is_null() || body["data"]["instrument"].is_null(),
             "{body}"
         );
+    }
+    // A moment to come is not history: refused at `asOf`, for an instrument and a tenant.
+    app.tenant("l3ce", "LT").await;
+    let future = "2999-01-01T00:00:00Z";
+    for (query, variables) in [
+        (
+            operation("Instrument"),
+            json!({"id": uuid::Uuid::new_v4().to_string(), "asOf": future}),
+        ),
+        (
+            "query ($slug: String!, $asOf: DateTime) { tenant(slug: $slug, asOf: $asOf) { slug } }"
+                .to_owned(),
+            json!({"slug": "l3ce", "asOf": future}),
+        ),
+    ] {
+        let refused = app.error(None, &query, variables).await;
+        assert_eq!(refused, ("BAD_USER_INPUT".into(), Some("asOf".into())));
     }
 }

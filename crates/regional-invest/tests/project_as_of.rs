@@ -116,7 +116,10 @@ async fn a_project_reads_as_it_stood_at_each_moment_of_a_random_history() {
             let (status, body) = app.gql(Some(&ona), &operation(name), variables).await;
             // A refusal (nothing changes, a status that cannot move) stores nothing: no moment.
             if !body["errors"].is_null() {
-                assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+                assert_eq!(
+                    body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+                    "{body}"
+                );
                 continue;
             }
             assert_eq!(status, 200, "{name}: {body}");

@@ -268,6 +268,85 @@ impl LogReader {
         rows.iter().map(|row| self.decode(row)).collect()
     }
 
+    /// The transaction id below which every transaction has ended (committed or aborted): the
+    /// horizon [`LogReader::read_after`] reads below. Fix it once for a read in pages
+    /// ([`LogReader::read_until`]) so that every page sees the same log.
+    pub async fn horizon<'e>(&self, exec: impl PgExecutor<'e>) -> Result<u64, StoreError> {
+        let row = sqlx::query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS tx_id_text")
+            .fetch_one(exec)
+            .await?;
+        parse_xid(&row)
+    }
+
+    /// The transaction id of the last event committed so far (`None` for an empty log): once
+    /// [`LogReader::horizon`] is above it, every event committed before this call lies below
+    /// the horizon.
+    pub async fn last_tx<'e>(&self, exec: impl PgExecutor<'e>) -> Result<Option<u64>, StoreError> {
+        let row = sqlx::query(
+            "SELECT tx_id::text AS tx_id_text FROM events ORDER BY tx_id DESC, position DESC \
+             LIMIT 1",
+        )
+        .fetch_optional(exec)
+        .await?;
+        row.as_ref().map(parse_xid).transpose()
+    }
+
+    /// Whether an event of `aggregate_types` recorded at or before `until` has been committed
+    /// at or above `horizon`: what a read of the log until `until` below `horizon` has not seen
+    /// ([`LogReader::read_until`]).
+    pub async fn any_until_above<'e>(
+        &self,
+        exec: impl PgExecutor<'e>,
+        aggregate_types: &[&str],
+        until: OffsetDateTime,
+        horizon: u64,
+    ) -> Result<bool, StoreError> {
+        let found: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM events e WHERE e.tx_id >= $1::text::xid8 \
+             AND e.aggregate_type = ANY($2) AND e.recorded_at <= $3)",
+        )
+        .bind(horizon.to_string())
+        .bind(aggregate_types)
+        .bind(until)
+        .fetch_one(exec)
+        .await?;
+        Ok(found)
+    }
+
+    /// A page of the log as it stood at `until`: up to `limit` events of `aggregate_types`
+    /// recorded at or before `until`, after `after` in (transaction id, position) order, of
+    /// transactions below `horizon` (from [`LogReader::horizon`], taken once for all pages),
+    /// upcast. Page on with the last event's checkpoint until a page comes back empty; the
+    /// caller holds one page at a time (a historical search folds the log this way).
+    pub async fn read_until<'e>(
+        &self,
+        exec: impl PgExecutor<'e>,
+        aggregate_types: &[&str],
+        until: OffsetDateTime,
+        horizon: u64,
+        after: Checkpoint,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(concat!(
+            stored_events!(),
+            "WHERE (e.tx_id, e.position) > ($1::text::xid8, $2) \
+             AND e.tx_id < $3::text::xid8 \
+             AND e.aggregate_type = ANY($4) \
+             AND e.recorded_at <= $5 \
+             ORDER BY e.tx_id, e.position \
+             LIMIT $6"
+        ))
+        .bind(after.tx_id.to_string())
+        .bind(after.position)
+        .bind(horizon.to_string())
+        .bind(aggregate_types)
+        .bind(until)
+        .bind(limit)
+        .fetch_all(exec)
+        .await?;
+        rows.iter().map(|row| self.decode(row)).collect()
+    }
+
     /// The highest position written so far (committed or not yet visible), for lag.
     pub async fn head<'e>(&self, exec: impl PgExecutor<'e>) -> Result<i64, StoreError> {
         let head: Option<i64> = sqlx::query_scalar("SELECT max(position) FROM events")

@@ -491,3 +491,80 @@ async fn a_stale_expected_version_is_a_conflict_and_stores_nothing() {
         .unwrap();
     assert_eq!(v.version, 5);
 }
+
+#[tokio::test]
+async fn the_log_as_it_stood_at_a_moment_reads_in_pages_of_the_types_asked_for() {
+    let db = TestDb::new().await;
+    let log = db.log(50);
+    let t = tenant("alpha");
+    let run = |id: &'static str, command| {
+        let (log, t) = (log.clone(), t.clone());
+        async move {
+            log.execute::<Ledger>(&t, id, command, &metadata("alpha"), ())
+                .await
+                .unwrap();
+        }
+    };
+    run("l1", LedgerCommand::Open { owner: "a".into() }).await;
+    run("l2", LedgerCommand::Open { owner: "b".into() }).await;
+    run("l1", LedgerCommand::Credit { amount: 5 }).await;
+    // An aggregate type not asked for (and unknown to the registry: decoding it would fail).
+    sqlx::query(
+        "INSERT INTO events (event_id, tenant, aggregate_type, aggregate_id, sequence, \
+                             event_type, event_version, payload, metadata) \
+         VALUES (gen_random_uuid(), 'alpha', 'Other', 'o1', 1, 'Happened', '1', '{}', $1)",
+    )
+    .bind(serde_json::to_value(metadata("alpha").to_map()).unwrap())
+    .execute(&db.owner)
+    .await
+    .unwrap();
+    let moment: time::OffsetDateTime = sqlx::query_scalar("SELECT max(recorded_at) FROM events")
+        .fetch_one(&db.owner)
+        .await
+        .unwrap();
+    run("l2", LedgerCommand::Credit { amount: 7 }).await;
+
+    let reader = log.reader();
+    let horizon = reader.horizon(log.pool()).await.unwrap();
+    let read = async |until| {
+        let mut after = Checkpoint::START;
+        let mut seen = Vec::new();
+        loop {
+            let page = reader
+                .read_until(log.pool(), &["Ledger"], until, horizon, after, 2)
+                .await
+                .unwrap();
+            assert!(page.len() <= 2);
+            let Some(last) = page.last() else {
+                return seen;
+            };
+            after = last.checkpoint();
+            seen.extend(page.iter().map(|e| (e.aggregate_id.clone(), e.sequence)));
+        }
+    };
+    let then = read(moment).await;
+    assert_eq!(
+        then,
+        [
+            ("l1".to_owned(), 1),
+            ("l2".to_owned(), 1),
+            ("l1".to_owned(), 2)
+        ]
+    );
+    let now = read(time::OffsetDateTime::now_utc()).await;
+    assert_eq!(now.len(), 4, "{now:?}");
+    assert_eq!(now.last(), Some(&("l2".to_owned(), 2)));
+    // Nothing lies below the first transaction id.
+    let earlier = reader
+        .read_until(
+            log.pool(),
+            &["Ledger"],
+            time::OffsetDateTime::now_utc(),
+            0,
+            Checkpoint::START,
+            10,
+        )
+        .await
+        .unwrap();
+    assert!(earlier.is_empty());
+}

@@ -131,7 +131,12 @@ impl CoreQuery {
     /// counted within the result, since choosing one more narrows it (a search for drafts counts
     /// every facet under the full filter). `consistentWith`: a mutation's `logPosition` (the response's
     /// `extensions.logPosition`); the search answers once it reflects that mutation, or
-    /// UNAVAILABLE after a few seconds.
+    /// UNAVAILABLE after a few seconds. `asOf`: the search as it was answered at that moment
+    /// (not in the future): what was published then, with the fields, status (an open call
+    /// whose deadline had passed by then reads CLOSED) and curator it had then; built from
+    /// the log for that moment, so the first page can take seconds (UNAVAILABLE when it
+    /// cannot be built in time; the next pages reuse it); not for drafts.
+    #[allow(clippy::too_many_arguments)] // a resolver's arguments are the field's
     async fn instruments(
         &self,
         ctx: &Context<'_>,
@@ -140,6 +145,7 @@ impl CoreQuery {
         first: Option<i32>,
         after: Option<String>,
         consistent_with: Option<String>,
+        as_of: Option<OffsetDateTime>,
     ) -> async_graphql::Result<super::search_page::SearchPage> {
         let filter = filter.unwrap_or_default().parse()?;
         let sort = match sort.unwrap_or_default() {
@@ -149,24 +155,22 @@ impl CoreQuery {
         };
         let at = super::search::position(consistent_with.as_deref())?;
         let api = ctx.data_unchecked::<Api>();
-        let page = super::search::page(
-            api,
-            &viewer(ctx),
-            filter,
-            sort,
-            self::first(first, 20)?,
-            after,
-            at,
-        )
-        .await?;
+        let first = self::first(first, 20)?;
+        let page = match as_of {
+            Some(as_of) => {
+                let as_of = when::instant("asOf", as_of).map_err(ApiError::from)?;
+                super::search::page_as_of(api, filter, sort, first, after, at, as_of).await?
+            }
+            None => super::search::page(api, &viewer(ctx), filter, sort, first, after, at).await?,
+        };
         Ok(super::search_page::SearchPage(page))
     }
 
     /// One instrument, if you may see it. `consistentWith`: a mutation's `logPosition`; the
     /// answer waits until it reflects that mutation (or UNAVAILABLE after a few seconds).
-    /// `asOf`: the instrument as it stood at that moment, folded from its history (`version`
-    /// and `updatedAt` are its last change before then; null if it did not exist yet, or was
-    /// not yet published and is not yours).
+    /// `asOf`: the instrument as it stood at that moment (not in the future), folded from its
+    /// history (`version` and `updatedAt` are its last change before then; null if it did not
+    /// exist yet, or was not yet published and is not yours).
     async fn instrument(
         &self,
         ctx: &Context<'_>,
@@ -186,6 +190,7 @@ impl CoreQuery {
         }
         let row = match as_of {
             Some(at) => {
+                let at = past(api, at)?;
                 ri_projections::catalogue::instrument_as_of(
                     &api.db,
                     &api.log,
@@ -207,8 +212,8 @@ impl CoreQuery {
         Ok(rows.into_iter().map(Tenant).collect())
     }
 
-    /// One tenant of the directory. `asOf`: as it stood at that moment, folded from its
-    /// history (null before it was registered).
+    /// One tenant of the directory. `asOf`: as it stood at that moment (not in the future),
+    /// folded from its history (null before it was registered).
     async fn tenant(
         &self,
         ctx: &Context<'_>,
@@ -220,7 +225,10 @@ impl CoreQuery {
         };
         let api = ctx.data_unchecked::<Api>();
         let row = match as_of {
-            Some(at) => ri_projections::catalogue::tenant_as_of(&api.db, &api.log, &slug, at).await,
+            Some(at) => {
+                let at = past(api, at)?;
+                ri_projections::catalogue::tenant_as_of(&api.db, &api.log, &slug, at).await
+            }
             None => read::tenant(&api.db, &slug).await,
         }
         .map_err(ApiError::from)?;
@@ -277,3 +285,15 @@ impl CoreQuery {
 #[cfg(test)]
 #[path = "query_props.rs"]
 mod props;
+
+/// An `asOf` argument: a moment of the log, so not in the future (BAD_USER_INPUT on `asOf`).
+pub(crate) fn past(api: &Api, at: OffsetDateTime) -> Result<OffsetDateTime, ApiError> {
+    let at = when::instant("asOf", at)?;
+    if at > api.clock.now() {
+        return Err(ApiError::field(
+            "asOf",
+            "a moment of the past: the log holds nothing later than now",
+        ));
+    }
+    Ok(at)
+}

@@ -6,12 +6,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_graphql::{Context, Enum, Object, SimpleObject};
-use ri_eventstore::Checkpoint;
+use ri_eventstore::{Checkpoint, StoreError};
 use ri_projections::catalogue::{
     self as read, InstrumentFilter, InstrumentPage, InstrumentSort, Viewer,
 };
-use ri_projections::search_index::Suggestion as Found;
+use ri_projections::search_index::{HistoryError, Suggestion as Found};
 use sqlx::PgPool;
+use time::OffsetDateTime;
 
 use super::Api;
 use super::error::{ApiError, Code};
@@ -83,6 +84,56 @@ pub(crate) async fn page(
     read::search_instruments(&api.db, viewer, &filter, sort, first, after.as_deref())
         .await
         .map_err(ApiError::from)
+}
+
+/// A page of the public search as it was answered at `as_of`, once this replica has read the
+/// log to `at` (so that what `at` names is below the horizon the historical read takes).
+pub(crate) async fn page_as_of(
+    api: &Api,
+    filter: InstrumentFilter,
+    sort: InstrumentSort,
+    first: u32,
+    after: Option<String>,
+    at: Option<Checkpoint>,
+    as_of: OffsetDateTime,
+) -> Result<InstrumentPage, ApiError> {
+    let Some(index) = api.search.as_ref() else {
+        return Err(ApiError::new(
+            Code::Unavailable,
+            "asOf: searching the past needs the in-memory search index, which this replica \
+             runs without (search_index)",
+        ));
+    };
+    if let Some(at) = at {
+        if index.is_ready() {
+            index
+                .wait_for(at, api.consistency_wait)
+                .await
+                .map_err(|e| not_yet(e.wanted, &e.reached, api.consistency_wait))?;
+        } else {
+            projection_reached(&api.db, "catalogue", at, api.consistency_wait).await?;
+        }
+    }
+    let now = api.clock.now();
+    index
+        .search_as_of(&api.log, &filter, sort, first, after.as_deref(), as_of, now)
+        .await
+        .map_err(history_error)
+}
+
+/// A historical search's failure as the API reports it: bad input names its field, a build
+/// that could not run now is UNAVAILABLE (try again), a moment beyond the configured size is
+/// BAD_USER_INPUT on `asOf` (trying again will not help).
+fn history_error(e: HistoryError) -> ApiError {
+    match e {
+        HistoryError::Read(e) => e.into(),
+        HistoryError::Busy { .. } | HistoryError::TimedOut { .. } | HistoryError::Abandoned => {
+            ApiError::new(Code::Unavailable, e.to_string())
+        }
+        HistoryError::TooLarge { .. } => ApiError::field("asOf", e.to_string()),
+        HistoryError::Store(StoreError::Database(e)) => e.into(),
+        other @ (HistoryError::Store(_) | HistoryError::Index(_)) => ApiError::internal(&other),
+    }
 }
 
 /// For a read of `projection` asked `consistentWith` a mutation's logPosition: waits until the

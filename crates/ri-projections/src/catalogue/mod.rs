@@ -19,7 +19,7 @@ pub(crate) mod cursor;
 pub(crate) mod instruments;
 pub mod read;
 mod search;
-mod tenants;
+pub(crate) mod tenants;
 
 pub use as_of::{instrument_as_of, tenant_as_of};
 pub use audit::Audit;

@@ -103,22 +103,39 @@ impl Row {
     pub(crate) fn fold(events: &[StoredEvent]) -> Option<Row> {
         let mut row: Option<Row> = None;
         for e in events {
-            let event: TenantEvent = match decode(e) {
-                Ok(event) => event,
-                Err(error) => {
-                    tracing::warn!(position = e.position, %error, "event skipped in an as-of read");
-                    continue;
-                }
-            };
-            match (&mut row, &event) {
-                (None, TenantEvent::TenantRegistered { profile, .. }) => {
-                    row = Some(Row::registered(e, profile));
-                }
-                (None, _) => {}
-                (Some(row), event) => row.apply(e, event),
-            }
+            Row::fold_one(&mut row, e);
         }
         row
+    }
+
+    /// [`Row::fold`]'s step: folds the next event of one tenant onto `row`; false when it
+    /// was skipped because it does not decode.
+    pub(crate) fn fold_one(row: &mut Option<Row>, e: &StoredEvent) -> bool {
+        let event: TenantEvent = match decode(e) {
+            Ok(event) => event,
+            Err(error) => {
+                tracing::warn!(position = e.position, %error, "event skipped in an as-of read");
+                return false;
+            }
+        };
+        match (row.as_mut(), &event) {
+            (None, TenantEvent::TenantRegistered { profile, .. }) => {
+                *row = Some(Row::registered(e, profile));
+            }
+            (None, _) => {}
+            (Some(row), event) => row.apply(e, event),
+        }
+        true
+    }
+
+    /// The name the directory shows.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether the tenant is suspended (its instruments show it).
+    pub(crate) fn is_suspended(&self) -> bool {
+        self.status == code(&TenantStatus::Suspended)
     }
 
     /// The row as the read API returns it.

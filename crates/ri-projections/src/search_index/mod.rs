@@ -10,9 +10,12 @@
 //! - [`SearchIndex::search`] answers `instruments(filter…)` for the public statuses with the SQL
 //!   path's page, cursors and totals, facets counted sideways; [`SearchIndex::wait_for`] is
 //!   read-your-writes: a checkpoint a mutation returned, reached or not within a bound.
+//! - [`SearchIndex::search_as_of`] answers the same search as it was answered at a past moment,
+//!   from an index of that moment folded from the log (`history`, bounded there).
 
 pub(crate) mod convert;
 mod feed;
+mod history;
 mod search;
 
 use std::sync::Arc;
@@ -28,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::ProjectionError;
 use feed::Feed;
 
+pub use history::{HistoryConfig, HistoryError, SETTLED};
 pub use search::{Suggestion, SuggestionKind};
 
 #[derive(Debug, Clone)]
@@ -40,6 +44,8 @@ pub struct SearchIndexConfig {
     pub idle_poll: Duration,
     /// Upper bound of the back-off after failures.
     pub max_backoff: Duration,
+    /// Bounds of searches as of a past moment.
+    pub history: HistoryConfig,
 }
 
 impl Default for SearchIndexConfig {
@@ -49,6 +55,7 @@ impl Default for SearchIndexConfig {
             batch_size: 2000,
             idle_poll: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
+            history: HistoryConfig::default(),
         }
     }
 }
@@ -59,6 +66,7 @@ pub struct SearchIndex {
     reached: watch::Sender<Option<Checkpoint>>,
     ready: AtomicBool,
     config: SearchIndexConfig,
+    history: history::History,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -86,6 +94,7 @@ impl SearchIndex {
             index: ArcSwap::from_pointee(index),
             reached: watch::channel(None).0,
             ready: AtomicBool::new(false),
+            history: history::History::new(config.history.clone()),
             config,
         }))
     }

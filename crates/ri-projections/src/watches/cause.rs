@@ -199,12 +199,11 @@ async fn schedule_event(
     };
     // The tenant as the projection that made the reminder knows it (only published
     // instruments are reminded of).
-    let tenant: Option<String> = sqlx::query_scalar(
-        "SELECT tenant FROM watch_instruments WHERE id = $1 AND published",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
+    let tenant: Option<String> =
+        sqlx::query_scalar("SELECT tenant FROM watch_instruments WHERE id = $1 AND published")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
     let Some(tenant) = tenant else {
         return Ok(Vec::new());
     };

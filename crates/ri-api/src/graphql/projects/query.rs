@@ -155,9 +155,7 @@ impl ProjectQuery {
             return Ok(None);
         };
         if let Some(at) = as_of {
-            if at > api.clock.now() {
-                return Err(ApiError::field("asOf", "a moment not in the future").into());
-            }
+            let at = crate::graphql::query::past(api, at)?;
             let row = read::project_as_of(&api.db, &api.log, &user.tenant, &id, at)
                 .await
                 .map_err(ApiError::from)?;
