@@ -16,6 +16,7 @@
 //! *of the cluster's tenant*, so a project that is not the tenant's shows as unregistered and
 //! reveals nothing of anyone else's.
 
+mod as_of;
 pub mod attempts;
 pub(crate) mod audit;
 pub mod read;
@@ -37,6 +38,7 @@ use rows::{
     upsert_feedback, venue_columns,
 };
 
+pub use as_of::cluster_dashboard_as_of;
 pub use attempts::{Attempt, AttemptLimit, record_feedback_attempt};
 pub use read::{
     AgendaItem, AreaRow, ClusterDashboard, ClusterProject, ClusterRow, CountShare, DemoEventRow,

@@ -482,6 +482,19 @@ pub async fn cluster_dashboard(
     now: OffsetDateTime,
 ) -> Result<Option<ClusterDashboard>, ReadError> {
     let mut tx = as_tenant(pool, tenant).await?;
+    let dashboard = dashboard_in(&mut tx, tenant, id, now).await?;
+    tx.commit().await?;
+    Ok(dashboard)
+}
+
+/// The dashboard as the tables `tx` sees read it (the live ones, or a fold's temporary copies,
+/// `super::as_of`), with `now` deciding what is upcoming and overdue.
+pub(super) async fn dashboard_in(
+    tx: &mut Tx,
+    tenant: &TenantSlug,
+    id: &str,
+    now: OffsetDateTime,
+) -> Result<Option<ClusterDashboard>, ReadError> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "{CLUSTER_SELECT} WHERE c.tenant = $1 AND c.id = $4"
     )))
@@ -489,21 +502,19 @@ pub async fn cluster_dashboard(
     .bind(now)
     .bind(today(now))
     .bind(id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?;
     let Some(row) = row else {
-        tx.commit().await?;
         return Ok(None);
     };
     let cluster = decode_cluster(&row)?;
-    let projects = cluster_projects(&mut tx, tenant, id).await?;
-    let stakeholders = stakeholders(&mut tx, tenant, id).await?;
-    let events = demo_events(&mut tx, tenant, id).await?;
-    let feedback = feedback_summaries(&mut tx, tenant, id).await?;
-    let steps = next_steps(&mut tx, tenant, id, today(now)).await?;
-    let sessions = sessions(&mut tx, tenant, id, &steps).await?;
-    let milestones = milestones(&mut tx, tenant, id).await?;
-    tx.commit().await?;
+    let projects = cluster_projects(tx, tenant, id).await?;
+    let stakeholders = stakeholders(tx, tenant, id).await?;
+    let events = demo_events(tx, tenant, id).await?;
+    let feedback = feedback_summaries(tx, tenant, id).await?;
+    let steps = next_steps(tx, tenant, id, today(now)).await?;
+    let sessions = sessions(tx, tenant, id, &steps).await?;
+    let milestones = milestones(tx, tenant, id).await?;
 
     let (mut past_events, upcoming_events): (Vec<_>, Vec<_>) =
         events.into_iter().partition(|e| e.starts_at <= now);
@@ -532,7 +543,7 @@ pub async fn cluster_dashboard(
     }))
 }
 
-type Tx = Transaction<'static, Postgres>;
+pub(super) type Tx = Transaction<'static, Postgres>;
 
 async fn cluster_projects(
     tx: &mut Tx,

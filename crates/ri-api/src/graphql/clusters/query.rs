@@ -84,17 +84,29 @@ impl ClusterQuery {
     }
 
     /// The dashboard of one of your tenant's clusters; null for an unknown id or another
-    /// tenant's.
-    async fn cluster(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Cluster>> {
+    /// tenant's. `asOf`: the dashboard as it stood at that moment (not in the future): the
+    /// cluster's own events until then, with upcoming and overdue as of then (null before it
+    /// was formed); its projects' titles, features and milestones are today's.
+    async fn cluster(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        as_of: Option<OffsetDateTime>,
+    ) -> async_graphql::Result<Option<Cluster>> {
         let user = signed_in(ctx)?;
         let Some(id) = uuid(&id) else {
             return Ok(None);
         };
         let api = ctx.data_unchecked::<Api>();
-        let dashboard =
-            read::cluster_dashboard(&api.db, &user.tenant, &id.to_string(), api.clock.now())
-                .await
-                .map_err(ApiError::from)?;
+        let id = id.to_string();
+        let dashboard = match as_of {
+            Some(at) => {
+                let at = crate::graphql::query::past(api, at)?;
+                read::cluster_dashboard_as_of(&api.db, &api.log, &user.tenant, &id, at).await
+            }
+            None => read::cluster_dashboard(&api.db, &user.tenant, &id, api.clock.now()).await,
+        }
+        .map_err(ApiError::from)?;
         Ok(dashboard.map(Cluster::from))
     }
 
