@@ -98,16 +98,24 @@ impl Projection for Audit {
                     INSTRUMENT => mine.push((e, Decoded::Instrument(Box::new(decode(e)?)))),
                     END_USER_AREA => mine.push((e, Decoded::Area(decode(e)?))),
                     CLUSTER => mine.push((e, Decoded::Cluster(Box::new(decode(e)?)))),
-                    // Of a project, its shares: each in the trails of both tenants.
-                    PROJECT => match decode::<ProjectEvent>(e)? {
-                        ProjectEvent::ProjectShared { with } => {
-                            mine.push((e, Decoded::Share(with, true)));
+                    // Of a project, its shares only: each in the trails of both tenants (its
+                    // other events are not decoded here, so they cannot stop this projection).
+                    PROJECT
+                        if matches!(
+                            e.event_type.as_str(),
+                            "ProjectShared" | "ProjectShareWithdrawn"
+                        ) =>
+                    {
+                        match decode::<ProjectEvent>(e)? {
+                            ProjectEvent::ProjectShared { with } => {
+                                mine.push((e, Decoded::Share(with, true)));
+                            }
+                            ProjectEvent::ProjectShareWithdrawn { from } => {
+                                mine.push((e, Decoded::Share(from, false)));
+                            }
+                            _ => {}
                         }
-                        ProjectEvent::ProjectShareWithdrawn { from } => {
-                            mine.push((e, Decoded::Share(from, false)));
-                        }
-                        _ => {}
-                    },
+                    }
                     _ => {}
                 }
             }
