@@ -6,14 +6,10 @@
 
 mod common;
 
-use common::{TestApp, call, operation};
+use common::{TestApp, call, operation, unique_slug};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 use ri_domain::Role;
 use serde_json::{Value, json};
-
-fn unique_slug() -> String {
-    format!("a{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
-}
 
 /// Drafts a call titled `title`; returns its id.
 async fn draft(app: &TestApp, token: &str, title: &str) -> String {
@@ -25,16 +21,6 @@ async fn draft(app: &TestApp, token: &str, title: &str) -> String {
         )
         .await;
     data["draftInstrument"]["id"].as_str().unwrap().to_owned()
-}
-
-/// Runs a mutation that must succeed; returns its `logPosition`.
-async fn mutate(app: &TestApp, token: &str, name: &str, variables: Value) -> String {
-    let (status, body) = app.gql(Some(token), &operation(name), variables).await;
-    assert!(status == 200 && body["errors"].is_null(), "{name}: {body}");
-    body["extensions"]["logPosition"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 /// The instrument page's object for `token`: now, once the catalogue reflects `after`, or as
@@ -67,30 +53,31 @@ async fn an_instrument_reads_as_it_stood_at_each_moment_of_its_history() {
     let other = app.token("ben", &y, &[Role::Curator]).await;
 
     let id = draft(&app, &curator, "First title").await;
-    mutate(
-        &app,
+    app.mutate(
         &curator,
         "TagInstrumentFeatures",
         json!({"id": id, "features": ["T1"]}),
     )
     .await;
-    let at = mutate(
-        &app,
-        &curator,
+    let at = app.mutate(&curator,
         "SetInstrumentDeadline",
         json!({"id": id, "deadline": "2030-03-31T17:00:00+02:00", "timeZone": "Europe/Vilnius"}),
     )
-    .await;
+    .await.1;
     let drafted = instrument(&app, Some(&curator), &id, Some(&at), None).await;
-    let at = mutate(&app, &curator, "PublishInstrument", json!({"id": id})).await;
+    let at = app
+        .mutate(&curator, "PublishInstrument", json!({"id": id}))
+        .await
+        .1;
     let published = instrument(&app, Some(&curator), &id, Some(&at), None).await;
-    let at = mutate(
-        &app,
-        &curator,
-        "ReviseInstrument",
-        json!({"id": id, "input": {"title": "Second title"}}),
-    )
-    .await;
+    let at = app
+        .mutate(
+            &curator,
+            "ReviseInstrument",
+            json!({"id": id, "input": {"title": "Second title"}}),
+        )
+        .await
+        .1;
     let revised = instrument(&app, Some(&curator), &id, Some(&at), None).await;
     assert_eq!(drafted["status"], "DRAFT");
     assert_eq!(published["status"], "OPEN");
@@ -127,8 +114,7 @@ async fn an_instrument_reads_as_it_stood_at_each_moment_of_its_history() {
     // Past its deadline a call reads closed, as it would have then, whether or not the
     // platform had recorded its closing yet.
     let soon = draft(&app, &curator, "Soon closed").await;
-    mutate(
-        &app,
+    app.mutate(
         &curator,
         "TagInstrumentFeatures",
         json!({"id": soon, "features": ["T1"]}),
@@ -140,14 +126,16 @@ async fn an_instrument_reads_as_it_stood_at_each_moment_of_its_history() {
         t.format(&time::format_description::well_known::Rfc3339)
             .unwrap()
     };
-    mutate(
-        &app,
+    app.mutate(
         &curator,
         "SetInstrumentDeadline",
         json!({"id": soon, "deadline": rfc3339(deadline), "timeZone": "Europe/Vilnius"}),
     )
     .await;
-    let published = mutate(&app, &curator, "PublishInstrument", json!({"id": soon})).await;
+    let published = app
+        .mutate(&curator, "PublishInstrument", json!({"id": soon}))
+        .await
+        .1;
     let open = instrument(&app, None, &soon, Some(&published), None).await;
     assert_eq!(open["status"], "OPEN");
     let after = deadline + time::Duration::milliseconds(200);
@@ -217,7 +205,7 @@ async fn as_of_each_change_equals_what_the_catalogue_showed_after_it_in_random_h
                     json!({"id": id, "input": {"title": format!("{} call {step}", words[rng.random_range(0..words.len())])}}),
                 ),
             };
-            let at = mutate(&app, &curator, name, variables).await;
+            let at = app.mutate(&curator, name, variables).await.1;
             seen.push(instrument(&app, Some(&curator), &id, Some(&at), None).await);
         }
         for then in &seen {
@@ -261,21 +249,20 @@ async fn a_tenant_and_its_instruments_curator_read_as_they_stood() {
     let curator = app.token("ana", &x, &[Role::Curator]).await;
     let id = draft(&app, &curator, "Drafted before the rename").await;
     let drafted = moment();
-    mutate(
-        &app,
-        &admin,
+    app.mutate(&admin,
         "UpdateTenantProfile",
         json!({"slug": x, "input": {"name": "Renamed cluster", "kind": "AMBASSADOR_CLUSTER", "country": "LT"}}),
     )
     .await;
     let renamed = moment();
-    let at = mutate(
-        &app,
-        &admin,
-        "SuspendTenant",
-        json!({"slug": x, "reason": "A test of the past."}),
-    )
-    .await;
+    let at = app
+        .mutate(
+            &admin,
+            "SuspendTenant",
+            json!({"slug": x, "reason": "A test of the past."}),
+        )
+        .await
+        .1;
 
     assert_eq!(
         tenant_as_of(&app, &x, Some("2020-01-01T00:00:00Z")).await,

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{TestApp, operation};
+use common::{TestApp, unique_slug};
 use ri_domain::Role;
 use serde_json::{Value, json};
 
@@ -22,14 +22,6 @@ const DASHBOARD: &str = "query ($id: ID!, $asOf: DateTime) { cluster(id: $id, as
     sessions { id date attendees notes nextSteps { id action due completedOn } }
     openSteps { id action due } overdueSteps { id action due }
 } }";
-
-fn unique_slug() -> String {
-    format!("k{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
-}
-
-async fn mutate(app: &TestApp, token: &str, name: &str, variables: Value) -> Value {
-    app.ok(Some(token), &operation(name), variables).await
-}
 
 /// The dashboard once it shows version `version` (the clusters projection follows the log).
 async fn live(app: &TestApp, token: &str, id: &str, version: i64) -> Value {
@@ -54,33 +46,36 @@ async fn a_dashboard_reads_as_it_stood_at_each_moment_of_its_history() {
 
     let mut projects = Vec::new();
     for acronym in ["ALPHA", "BETA"] {
-        let data = mutate(
-            &app,
-            &ona,
-            "RegisterProject",
-            json!({"input": {"acronym": acronym, "title": format!("{acronym} title"),
+        let data = app
+            .mutate(
+                &ona,
+                "RegisterProject",
+                json!({"input": {"acronym": acronym, "title": format!("{acronym} title"),
                 "consortium": [{"name": "Vasco", "country": "LT"}], "summary": ""}}),
-        )
-        .await;
+            )
+            .await
+            .0;
         projects.push(data["registerProject"]["id"].as_str().unwrap().to_owned());
     }
-    let area = mutate(
-        &app,
-        &ona,
-        "NameEndUserArea",
-        json!({"input": {"name": "Festivals", "domain": "PUBLIC_SPACE_PROTECTION"}}),
-    )
-    .await["nameEndUserArea"]["id"]
+    let area = app
+        .mutate(
+            &ona,
+            "NameEndUserArea",
+            json!({"input": {"name": "Festivals", "domain": "PUBLIC_SPACE_PROTECTION"}}),
+        )
+        .await
+        .0["nameEndUserArea"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let formed = mutate(
-        &app,
-        &ona,
-        "FormCluster",
-        json!({"input": {"areaId": area, "name": "Festival security"}}),
-    )
-    .await;
+    let formed = app
+        .mutate(
+            &ona,
+            "FormCluster",
+            json!({"input": {"areaId": area, "name": "Festival security"}}),
+        )
+        .await
+        .0;
     let id = formed["formCluster"]["id"].as_str().unwrap().to_owned();
     let mut version = formed["formCluster"]["version"].as_i64().unwrap();
     let mut moments = vec![live(&app, &ona, &id, version).await];
@@ -119,7 +114,7 @@ async fn a_dashboard_reads_as_it_stood_at_each_moment_of_its_history() {
         ),
     ];
     for (name, variables) in steps {
-        let data = mutate(&app, &ona, name, variables).await;
+        let data = app.mutate(&ona, name, variables).await.0;
         version = data
             .as_object()
             .and_then(|o| o.values().next())

@@ -6,23 +6,9 @@
 
 mod common;
 
-use common::{TestApp, call, operation};
+use common::{TestApp, call, operation, unique_slug};
 use ri_domain::Role;
 use serde_json::{Value, json};
-
-fn unique_slug() -> String {
-    format!("c{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
-}
-
-/// Runs a mutation that must succeed; returns its log position (`<tx>:<position>`).
-async fn mutate(app: &TestApp, token: &str, name: &str, variables: Value) -> String {
-    let (status, body) = app.gql(Some(token), &operation(name), variables).await;
-    assert!(status == 200 && body["errors"].is_null(), "{name}: {body}");
-    body["extensions"]["logPosition"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
 
 /// The log position of a `<tx>:<position>` token.
 fn position(token: &str) -> i64 {
@@ -42,44 +28,23 @@ async fn publish(app: &TestApp, curator: &str, title: &str, features: &[&str]) -
         .as_str()
         .unwrap()
         .to_owned();
-    mutate(
-        app,
+    app.mutate(
         curator,
         "TagInstrumentFeatures",
         json!({"id": id, "features": features}),
     )
     .await;
-    mutate(
-        app,
+    app.mutate(
         curator,
         "SetInstrumentDeadline",
         json!({"id": id, "deadline": "2030-03-31T17:00:00+02:00", "timeZone": "Europe/Vilnius"}),
     )
     .await;
-    let published = mutate(app, curator, "PublishInstrument", json!({"id": id})).await;
+    let published = app
+        .mutate(curator, "PublishInstrument", json!({"id": id}))
+        .await
+        .1;
     (id, published)
-}
-
-/// The caller's notifications once there are at least `n`, oldest first.
-async fn inbox(app: &TestApp, token: &str, n: usize) -> Vec<Value> {
-    let body = app
-        .eventually_with(
-            |body| {
-                body["data"]["notifications"]["nodes"]
-                    .as_array()
-                    .is_some_and(|nodes| nodes.len() >= n)
-            },
-            &operation("Notifications"),
-            json!({"first": 50}),
-            Some(token),
-        )
-        .await;
-    let mut nodes = body["data"]["notifications"]["nodes"]
-        .as_array()
-        .unwrap()
-        .clone();
-    nodes.reverse();
-    nodes
 }
 
 fn codes(features: &Value) -> Vec<&str> {
@@ -113,36 +78,31 @@ async fn a_notice_names_its_event_and_the_filter_as_it_stood_whatever_changed_la
 
     // A call with T1 and T8 is published: a NEW_MATCH under the T1 filter.
     let (id, published) = publish(&app, &curator, "Border call", &["T1", "T8"]).await;
-    inbox(&app, &seeker, 1).await;
+    app.notifications(&seeker, 1).await;
 
     // The filter changes to T8 in Lithuania; then the title changes: a CHANGED under it.
     let update =
         |filter: Value| json!({"id": watch, "expectedVersion": null, "input": {"filter": filter}});
-    mutate(
-        &app,
+    app.mutate(
         &seeker,
         "UpdateWatch",
         update(json!({"features": ["T8"], "countries": ["LT"]})),
     )
     .await;
-    let revised = mutate(
-        &app,
-        &curator,
-        "ReviseInstrument",
-        json!({"id": id, "input": {"title": "Border call 2030"}}),
-    )
-    .await;
-    inbox(&app, &seeker, 2).await;
+    let revised = app
+        .mutate(
+            &curator,
+            "ReviseInstrument",
+            json!({"id": id, "input": {"title": "Border call 2030"}}),
+        )
+        .await
+        .1;
+    app.notifications(&seeker, 2).await;
     // And later again, to something the call does not have: the causes above do not move.
-    mutate(
-        &app,
-        &seeker,
-        "UpdateWatch",
-        update(json!({"features": ["D2"]})),
-    )
-    .await;
+    app.mutate(&seeker, "UpdateWatch", update(json!({"features": ["D2"]})))
+        .await;
 
-    let notices = inbox(&app, &seeker, 2).await;
+    let notices = app.notifications(&seeker, 2).await;
     assert_eq!(notices.len(), 2, "{notices:?}");
     let (matched, changed) = (&notices[0], &notices[1]);
     assert_eq!(matched["kind"], "NEW_MATCH");
@@ -213,7 +173,7 @@ async fn a_curators_own_tenant_sees_who_acted() {
     )
     .await;
     publish(&app, &curator, "Our call", &["T1"]).await;
-    let notices = inbox(&app, &colleague, 1).await;
+    let notices = app.notifications(&colleague, 1).await;
     let cause = &notices[0]["cause"];
     assert_eq!(cause["events"][0]["actor"], "ana");
     assert!(

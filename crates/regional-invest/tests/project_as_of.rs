@@ -6,25 +6,10 @@
 
 mod common;
 
-use common::{TestApp, operation};
+use common::{TestApp, operation, unique_slug};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 use ri_domain::Role;
 use serde_json::{Value, json};
-
-fn unique_slug() -> String {
-    format!("q{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
-}
-
-/// Runs a mutation that must succeed; returns its data and log position.
-async fn mutate(app: &TestApp, token: &str, name: &str, variables: Value) -> (Value, String) {
-    let (status, body) = app.gql(Some(token), &operation(name), variables).await;
-    assert!(status == 200 && body["errors"].is_null(), "{name}: {body}");
-    let at = body["extensions"]["logPosition"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (body["data"].clone(), at)
-}
 
 async fn read(
     app: &TestApp,
@@ -100,14 +85,14 @@ async fn a_project_reads_as_it_stood_at_each_moment_of_a_random_history() {
 
     for seed in [7_u64, 2026] {
         let mut rng = StdRng::seed_from_u64(seed);
-        let (data, at) = mutate(
-            &app,
-            &ona,
-            "RegisterProject",
-            json!({"input": {"acronym": format!("HIST{seed}"), "title": "Title 0",
+        let (data, at) = app
+            .mutate(
+                &ona,
+                "RegisterProject",
+                json!({"input": {"acronym": format!("HIST{seed}"), "title": "Title 0",
                 "consortium": [{"name": "Vasco", "country": "LT"}], "summary": ""}}),
-        )
-        .await;
+            )
+            .await;
         let id = data["registerProject"]["id"].as_str().unwrap().to_owned();
         let mut moments = vec![read(&app, &ona, &id, Some(&at), None).await];
         let mut applications = Vec::new();
@@ -151,13 +136,9 @@ async fn a_project_reads_as_it_stood_at_each_moment_of_a_random_history() {
         );
 
         // Shared: the partner reads its history; the third tenant reads nothing of it.
-        let (_, shared) = mutate(
-            &app,
-            &ona,
-            "ShareProject",
-            json!({"id": id, "tenant": partner}),
-        )
-        .await;
+        let (_, shared) = app
+            .mutate(&ona, "ShareProject", json!({"id": id, "tenant": partner}))
+            .await;
         let first = moments[0]["updatedAt"].as_str().unwrap();
         let theirs = read(&app, &pia, &id, Some(&shared), Some(first)).await;
         assert_eq!(theirs, moments[0]);

@@ -11,7 +11,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestApp, call, operation};
+use common::{TestApp, call, operation, unique_slug};
 use ri_domain::Role;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -34,24 +34,10 @@ const SEARCH: &str = "query ($filter: InstrumentFilter, $sort: InstrumentSort, $
   }
 }";
 
-fn unique_slug() -> String {
-    format!("h{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
-}
-
 /// The moment now; the service and PostgreSQL share this machine's clock, so a change
 /// answered before it was recorded before it.
 fn moment() -> String {
     OffsetDateTime::now_utc().format(&Rfc3339).unwrap()
-}
-
-/// Runs a mutation that must succeed; returns its `logPosition`.
-async fn mutate(app: &TestApp, token: &str, name: &str, variables: Value) -> String {
-    let (status, body) = app.gql(Some(token), &operation(name), variables).await;
-    assert!(status == 200 && body["errors"].is_null(), "{name}: {body}");
-    body["extensions"]["logPosition"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 async fn draft(app: &TestApp, token: &str, title: &str, country: &str) -> String {
@@ -135,114 +121,116 @@ async fn the_search_as_of_each_moment_answers_what_the_live_search_answered_then
     };
 
     let a = draft(&app, &cx, "Border drones call", "LT").await;
-    mutate(
-        &app,
+    app.mutate(
         &cx,
         "TagInstrumentFeatures",
         json!({"id": a, "features": ["T1", "T4"]}),
     )
     .await;
-    mutate(
-        &app,
+    app.mutate(
         &cx,
         "SetInstrumentDeadline",
         json!({"id": a, "deadline": "2031-03-31T17:00:00+02:00", "timeZone": "Europe/Vilnius"}),
     )
     .await;
-    let at = mutate(&app, &cx, "PublishInstrument", json!({"id": a})).await;
+    let at = app
+        .mutate(&cx, "PublishInstrument", json!({"id": a}))
+        .await
+        .1;
     seen.push(record(&at).await);
 
     let b = draft(&app, &cy, "Maritime drones programme", "DK").await;
-    mutate(
-        &app,
+    app.mutate(
         &cy,
         "TagInstrumentFeatures",
         json!({"id": b, "features": ["T4", "P12"]}),
     )
     .await;
-    let at = mutate(&app, &cy, "PublishInstrument", json!({"id": b})).await;
+    let at = app
+        .mutate(&cy, "PublishInstrument", json!({"id": b}))
+        .await
+        .1;
     seen.push(record(&at).await);
 
     // A draft that never reaches any answer, a revision and a re-tag.
     let d = draft(&app, &cx, "Unpublished drones draft", "LT").await;
-    mutate(
-        &app,
+    app.mutate(
         &cx,
         "TagInstrumentFeatures",
         json!({"id": d, "features": ["T1"]}),
     )
     .await;
-    mutate(
-        &app,
+    app.mutate(
         &cx,
         "ReviseInstrument",
         json!({"id": a, "input": {"title": "Border drones and sensors call"}}),
     )
     .await;
-    mutate(
-        &app,
+    app.mutate(
         &cx,
         "UntagInstrumentFeatures",
         json!({"id": a, "features": ["T4"]}),
     )
     .await;
-    let at = mutate(
-        &app,
-        &cx,
-        "TagInstrumentFeatures",
-        json!({"id": a, "features": ["P12"]}),
-    )
-    .await;
+    let at = app
+        .mutate(
+            &cx,
+            "TagInstrumentFeatures",
+            json!({"id": a, "features": ["P12"]}),
+        )
+        .await
+        .1;
     seen.push(record(&at).await);
 
     // A call whose deadline lies between this moment and the next: open, then closed.
     let deadline = OffsetDateTime::now_utc() + time::Duration::seconds(5);
     let c = draft(&app, &cx, "Quick sensors call", "LT").await;
-    mutate(
-        &app,
+    app.mutate(
         &cx,
         "TagInstrumentFeatures",
         json!({"id": c, "features": ["T1", "P12"]}),
     )
     .await;
-    mutate(
-        &app,
+    app.mutate(
         &cx,
         "SetInstrumentDeadline",
         json!({"id": c, "deadline": deadline.format(&Rfc3339).unwrap()}),
     )
     .await;
-    let at = mutate(&app, &cx, "PublishInstrument", json!({"id": c})).await;
+    let at = app
+        .mutate(&cx, "PublishInstrument", json!({"id": c}))
+        .await
+        .1;
     seen.push(record(&at).await);
     assert_eq!(seen[3].2[5][0]["totalCount"], 0, "not yet closed");
 
     let wait = deadline - OffsetDateTime::now_utc() + time::Duration::milliseconds(300);
     tokio::time::sleep(Duration::try_from(wait).unwrap_or_default()).await;
-    let at = mutate(
-        &app,
-        &admin,
+    let at = app.mutate(&admin,
         "UpdateTenantProfile",
         json!({"slug": x, "input": {"name": "Renamed cluster", "kind": "AMBASSADOR_CLUSTER", "country": "LT"}}),
     )
-    .await;
+    .await.1;
     seen.push(record(&at).await);
     assert_eq!(seen[4].2[5][0]["totalCount"], 1, "closed by its deadline");
 
-    let at = mutate(
-        &app,
-        &cy,
-        "WithdrawInstrument",
-        json!({"id": b, "reason": "Merged into another programme."}),
-    )
-    .await;
+    let at = app
+        .mutate(
+            &cy,
+            "WithdrawInstrument",
+            json!({"id": b, "reason": "Merged into another programme."}),
+        )
+        .await
+        .1;
     seen.push(record(&at).await);
-    let at = mutate(
-        &app,
-        &admin,
-        "SuspendTenant",
-        json!({"slug": x, "reason": "A test of the past."}),
-    )
-    .await;
+    let at = app
+        .mutate(
+            &admin,
+            "SuspendTenant",
+            json!({"slug": x, "reason": "A test of the past."}),
+        )
+        .await
+        .1;
     seen.push(record(&at).await);
 
     // Each step changed what the search of every public status showed.

@@ -10,65 +10,50 @@ mod common;
 
 use std::time::Duration;
 
-use common::{GraphqlSocket, TestApp, WS_WAIT, operation};
+use common::{GraphqlSocket, TestApp, WS_WAIT, operation, unique_slug};
 use ri_domain::Role;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-fn unique_slug() -> String {
-    format!("h{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
-}
-
-/// Runs a mutation that must succeed; returns its data and log position.
-async fn mutate(app: &TestApp, token: &str, name: &str, variables: Value) -> (Value, String) {
-    let (status, body) = app.gql(Some(token), &operation(name), variables).await;
-    assert!(status == 200 && body["errors"].is_null(), "{name}: {body}");
-    let at = body["extensions"]["logPosition"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (body["data"].clone(), at)
-}
-
 /// Registers a project with `features` over the API; returns its id and the last position.
 async fn project(app: &TestApp, token: &str, acronym: &str, features: &[&str]) -> (String, String) {
-    let (data, _) = mutate(
-        app,
-        token,
-        "RegisterProject",
-        json!({"input": {"acronym": acronym, "title": format!("{acronym}: an innovation"),
+    let (data, _) = app
+        .mutate(
+            token,
+            "RegisterProject",
+            json!({"input": {"acronym": acronym, "title": format!("{acronym}: an innovation"),
             "consortium": [{"name": "Vasco", "country": "LT"}], "summary": ""}}),
-    )
-    .await;
+        )
+        .await;
     let id = data["registerProject"]["id"].as_str().unwrap().to_owned();
-    let (_, at) = mutate(
-        app,
-        token,
-        "DeclareProjectFeatures",
-        json!({"id": id, "features": features}),
-    )
-    .await;
+    let (_, at) = app
+        .mutate(
+            token,
+            "DeclareProjectFeatures",
+            json!({"id": id, "features": features}),
+        )
+        .await;
     (id, at)
 }
 
 /// Names an area and forms a cluster; returns the cluster's id.
 async fn cluster(app: &TestApp, token: &str, name: &str) -> String {
-    let (data, _) = mutate(
-        app,
-        token,
-        "NameEndUserArea",
-        json!({"input": {"name": name, "domain": "PUBLIC_SPACE_PROTECTION"}}),
-    )
-    .await;
+    let (data, _) = app
+        .mutate(
+            token,
+            "NameEndUserArea",
+            json!({"input": {"name": name, "domain": "PUBLIC_SPACE_PROTECTION"}}),
+        )
+        .await;
     let area = data["nameEndUserArea"]["id"].as_str().unwrap();
-    let (data, _) = mutate(
-        app,
-        token,
-        "FormCluster",
-        json!({"input": {"areaId": area, "name": name}}),
-    )
-    .await;
+    let (data, _) = app
+        .mutate(
+            token,
+            "FormCluster",
+            json!({"input": {"areaId": area, "name": name}}),
+        )
+        .await;
     data["formCluster"]["id"].as_str().unwrap().to_owned()
 }
 
@@ -158,8 +143,7 @@ async fn a_shared_project_crosses_to_that_tenant_only_and_only_while_shared() {
     let (fusion, _) = project(&app, &ona, "FusionSec", &["T1", "P3", "D2"]).await;
     let (ours, _) = project(&app, &pia, "SafeCrowd", &["T1", "P3"]).await;
     let events = cluster(&app, &pia, "Public event security").await;
-    mutate(
-        &app,
+    app.mutate(
         &pia,
         "AssignProjectToCluster",
         json!({"clusterId": events, "projectId": ours}),
@@ -205,13 +189,13 @@ async fn a_shared_project_crosses_to_that_tenant_only_and_only_while_shared() {
     assert_eq!(app.event_count().await, before);
 
     // Shared with the partner.
-    let (_, shared) = mutate(
-        &app,
-        &ona,
-        "ShareProject",
-        json!({"id": fusion, "tenant": partner}),
-    )
-    .await;
+    let (_, shared) = app
+        .mutate(
+            &ona,
+            "ShareProject",
+            json!({"id": fusion, "tenant": partner}),
+        )
+        .await;
     assert_eq!(
         shared_ids(&app, &pia, &shared).await,
         std::slice::from_ref(&fusion)
@@ -242,42 +226,41 @@ async fn a_shared_project_crosses_to_that_tenant_only_and_only_while_shared() {
     assert_eq!(refused, ("BAD_USER_INPUT".into(), Some("projectId".into())));
 
     // The partner assigns it, runs a demo with it, and records a practitioner's feedback.
-    mutate(
-        &app,
+    app.mutate(
         &pia,
         "AssignProjectToCluster",
         json!({"clusterId": events, "projectId": fusion}),
     )
     .await;
     let starts = OffsetDateTime::now_utc() + time::Duration::seconds(2);
-    let (data, _) = mutate(
-        &app,
-        &pia,
-        "ScheduleDemoEvent",
-        json!({"clusterId": events, "input": {
-            "title": "Festival demo", "startsAt": starts.format(&Rfc3339).unwrap(),
-            "timeZone": "Europe/Vilnius", "place": "Vilnius", "agenda": [fusion, ours]
-        }}),
-    )
-    .await;
+    let (data, _) = app
+        .mutate(
+            &pia,
+            "ScheduleDemoEvent",
+            json!({"clusterId": events, "input": {
+                "title": "Festival demo", "startsAt": starts.format(&Rfc3339).unwrap(),
+                "timeZone": "Europe/Vilnius", "place": "Vilnius", "agenda": [fusion, ours]
+            }}),
+        )
+        .await;
     let demo = data["scheduleDemoEvent"]["entityId"]
         .as_str()
         .unwrap()
         .to_owned();
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let (_, fed) = mutate(
-        &app,
-        &pia,
-        "RecordPaperFeedback",
-        json!({"clusterId": events, "eventId": demo, "input": {
-            "practitioner": {"organisation": "Lietuvos policija", "country": "LT",
-                "sector": "LAW_ENFORCEMENT"},
-            "projectId": fusion,
-            "feedback": {"relevance": 5, "usability": 4, "wouldPilot": true,
-                "relevantFeatures": ["T1"], "comment": "Would pilot at the festival."}
-        }}),
-    )
-    .await;
+    let (_, fed) = app
+        .mutate(
+            &pia,
+            "RecordPaperFeedback",
+            json!({"clusterId": events, "eventId": demo, "input": {
+                "practitioner": {"organisation": "Lietuvos policija", "country": "LT",
+                    "sector": "LAW_ENFORCEMENT"},
+                "projectId": fusion,
+                "feedback": {"relevance": 5, "usability": 4, "wouldPilot": true,
+                    "relevantFeatures": ["T1"], "comment": "Would pilot at the festival."}
+            }}),
+        )
+        .await;
     let dashboard = app
         .eventually_with(
             |b| {
@@ -381,13 +364,13 @@ async fn a_shared_project_crosses_to_that_tenant_only_and_only_while_shared() {
 
     // Withdrawn: the partner reads it no more; its cluster keeps the acronym and the feedback
     // it collected, which the owner still reads; both trails record the withdrawal.
-    let (_, withdrawn) = mutate(
-        &app,
-        &ona,
-        "WithdrawProjectShare",
-        json!({"id": fusion, "tenant": partner}),
-    )
-    .await;
+    let (_, withdrawn) = app
+        .mutate(
+            &ona,
+            "WithdrawProjectShare",
+            json!({"id": fusion, "tenant": partner}),
+        )
+        .await;
     assert_eq!(read(&app, &pia, &fusion, &withdrawn).await, Value::Null);
     assert!(shared_ids(&app, &pia, &withdrawn).await.is_empty());
     let dashboard = app

@@ -46,28 +46,6 @@ async fn publish(app: &TestApp, token: &str, title: &str, features: &[&str]) -> 
     id
 }
 
-/// The caller's notifications once there are at least `n`, oldest first.
-async fn notifications(app: &TestApp, token: &str, n: usize) -> Vec<Value> {
-    let body = app
-        .eventually_with(
-            |body| {
-                body["data"]["notifications"]["nodes"]
-                    .as_array()
-                    .is_some_and(|nodes| nodes.len() >= n)
-            },
-            &operation("Notifications"),
-            json!({"first": 50}),
-            Some(token),
-        )
-        .await;
-    let mut nodes = body["data"]["notifications"]["nodes"]
-        .as_array()
-        .unwrap()
-        .clone();
-    nodes.reverse();
-    nodes
-}
-
 #[tokio::test]
 async fn a_watch_notifies_new_matches_and_changes_and_feeds_a_calendar() {
     let app = TestApp::start().await;
@@ -121,7 +99,7 @@ async fn a_watch_notifies_new_matches_and_changes_and_feeds_a_calendar() {
         json!({"id": known, "input": {"title": "Known border call 2030"}}),
     )
     .await;
-    let inbox = notifications(&app, &seeker, 2).await;
+    let inbox = app.notifications(&seeker, 2).await;
     assert_eq!(inbox.len(), 2, "{inbox:?}");
     assert_eq!(inbox[0]["kind"], "NEW_MATCH");
     assert_eq!(inbox[0]["instrumentId"], json!(fresh));

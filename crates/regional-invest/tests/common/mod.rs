@@ -181,6 +181,40 @@ impl TestApp {
         (status, response.json().await.unwrap())
     }
 
+    /// Runs the example mutation `name` (graphql/operations), which must succeed; returns its
+    /// `data` and its `logPosition` (for `consistentWith`).
+    pub async fn mutate(&self, token: &str, name: &str, variables: Value) -> (Value, String) {
+        let (status, body) = self.gql(Some(token), &operation(name), variables).await;
+        assert!(status == 200 && body["errors"].is_null(), "{name}: {body}");
+        let at = body["extensions"]["logPosition"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: no logPosition in {body}"))
+            .to_owned();
+        (body["data"].clone(), at)
+    }
+
+    /// The caller's notifications once there are at least `n`, oldest first.
+    pub async fn notifications(&self, token: &str, n: usize) -> Vec<Value> {
+        let body = self
+            .eventually_with(
+                |body| {
+                    body["data"]["notifications"]["nodes"]
+                        .as_array()
+                        .is_some_and(|nodes| nodes.len() >= n)
+                },
+                &operation("Notifications"),
+                json!({"first": 50}),
+                Some(token),
+            )
+            .await;
+        let mut nodes = body["data"]["notifications"]["nodes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        nodes.reverse();
+        nodes
+    }
+
     /// Runs an operation that must succeed; returns its `data`.
     pub async fn ok(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let (status, body) = self.gql(token, query, variables).await;
@@ -266,6 +300,11 @@ impl TestApp {
 }
 
 /// A call's input for `draftInstrument`.
+/// A tenant slug no other test uses (tests share one database).
+pub fn unique_slug() -> String {
+    format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
 pub fn call(title: &str, country: &str) -> Value {
     json!({
         "title": title,
