@@ -15,7 +15,8 @@ use super::read::{self, InstrumentRow, ReadError, TenantRow, Viewer};
 use super::tenants;
 use crate::search_index::convert::{TenantInfo, Unreadable, to_doc, to_instrument_row};
 
-fn malformed(reason: impl std::fmt::Display) -> ReadError {
+/// A history the log could not give back (a bug, not bad input).
+pub(crate) fn malformed(reason: impl std::fmt::Display) -> ReadError {
     ReadError::Malformed {
         what: "history",
         reason: reason.to_string(),

@@ -12,7 +12,7 @@
 //! transaction that first sets `app.tenant` to the viewer's tenant, so drafts and audit entries
 //! of other tenants are invisible to it whatever the query says.
 
-mod as_of;
+pub(crate) mod as_of;
 pub(crate) mod audit;
 pub(crate) mod codes;
 pub(crate) mod cursor;

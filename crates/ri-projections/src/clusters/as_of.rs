@@ -15,15 +15,10 @@ use time::OffsetDateTime;
 use super::Clusters;
 use super::read::{ClusterDashboard, dashboard_in};
 use crate::catalogue::ReadError;
+use crate::catalogue::as_of::malformed as history;
 use crate::catalogue::codes::decode;
+use crate::isolate::apply_isolating;
 use crate::projection::Projection;
-
-fn history(e: impl std::fmt::Display) -> ReadError {
-    ReadError::Malformed {
-        what: "history",
-        reason: e.to_string(),
-    }
-}
 
 /// The dashboard of `tenant`'s cluster `id` as it stood at `at`: `None` before it was formed
 /// (or for another tenant's cluster, whose events are not in `tenant`'s streams).
@@ -80,17 +75,11 @@ pub async fn cluster_dashboard_as_of(
         .execute(&mut *tx)
         .await?;
     }
-    for e in &events {
-        // An event the projection cannot apply is skipped, as its runner skips it.
-        let mut step = sqlx::Acquire::begin(&mut *tx).await?;
-        match Clusters.apply(&mut step, std::slice::from_ref(e)).await {
-            Ok(()) => step.commit().await?,
-            Err(error) => {
-                tracing::warn!(position = e.position, %error, "event skipped in an as-of read");
-                step.rollback().await?;
-            }
-        }
-    }
+    // As the runner applies them: an event the projection cannot apply is skipped (its
+    // failure record goes with the rolled-back transaction).
+    apply_isolating(&mut tx, &Clusters, &events)
+        .await
+        .map_err(history)?;
     // Read as the tenant, never as the projector (which every row-level policy admits).
     sqlx::query(
         "SELECT set_config('app.tenant', $1, true), set_config('app.platform_admin', '', true), \

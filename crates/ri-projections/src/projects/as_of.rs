@@ -12,9 +12,10 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::read::{FundingApplicationRow, MilestoneRow, ProjectRow, project};
-use super::shares::shared_projects;
+use super::read::{FundingApplicationRow, MilestoneRow, ProjectRow};
+use super::shares::readable_owner;
 use crate::catalogue::ReadError;
+use crate::catalogue::as_of::malformed;
 use crate::catalogue::codes::decode;
 
 /// The project `id` as `reader`'s tenant reads it (its own, or one shared with it now) as it
@@ -27,25 +28,14 @@ pub async fn project_as_of(
     id: &str,
     at: OffsetDateTime,
 ) -> Result<Option<ProjectRow>, ReadError> {
-    let owner = match project(pool, reader, id).await? {
-        Some(row) => row.tenant,
-        None => match shared_projects(pool, reader, Some(&[id.to_owned()]))
-            .await?
-            .into_iter()
-            .next()
-        {
-            Some(row) => row.tenant,
-            None => return Ok(None),
-        },
+    let Some(owner) = readable_owner(pool, reader, id).await? else {
+        return Ok(None);
     };
     let events = log
         .reader()
         .aggregate_until(pool, owner.as_str(), PROJECT, id, at)
         .await
-        .map_err(|e| ReadError::Malformed {
-            what: "history",
-            reason: e.to_string(),
-        })?;
+        .map_err(malformed)?;
     let mut fold = Fold::default();
     for e in &events {
         match decode::<ProjectEvent>(e) {

@@ -45,6 +45,30 @@ pub async fn shares(
         .collect()
 }
 
+/// The tenant of the project `id` that `reader` may read now: its own (first), or one that
+/// shares it with the reader's.
+pub(super) async fn readable_owner(
+    pool: &PgPool,
+    reader: &TenantSlug,
+    id: &str,
+) -> Result<Option<TenantSlug>, ReadError> {
+    let mut tx = as_tenant(pool, reader).await?;
+    let owner: Option<String> = sqlx::query_scalar(
+        "SELECT p.tenant FROM projects p WHERE p.id = $2 \
+           AND (p.tenant = $1 OR EXISTS (SELECT 1 FROM project_shares s \
+               WHERE s.tenant = p.tenant AND s.project_id = p.id AND s.shared_with = $1)) \
+         ORDER BY p.tenant <> $1 LIMIT 1",
+    )
+    .bind(reader.as_str())
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    owner
+        .map(|o| TenantSlug::parse(&o).map_err(|e| malformed("tenant", e)))
+        .transpose()
+}
+
 /// The projects other tenants share with `tenant` now, by acronym; `ids` narrows them to
 /// those ids.
 pub async fn shared_projects(
